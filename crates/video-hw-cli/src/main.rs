@@ -1,0 +1,5 @@
+//! The `video-hw` command.
+
+fn main() {
+    println!("video-hw: CLI under construction");
+}

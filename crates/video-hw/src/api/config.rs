@@ -1,0 +1,197 @@
+//! Session configuration.
+
+use super::codec::{Codec, Dimensions, Rational, Timebase};
+use super::error::{Result, VideoError};
+use super::frame::PixelFormat;
+use super::packet::BitstreamLayout;
+use std::time::Duration;
+
+/// What a decoder hands back for each picture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DecodeOutput {
+    /// CPU planes in the backend's natural layout (I420 for software, NV12 for hardware).
+    #[default]
+    Native,
+    /// CPU planes converted to this format.
+    Cpu(PixelFormat),
+    /// Frames stay in GPU memory where the backend can ([`crate::FrameData::Gpu`]).
+    Gpu,
+    /// No pixels at all, only sizes, colour and timestamps (fast counting and probing).
+    MetadataOnly,
+}
+
+/// Decoder settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DecoderConfig {
+    /// The codec of the input.
+    pub codec: Codec,
+    /// What each frame carries.
+    pub output: DecodeOutput,
+    /// Timebase of the timestamps the caller attaches and receives.
+    pub timebase: Timebase,
+    /// Frame rate used to make up timestamps for input that has none (default 30).
+    pub fps_hint: Rational,
+    /// Inputs accepted but not yet decoded before `submit` reports backpressure.
+    pub max_in_flight: usize,
+    /// Decoded frames held for `reap` before the decoder waits.
+    pub output_queue: usize,
+    /// How long a blocking `submit` waits for a credit.
+    pub submit_timeout: Duration,
+    /// Parameter sets known out of band (from an avcC/hvcC record), as raw NAL units.
+    pub parameter_sets: Vec<Vec<u8>>,
+}
+
+impl DecoderConfig {
+    /// Defaults for `codec`: native output, 90 kHz, 8 inputs in flight, 8 frames queued.
+    pub fn new(codec: Codec) -> Self {
+        Self {
+            codec,
+            output: DecodeOutput::Native,
+            timebase: Timebase::MPEG_90K,
+            fps_hint: Rational { num: 30, den: 1 },
+            max_in_flight: 8,
+            output_queue: 8,
+            submit_timeout: Duration::from_secs(5),
+            parameter_sets: Vec::new(),
+        }
+    }
+
+    /// Sets the output kind.
+    pub fn with_output(mut self, output: DecodeOutput) -> Self {
+        self.output = output;
+        self
+    }
+
+    /// Checks the bounds; `InvalidInput` on a zero queue.
+    pub fn validate(&self) -> Result<()> {
+        if self.max_in_flight == 0 || self.output_queue == 0 {
+            return Err(VideoError::invalid_input(
+                "max_in_flight and output_queue must be at least 1",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// How the encoder spends bits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RateControl {
+    /// Constant bitrate, bits per second.
+    Cbr {
+        /// Target bits per second.
+        bitrate: u32,
+    },
+    /// Variable bitrate around a target, capped at a peak.
+    Vbr {
+        /// Target bits per second.
+        bitrate: u32,
+        /// Peak bits per second.
+        max_bitrate: u32,
+    },
+    /// Constant quantiser.
+    Cqp {
+        /// Quantiser (0-51).
+        qp: u8,
+    },
+}
+
+impl RateControl {
+    /// The target bitrate, if the mode has one.
+    pub fn bitrate(self) -> Option<u32> {
+        match self {
+            RateControl::Cbr { bitrate } | RateControl::Vbr { bitrate, .. } => Some(bitrate),
+            RateControl::Cqp { .. } => None,
+        }
+    }
+}
+
+/// Encoder settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EncoderConfig {
+    /// The codec to produce.
+    pub codec: Codec,
+    /// Picture size; every input must have it.
+    pub dimensions: Dimensions,
+    /// Frame rate.
+    pub fps: Rational,
+    /// Rate control.
+    pub rate_control: RateControl,
+    /// Frames from one keyframe to the next (0: only the first frame).
+    pub gop_length: u32,
+    /// Consecutive B-frames (0: none; output in presentation order).
+    pub b_frames: u32,
+    /// Trade compression for the lowest latency.
+    pub low_latency: bool,
+    /// Delimiting of the output packets.
+    pub layout: BitstreamLayout,
+    /// Timebase of pts/dts.
+    pub timebase: Timebase,
+    /// Pictures accepted but not yet encoded before `submit` reports backpressure.
+    pub max_in_flight: usize,
+    /// Encoded chunks held for `reap` before the encoder waits.
+    pub output_queue: usize,
+    /// How long a blocking `submit` waits for a credit.
+    pub submit_timeout: Duration,
+}
+
+impl EncoderConfig {
+    /// Defaults: 30 fps, 2 Mbit/s VBR, GOP of 60, no B-frames, Annex-B, 90 kHz.
+    pub fn new(codec: Codec, dimensions: Dimensions) -> Self {
+        Self {
+            codec,
+            dimensions,
+            fps: Rational { num: 30, den: 1 },
+            rate_control: RateControl::Vbr {
+                bitrate: 2_000_000,
+                max_bitrate: 4_000_000,
+            },
+            gop_length: 60,
+            b_frames: 0,
+            low_latency: false,
+            layout: BitstreamLayout::AnnexB,
+            timebase: Timebase::MPEG_90K,
+            max_in_flight: 4,
+            output_queue: 16,
+            submit_timeout: Duration::from_secs(5),
+        }
+    }
+
+    /// Checks values every backend needs; `InvalidInput` otherwise.
+    pub fn validate(&self) -> Result<()> {
+        if self.max_in_flight == 0 || self.output_queue == 0 {
+            return Err(VideoError::invalid_input(
+                "max_in_flight and output_queue must be at least 1",
+            ));
+        }
+        if self.fps.num == 0 || self.fps.den == 0 {
+            return Err(VideoError::invalid_input("fps must be positive"));
+        }
+        match self.rate_control {
+            RateControl::Cbr { bitrate: 0 } | RateControl::Vbr { bitrate: 0, .. } => {
+                return Err(VideoError::invalid_input("bitrate must be positive"));
+            }
+            RateControl::Vbr {
+                bitrate,
+                max_bitrate,
+            } if max_bitrate < bitrate => {
+                return Err(VideoError::invalid_input(format!(
+                    "VBR peak {max_bitrate} is below the target {bitrate}"
+                )));
+            }
+            RateControl::Cqp { qp } if qp > 51 => {
+                return Err(VideoError::invalid_input(format!("QP {qp} is above 51")));
+            }
+            _ => {}
+        }
+        if let Some(n) = self.layout.length_size() {
+            if !matches!(n, 1 | 2 | 4) {
+                return Err(VideoError::invalid_input(format!(
+                    "length prefix of {n} bytes (must be 1, 2 or 4)"
+                )));
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,321 @@
+//! Decoded pictures: pixel formats, planes, crop, colour, and where the pixels live.
+
+use super::codec::{Dimensions, Timestamp};
+use super::color::ColorDescription;
+use super::error::{Result, VideoError};
+use std::fmt;
+use std::sync::Arc;
+
+/// The layout of raw pixels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum PixelFormat {
+    /// 8-bit 4:2:0, three planes (Y, U, V).
+    I420,
+    /// 8-bit 4:2:0, two planes (Y, interleaved UV).
+    Nv12,
+    /// 16-bit 4:2:0, two planes (Y, interleaved UV), samples in the high bits (10/12-bit video).
+    P016,
+    /// Packed 8-bit R, G, B.
+    Rgb24,
+    /// Packed 8-bit R, G, B, A.
+    Rgba,
+    /// Packed 8-bit B, G, R, A.
+    Bgra,
+    /// Packed 8-bit A, R, G, B.
+    Argb,
+}
+
+impl PixelFormat {
+    /// Lower-case name as used on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            PixelFormat::I420 => "i420",
+            PixelFormat::Nv12 => "nv12",
+            PixelFormat::P016 => "p016",
+            PixelFormat::Rgb24 => "rgb24",
+            PixelFormat::Rgba => "rgba",
+            PixelFormat::Bgra => "bgra",
+            PixelFormat::Argb => "argb",
+        }
+    }
+
+    /// Number of planes.
+    pub fn plane_count(self) -> usize {
+        match self {
+            PixelFormat::I420 => 3,
+            PixelFormat::Nv12 | PixelFormat::P016 => 2,
+            _ => 1,
+        }
+    }
+
+    /// Whether the format is Y'CbCr 4:2:0 (as opposed to packed RGB).
+    pub fn is_yuv(self) -> bool {
+        matches!(
+            self,
+            PixelFormat::I420 | PixelFormat::Nv12 | PixelFormat::P016
+        )
+    }
+
+    /// Width in bytes and height in rows of plane `index` for a picture of `size`
+    /// (tightly packed; a stride may be larger).
+    pub fn plane_extent(self, index: usize, size: Dimensions) -> (usize, usize) {
+        let (w, h) = (size.width() as usize, size.height() as usize);
+        let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
+        match (self, index) {
+            (PixelFormat::I420, 0) | (PixelFormat::Nv12, 0) => (w, h),
+            (PixelFormat::I420, _) => (cw, ch),
+            (PixelFormat::Nv12, _) => (cw * 2, ch),
+            (PixelFormat::P016, 0) => (w * 2, h),
+            (PixelFormat::P016, _) => (cw * 4, ch),
+            (PixelFormat::Rgb24, _) => (w * 3, h),
+            (PixelFormat::Rgba | PixelFormat::Bgra | PixelFormat::Argb, _) => (w * 4, h),
+        }
+    }
+
+    /// Bytes of a tightly packed picture of `size`.
+    pub fn frame_size(self, size: Dimensions) -> usize {
+        (0..self.plane_count())
+            .map(|i| {
+                let (w, h) = self.plane_extent(i, size);
+                w * h
+            })
+            .sum()
+    }
+}
+
+impl fmt::Display for PixelFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for PixelFormat {
+    type Err = VideoError;
+    fn from_str(s: &str) -> Result<Self> {
+        Ok(match s.to_ascii_lowercase().as_str() {
+            "i420" | "yuv420p" => PixelFormat::I420,
+            "nv12" => PixelFormat::Nv12,
+            "p016" => PixelFormat::P016,
+            "rgb24" | "rgb" => PixelFormat::Rgb24,
+            "rgba" => PixelFormat::Rgba,
+            "bgra" => PixelFormat::Bgra,
+            "argb" => PixelFormat::Argb,
+            other => {
+                return Err(VideoError::unsupported(format!(
+                    "unknown pixel format `{other}` (known: i420, nv12, p016, rgb24, rgba, bgra, argb)"
+                )));
+            }
+        })
+    }
+}
+
+/// The visible rectangle inside the decoded planes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub struct CropRect {
+    /// First visible column.
+    pub left: u32,
+    /// First visible row.
+    pub top: u32,
+    /// Visible width.
+    pub width: u32,
+    /// Visible height.
+    pub height: u32,
+}
+
+impl CropRect {
+    /// The whole picture of `size`.
+    pub fn full(size: Dimensions) -> Self {
+        Self {
+            left: 0,
+            top: 0,
+            width: size.width(),
+            height: size.height(),
+        }
+    }
+}
+
+/// One plane of CPU pixels.
+#[derive(Clone)]
+pub struct Plane {
+    /// The bytes; row `r` starts at `r * stride`.
+    pub data: Arc<[u8]>,
+    /// Bytes from one row to the next.
+    pub stride: usize,
+}
+
+impl fmt::Debug for Plane {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Plane")
+            .field("len", &self.data.len())
+            .field("stride", &self.stride)
+            .finish()
+    }
+}
+
+/// Memory on a GPU holding a decoded picture, kept alive as long as this value lives.
+///
+/// Backends that keep frames on the device (NVIDIA) fill this; dropping it returns the
+/// surface to the backend's pool.
+pub struct GpuSurface {
+    /// Which API the pointers below belong to.
+    pub api: GpuApi,
+    /// Device address of each plane.
+    pub planes: Vec<u64>,
+    /// Row pitch in bytes of each plane.
+    pub pitches: Vec<usize>,
+    /// The stream the producer used (`CUstream` on CUDA); synchronise on it before reading.
+    pub stream: u64,
+    /// Holds the backend resources behind the pointers; dropping it releases them.
+    pub keepalive: Box<dyn std::any::Any + Send + Sync>,
+}
+
+impl fmt::Debug for GpuSurface {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GpuSurface")
+            .field("api", &self.api)
+            .field("planes", &self.planes)
+            .field("pitches", &self.pitches)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The GPU API a [`GpuSurface`] belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum GpuApi {
+    /// CUDA device memory (`CUdeviceptr`).
+    Cuda,
+    /// A Core Video pixel buffer (`CVPixelBufferRef` in `planes[0]`).
+    CoreVideo,
+}
+
+/// Where a frame's pixels are.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum FrameData {
+    /// CPU memory, one [`Plane`] per plane of the pixel format.
+    Cpu(Vec<Plane>),
+    /// GPU memory.
+    Gpu(GpuSurface),
+    /// No pixels: the caller asked for metadata only.
+    MetadataOnly,
+}
+
+/// One decoded picture.
+#[derive(Debug)]
+pub struct DecodedFrame {
+    /// Pixel layout of the planes.
+    pub format: PixelFormat,
+    /// Size of the planes as decoded (the coded size, before crop).
+    pub coded: Dimensions,
+    /// The visible part of the planes.
+    pub crop: CropRect,
+    /// How to interpret the samples.
+    pub color: ColorDescription,
+    /// Presentation time.
+    pub pts: Option<Timestamp>,
+    /// Whether the picture was coded as a key (IDR/IRAP) picture.
+    pub keyframe: bool,
+    /// The pixels.
+    pub data: FrameData,
+}
+
+fn plane_row(p: &Plane, r: usize, x0: usize, len: usize) -> Result<&[u8]> {
+    let start = r * p.stride + x0;
+    p.data.get(start..start + len).ok_or_else(|| {
+        VideoError::invalid_input(format!(
+            "plane of {} bytes (stride {}) too short for row {r}",
+            p.data.len(),
+            p.stride
+        ))
+    })
+}
+
+impl DecodedFrame {
+    /// The visible size (after crop).
+    pub fn dimensions(&self) -> Dimensions {
+        Dimensions::new(self.crop.width, self.crop.height).unwrap_or(self.coded)
+    }
+
+    /// The CPU planes, if the pixels are in CPU memory.
+    pub fn planes(&self) -> Option<&[Plane]> {
+        match &self.data {
+            FrameData::Cpu(p) => Some(p),
+            _ => None,
+        }
+    }
+
+    /// Writes the visible picture as tightly packed planes (planar YUV for I420 and NV12 is
+    /// de-interleaved to I420; RGB formats as packed rows). This is the layout the
+    /// conformance MD5 sums are defined on.
+    pub fn write_planar(&self, out: &mut impl std::io::Write) -> Result<()> {
+        let planes = self.planes().ok_or_else(|| {
+            VideoError::invalid_input("frame has no CPU pixels (GPU or metadata-only frame)")
+        })?;
+        let io = |e: std::io::Error| VideoError::backend(format!("writing frame: {e}"));
+        let c = self.crop;
+        let (l, t, w, h) = (
+            c.left as usize,
+            c.top as usize,
+            c.width as usize,
+            c.height as usize,
+        );
+        match self.format {
+            PixelFormat::I420 => {
+                for r in t..t + h {
+                    out.write_all(plane_row(&planes[0], r, l, w)?).map_err(io)?;
+                }
+                let (cl, ct, cw, ch) = (l / 2, t / 2, w.div_ceil(2), h.div_ceil(2));
+                for p in &planes[1..3] {
+                    for r in ct..ct + ch {
+                        out.write_all(plane_row(p, r, cl, cw)?).map_err(io)?;
+                    }
+                }
+            }
+            PixelFormat::Nv12 => {
+                for r in t..t + h {
+                    out.write_all(plane_row(&planes[0], r, l, w)?).map_err(io)?;
+                }
+                let (cl, ct, cw, ch) = (l / 2, t / 2, w.div_ceil(2), h.div_ceil(2));
+                for comp in 0..2 {
+                    let mut buf = Vec::with_capacity(cw);
+                    for r in ct..ct + ch {
+                        let uv = plane_row(&planes[1], r, cl * 2, cw * 2)?;
+                        buf.clear();
+                        buf.extend(uv.iter().skip(comp).step_by(2));
+                        out.write_all(&buf).map_err(io)?;
+                    }
+                }
+            }
+            PixelFormat::P016 => {
+                for r in t..t + h {
+                    out.write_all(plane_row(&planes[0], r, l * 2, w * 2)?)
+                        .map_err(io)?;
+                }
+                let (cl, ct, cw, ch) = (l / 2, t / 2, w.div_ceil(2), h.div_ceil(2));
+                for comp in 0..2 {
+                    let mut buf = Vec::with_capacity(cw * 2);
+                    for r in ct..ct + ch {
+                        let uv = plane_row(&planes[1], r, cl * 4, cw * 4)?;
+                        buf.clear();
+                        for px in uv.chunks_exact(4) {
+                            buf.extend_from_slice(&px[comp * 2..comp * 2 + 2]);
+                        }
+                        out.write_all(&buf).map_err(io)?;
+                    }
+                }
+            }
+            f => {
+                let bpp = f.plane_extent(0, Dimensions::new(1, 1).expect("1x1")).0;
+                for r in t..t + h {
+                    out.write_all(plane_row(&planes[0], r, l * bpp, w * bpp)?)
+                        .map_err(io)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}

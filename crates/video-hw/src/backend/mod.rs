@@ -1,0 +1,279 @@
+//! Backend adapters: one [`DecoderBackend`] / [`EncoderBackend`] per platform API.
+//!
+//! Adapters are plain synchronous objects; the session layer runs each one on a worker
+//! thread of its own, so an adapter never needs to be `Send` and never sees the caller's
+//! threads. Selection (`Backend::Auto`) and probing live here too.
+
+use crate::api::codec::Codec;
+use crate::api::config::{DecoderConfig, EncoderConfig};
+use crate::api::error::{Result, VideoError};
+use crate::api::frame::DecodedFrame;
+use crate::api::packet::EncodedChunk;
+use crate::api::raw::EncodeInput;
+use crate::bitstream::AccessUnit;
+use std::fmt;
+
+pub mod software;
+
+/// Which backend a session uses.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    /// The best backend available at run time: NVIDIA, then VideoToolbox, then software.
+    #[default]
+    Auto,
+    /// CPU codecs (OpenH264; FFmpeg's libraries with `sw-ffmpeg`).
+    Software,
+    /// NVDEC / NVENC.
+    Nvidia,
+    /// Apple VideoToolbox.
+    #[serde(rename = "videotoolbox")]
+    VideoToolbox,
+}
+
+impl Backend {
+    /// The concrete backends, in `Auto`'s order of preference.
+    pub const CONCRETE: [Backend; 3] = [Backend::Nvidia, Backend::VideoToolbox, Backend::Software];
+
+    /// Lower-case name as used on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Auto => "auto",
+            Backend::Software => "software",
+            Backend::Nvidia => "nvidia",
+            Backend::VideoToolbox => "videotoolbox",
+        }
+    }
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Backend {
+    type Err = VideoError;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "auto" => Ok(Backend::Auto),
+            "software" | "sw" | "cpu" => Ok(Backend::Software),
+            "nvidia" | "nv" | "nvdec" | "nvenc" | "cuda" => Ok(Backend::Nvidia),
+            "videotoolbox" | "vt" => Ok(Backend::VideoToolbox),
+            other => Err(VideoError::invalid_input(format!(
+                "unknown backend `{other}` (known: auto, software, nvidia, videotoolbox)"
+            ))),
+        }
+    }
+}
+
+/// What one backend can do for one codec in one direction.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CodecSupport {
+    /// The codec.
+    pub codec: Codec,
+    /// Largest picture, when the backend states one.
+    pub max_width: Option<u32>,
+    /// Largest picture height, when the backend states one.
+    pub max_height: Option<u32>,
+    /// Bit depths supported.
+    pub bit_depths: Vec<u8>,
+    /// Which implementation serves it (e.g. `openh264 2.x`, `ffmpeg libavcodec`).
+    pub implementation: String,
+}
+
+/// What a backend reported about itself at run time.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct BackendReport {
+    /// The backend.
+    pub backend: Backend,
+    /// Whether it can open sessions here.
+    pub available: bool,
+    /// Why not, or notes (driver version, device name).
+    pub detail: String,
+    /// Decode support by codec.
+    pub decode: Vec<CodecSupport>,
+    /// Encode support by codec.
+    pub encode: Vec<CodecSupport>,
+}
+
+impl BackendReport {
+    /// A report for a backend that cannot run here.
+    pub fn unavailable(backend: Backend, why: impl Into<String>) -> Self {
+        Self {
+            backend,
+            available: false,
+            detail: why.into(),
+            decode: Vec::new(),
+            encode: Vec::new(),
+        }
+    }
+
+    /// Whether it decodes `codec`.
+    pub fn decodes(&self, codec: Codec) -> bool {
+        self.available && self.decode.iter().any(|c| c.codec == codec)
+    }
+
+    /// Whether it encodes `codec`.
+    pub fn encodes(&self, codec: Codec) -> bool {
+        self.available && self.encode.iter().any(|c| c.codec == codec)
+    }
+}
+
+/// A decoder adapter. It is created on, and only used from, the session's worker thread.
+pub(crate) trait DecoderBackend {
+    /// Decodes one access unit (Annex-B NAL units with its pts); frames that became ready,
+    /// in presentation order, are appended to `out`.
+    fn decode(&mut self, au: &AccessUnit, out: &mut Vec<DecodedFrame>) -> Result<()>;
+
+    /// Drains every frame still held by the decoder into `out`; the decoder stays usable.
+    fn flush(&mut self, out: &mut Vec<DecodedFrame>) -> Result<()>;
+
+    /// Implementation name for summaries (e.g. `openh264`).
+    fn implementation(&self) -> String;
+}
+
+/// An encoder adapter. It is created on, and only used from, the session's worker thread.
+pub(crate) trait EncoderBackend {
+    /// Encodes one picture; chunks that became ready, in decode order, are appended to `out`.
+    fn encode(&mut self, input: &EncodeInput, out: &mut Vec<EncodedChunk>) -> Result<()>;
+
+    /// Drains every chunk still held by the encoder into `out`; the encoder stays usable.
+    fn flush(&mut self, out: &mut Vec<EncodedChunk>) -> Result<()>;
+
+    /// Implementation name for summaries (e.g. `openh264`).
+    fn implementation(&self) -> String;
+}
+
+/// Builds a decoder adapter on the worker thread.
+pub(crate) type DecoderFactory = Box<dyn FnOnce() -> Result<Box<dyn DecoderBackend>> + Send>;
+/// Builds an encoder adapter on the worker thread.
+pub(crate) type EncoderFactory = Box<dyn FnOnce() -> Result<Box<dyn EncoderBackend>> + Send>;
+
+/// Probes every backend compiled into this build.
+pub fn probe() -> Vec<BackendReport> {
+    Backend::CONCRETE.iter().map(|b| probe_one(*b)).collect()
+}
+
+/// Probes one concrete backend (`Auto` probes nothing and reports unavailable).
+pub fn probe_one(backend: Backend) -> BackendReport {
+    match backend {
+        Backend::Software => software::probe(),
+        Backend::Nvidia => BackendReport::unavailable(
+            backend,
+            "the NVIDIA backend is not implemented in this build yet",
+        ),
+        Backend::VideoToolbox => BackendReport::unavailable(
+            backend,
+            if cfg!(target_vendor = "apple") {
+                "the VideoToolbox backend is not implemented in this build yet"
+            } else {
+                "VideoToolbox exists only on Apple platforms"
+            },
+        ),
+        Backend::Auto => BackendReport::unavailable(backend, "auto is not a concrete backend"),
+    }
+}
+
+/// The outcome of picking a backend: which one, and why.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Selection {
+    /// The backend that serves the session.
+    pub backend: Backend,
+    /// Why it was chosen (and why better ones were passed over).
+    pub reason: String,
+}
+
+fn select(requested: Backend, codec: Codec, decode: bool) -> Result<(Selection, BackendReport)> {
+    let what = if decode { "decode" } else { "encode" };
+    let serves = |r: &BackendReport| {
+        if decode {
+            r.decodes(codec)
+        } else {
+            r.encodes(codec)
+        }
+    };
+    if requested != Backend::Auto {
+        let report = probe_one(requested);
+        if !report.available {
+            return Err(VideoError::unsupported(format!(
+                "backend {requested} is not available: {}",
+                report.detail
+            )));
+        }
+        if !serves(&report) {
+            return Err(VideoError::unsupported(format!(
+                "backend {requested} cannot {what} {codec} in this build"
+            )));
+        }
+        let reason = format!("{requested} requested");
+        return Ok((
+            Selection {
+                backend: requested,
+                reason,
+            },
+            report,
+        ));
+    }
+    let mut passed = Vec::new();
+    for b in Backend::CONCRETE {
+        let report = probe_one(b);
+        if serves(&report) {
+            let reason = if passed.is_empty() {
+                format!("auto: {b} is the best available backend for {codec} {what}")
+            } else {
+                format!(
+                    "auto: picked {b} for {codec} {what}; passed over {}",
+                    passed.join("; ")
+                )
+            };
+            return Ok((Selection { backend: b, reason }, report));
+        }
+        let why = if report.available {
+            format!("no {codec} {what}")
+        } else {
+            report.detail.clone()
+        };
+        passed.push(format!("{b} ({why})"));
+    }
+    Err(VideoError::unsupported(format!(
+        "no backend can {what} {codec} here: {}",
+        passed.join("; ")
+    )))
+}
+
+/// Picks the decoder backend and returns a factory that builds it on the worker thread.
+pub(crate) fn decoder_factory(
+    requested: Backend,
+    config: &DecoderConfig,
+) -> Result<(Selection, DecoderFactory)> {
+    let (selection, _) = select(requested, config.codec, true)?;
+    let factory = match selection.backend {
+        Backend::Software => software::decoder_factory(config)?,
+        other => {
+            return Err(VideoError::unsupported(format!(
+                "{other} decoding is not implemented in this build"
+            )));
+        }
+    };
+    Ok((selection, factory))
+}
+
+/// Picks the encoder backend and returns a factory that builds it on the worker thread.
+pub(crate) fn encoder_factory(
+    requested: Backend,
+    config: &EncoderConfig,
+) -> Result<(Selection, EncoderFactory)> {
+    let (selection, _) = select(requested, config.codec, false)?;
+    let factory = match selection.backend {
+        Backend::Software => software::encoder_factory(config)?,
+        other => {
+            return Err(VideoError::unsupported(format!(
+                "{other} encoding is not implemented in this build"
+            )));
+        }
+    };
+    Ok((selection, factory))
+}

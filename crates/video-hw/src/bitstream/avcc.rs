@@ -1,0 +1,1 @@
+//! avcc (bitstream helper fills this in).

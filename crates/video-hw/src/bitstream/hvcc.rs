@@ -1,0 +1,1 @@
+//! hvcc (bitstream helper fills this in).

@@ -1,0 +1,23 @@
+//! The bitstream layer: everything about H.264/HEVC byte streams that needs no decoder.
+//!
+//! - [`annexb`]: incremental Annex-B splitting whose output does not depend on chunk boundaries.
+//! - [`access_unit`]: grouping NAL units into access units (pictures).
+//! - [`nal`]: NAL unit types, keyframe detection.
+//! - [`param_sets`]: the parameter-set cache.
+//! - [`sps`]: SPS/VUI parsing (size, crop, colour, bit depth).
+//! - [`layout`]: Annex-B <-> length-prefixed conversion.
+//! - [`avcc`] / [`hvcc`]: decoder configuration records (MP4 `avcC` / `hvcC`).
+
+pub mod access_unit;
+pub mod annexb;
+pub mod avcc;
+pub mod hvcc;
+pub mod layout;
+pub mod nal;
+pub mod param_sets;
+pub mod sps;
+
+pub use access_unit::{AccessUnit, AccessUnitAssembler};
+pub use annexb::{AnnexBSplitter, Nal};
+pub use param_sets::ParameterSetCache;
+pub use sps::StreamInfo;

@@ -1,0 +1,33 @@
+//! # video-hw
+//!
+//! Hardware video decode and encode behind one API: NVIDIA (NVDEC/NVENC), Apple VideoToolbox
+//! and a portable software fallback share one contract.
+//!
+//! - [`DecodeSession`] / [`EncodeSession`]: `submit` only enqueues, `try_reap` /
+//!   `reap_timeout` collect output, `flush` drains. Both run their backend on a worker thread.
+//! - [`Backend::Auto`] picks the best backend available at run time and says which
+//!   ([`DecodeSession::selection`]).
+//! - Every packet states its [`BitstreamLayout`]; every frame its [`PixelFormat`], crop and
+//!   [`ColorDescription`].
+//! - Errors are [`VideoError`]s with an [`ErrorKind`]; nothing panics on external input.
+//!
+//! The [`bitstream`] module (Annex-B splitting, access units, SPS parsing, avcC/hvcC) is
+//! public for callers that handle streams themselves.
+
+pub mod api;
+pub mod backend;
+pub mod bitstream;
+mod session;
+pub mod transform;
+
+pub use api::codec::{Codec, Dimensions, Rational, Timebase, Timestamp};
+pub use api::color::{
+    ColorDescription, ColorPrimaries, ColorRange, MatrixCoefficients, TransferCharacteristics,
+};
+pub use api::config::{DecodeOutput, DecoderConfig, EncoderConfig, RateControl};
+pub use api::error::{ErrorKind, Rejected, Result, VideoError};
+pub use api::frame::{CropRect, DecodedFrame, FrameData, GpuApi, GpuSurface, PixelFormat, Plane};
+pub use api::packet::{BitstreamLayout, DecodeInput, EncodedChunk};
+pub use api::raw::{EncodeInput, PlaneBuffer, RawPlane};
+pub use backend::{Backend, BackendReport, CodecSupport, Selection, probe};
+pub use session::{DecodeSession, DecodeSummary, EncodeSession, EncodeSummary};

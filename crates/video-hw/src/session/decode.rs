@@ -1,0 +1,458 @@
+//! `DecodeSession`: compressed input in, pictures out, on any backend.
+
+use super::worker::{Command, WorkerHandle, WorkerPorts};
+use crate::api::codec::{Codec, Timestamp};
+use crate::api::config::{DecodeOutput, DecoderConfig};
+use crate::api::error::{Rejected, Result, VideoError};
+use crate::api::frame::{DecodedFrame, FrameData, PixelFormat};
+use crate::api::packet::DecodeInput;
+use crate::backend::{self, Backend, BackendReport, DecoderBackend, Selection};
+use crate::bitstream::{AccessUnit, AccessUnitAssembler, AnnexBSplitter, Nal, layout};
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// What a decode session has done so far.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct DecodeSummary {
+    /// The backend serving the session.
+    pub backend: Option<Backend>,
+    /// Why that backend was chosen.
+    pub selection: String,
+    /// The implementation inside the backend (e.g. `openh264`).
+    pub implementation: String,
+    /// The codec.
+    pub codec: Option<Codec>,
+    /// Inputs accepted by `submit`.
+    pub inputs: u64,
+    /// Compressed bytes accepted.
+    pub bytes_in: u64,
+    /// Access units handed to the adapter.
+    pub access_units: u64,
+    /// Frames delivered to the output queue.
+    pub frames: u64,
+    /// Errors delivered to the output queue.
+    pub errors: u64,
+    /// Size of the last frame (`WxH`).
+    pub last_size: Option<String>,
+}
+
+/// A decoder: `submit` compressed input, `try_reap` / `reap_timeout` pictures, `flush` at the end.
+///
+/// ```no_run
+/// use video_hw::{Backend, Codec, DecodeInput, DecodeSession, DecoderConfig};
+/// let bytes = std::fs::read("clip.h264")?;
+/// let mut dec = DecodeSession::new(Backend::Auto, DecoderConfig::new(Codec::H264))?;
+/// let mut frames = 0;
+/// for chunk in bytes.chunks(64 * 1024) {
+///     let mut input = DecodeInput::annexb(chunk);
+///     // On backpressure, reap, then submit the same input again.
+///     while let Err(rejected) = dec.submit(input) {
+///         input = rejected.input;
+///         while let Some(_frame) = dec.try_reap()? { frames += 1; }
+///     }
+///     while let Some(_frame) = dec.try_reap()? { frames += 1; }
+/// }
+/// dec.flush()?;
+/// while let Some(_frame) = dec.try_reap()? { frames += 1; }
+/// println!("{frames} frames on {}", dec.backend());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct DecodeSession {
+    worker: WorkerHandle<DecodeInput, DecodedFrame>,
+    selection: Selection,
+    summary: Arc<Mutex<DecodeSummary>>,
+}
+
+impl DecodeSession {
+    /// Opens a decoder on `backend` (`Backend::Auto` picks the best available one).
+    pub fn new(backend: Backend, config: DecoderConfig) -> Result<Self> {
+        config.validate()?;
+        check_output(&config)?;
+        let (selection, factory) = backend::decoder_factory(backend, &config)?;
+        let summary = Arc::new(Mutex::new(DecodeSummary {
+            backend: Some(selection.backend),
+            selection: selection.reason.clone(),
+            codec: Some(config.codec),
+            ..Default::default()
+        }));
+        let shared = summary.clone();
+        let worker = WorkerHandle::spawn(
+            "video-hw-decode",
+            config.max_in_flight,
+            config.output_queue,
+            config.submit_timeout,
+            move |ports, ready| {
+                let adapter = match factory() {
+                    Ok(a) => a,
+                    Err(e) => {
+                        let _ = ready.send(Err(e));
+                        return;
+                    }
+                };
+                if let Ok(mut s) = shared.lock() {
+                    s.implementation = adapter.implementation();
+                }
+                let _ = ready.send(Ok(()));
+                DecodeWorker::new(config, adapter, shared).run(ports);
+            },
+        )?;
+        Ok(Self {
+            worker,
+            selection,
+            summary,
+        })
+    }
+
+    /// What `backend` can decode here, probed at run time.
+    pub fn capabilities(backend: Backend) -> BackendReport {
+        backend::probe_one(backend)
+    }
+
+    /// The backend serving this session.
+    pub fn backend(&self) -> Backend {
+        self.selection.backend
+    }
+
+    /// Which backend was picked and why.
+    pub fn selection(&self) -> &Selection {
+        &self.selection
+    }
+
+    /// Enqueues `input`, waiting at most the configured submit timeout for a credit.
+    /// On backpressure the input comes back inside [`Rejected`]: reap, then submit it again.
+    pub fn submit(&mut self, input: DecodeInput) -> std::result::Result<(), Rejected<DecodeInput>> {
+        let len = input.byte_len() as u64;
+        self.worker.submit(input)?;
+        self.count_input(len);
+        Ok(())
+    }
+
+    /// Enqueues `input` only if a credit is free now; never waits.
+    pub fn try_submit(
+        &mut self,
+        input: DecodeInput,
+    ) -> std::result::Result<(), Rejected<DecodeInput>> {
+        let len = input.byte_len() as u64;
+        self.worker.try_submit(input)?;
+        self.count_input(len);
+        Ok(())
+    }
+
+    fn count_input(&self, len: u64) {
+        if let Ok(mut s) = self.summary.lock() {
+            s.inputs += 1;
+            s.bytes_in += len;
+        }
+    }
+
+    /// The next decoded frame, if one is ready; never waits. A decode error is returned once,
+    /// in stream order, and the session stays usable.
+    pub fn try_reap(&mut self) -> Result<Option<DecodedFrame>> {
+        self.worker.try_reap()
+    }
+
+    /// The next decoded frame, waiting at most `timeout`.
+    pub fn reap_timeout(&mut self, timeout: Duration) -> Result<Option<DecodedFrame>> {
+        self.worker.reap_timeout(timeout)
+    }
+
+    /// Decodes everything submitted so far (the end of the stream) and makes every remaining
+    /// frame available to `try_reap`. The session can take a new stream afterwards.
+    pub fn flush(&mut self) -> Result<()> {
+        self.worker.flush()
+    }
+
+    /// Flushes and returns every remaining frame (errors end the collection).
+    pub fn drain(&mut self) -> Result<Vec<DecodedFrame>> {
+        self.flush()?;
+        let mut out = Vec::new();
+        while let Some(f) = self.try_reap()? {
+            out.push(f);
+        }
+        Ok(out)
+    }
+
+    /// Counters so far.
+    pub fn summary(&self) -> DecodeSummary {
+        self.summary.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+}
+
+fn check_output(config: &DecoderConfig) -> Result<()> {
+    match config.output {
+        DecodeOutput::Native | DecodeOutput::MetadataOnly => Ok(()),
+        DecodeOutput::Cpu(PixelFormat::I420 | PixelFormat::Nv12) => Ok(()),
+        DecodeOutput::Cpu(other) => Err(VideoError::unsupported(format!(
+            "decoding to {other} needs the transform layer, which this build does not have yet"
+        ))),
+        DecodeOutput::Gpu => Err(VideoError::unsupported(
+            "GPU-resident output needs a GPU backend (not available in this build)",
+        )),
+    }
+}
+
+/// The worker side: ingest (split + assemble), adapter, timestamping, output shaping.
+struct DecodeWorker {
+    config: DecoderConfig,
+    adapter: Box<dyn DecoderBackend>,
+    summary: Arc<Mutex<DecodeSummary>>,
+    splitter: AnnexBSplitter,
+    assembler: AccessUnitAssembler,
+    /// Stream offset of the next Annex-B byte.
+    offset: u64,
+    /// (offset of the chunk, pts) for chunks whose pts has not yet gone to an access unit.
+    chunk_pts: VecDeque<(u64, Timestamp)>,
+    /// Annex-B bytes submitted since the last flush, and access units found in them.
+    annexb_bytes: u64,
+    aus_since_flush: u64,
+    frames_since_flush: u64,
+    errors_since_flush: u64,
+    next_pts: Option<Timestamp>,
+    ticks_per_frame: i64,
+}
+
+impl DecodeWorker {
+    fn new(
+        config: DecoderConfig,
+        adapter: Box<dyn DecoderBackend>,
+        summary: Arc<Mutex<DecodeSummary>>,
+    ) -> Self {
+        let ticks_per_frame = config.timebase.ticks_per_frame(config.fps_hint);
+        Self {
+            assembler: AccessUnitAssembler::new(config.codec),
+            splitter: AnnexBSplitter::new(),
+            config,
+            adapter,
+            summary,
+            offset: 0,
+            chunk_pts: VecDeque::new(),
+            annexb_bytes: 0,
+            aus_since_flush: 0,
+            frames_since_flush: 0,
+            errors_since_flush: 0,
+            next_pts: None,
+            ticks_per_frame,
+        }
+    }
+
+    fn run(mut self, ports: WorkerPorts<DecodeInput, DecodedFrame>) {
+        if !self.config.parameter_sets.is_empty() {
+            let au =
+                AccessUnit::from_nals(self.config.codec, self.config.parameter_sets.clone(), None);
+            if !self.decode_units(vec![au], &ports) {
+                return;
+            }
+        }
+        while let Ok(cmd) = ports.commands.recv() {
+            let alive = match cmd {
+                Command::Work(input) => self.ingest(input, &ports),
+                Command::Flush => self.flush(&ports) && ports.flushed(),
+            };
+            if !alive {
+                return;
+            }
+        }
+    }
+
+    fn ingest(
+        &mut self,
+        input: DecodeInput,
+        ports: &WorkerPorts<DecodeInput, DecodedFrame>,
+    ) -> bool {
+        let mut units = Vec::new();
+        match input {
+            DecodeInput::AnnexB { data, pts } => {
+                if let Some(pts) = pts {
+                    self.chunk_pts.push_back((self.offset, pts));
+                }
+                let mut nals = Vec::new();
+                self.splitter.push(&data, &mut nals);
+                self.offset += data.len() as u64;
+                self.annexb_bytes += data.len() as u64;
+                self.assemble(nals, &mut units);
+            }
+            DecodeInput::AccessUnit { nals, pts } => {
+                self.end_annexb(&mut units);
+                units.push(AccessUnit::from_nals(self.config.codec, nals, pts));
+            }
+            DecodeInput::LengthPrefixed {
+                data,
+                length_size,
+                pts,
+            } => {
+                self.end_annexb(&mut units);
+                match layout::split_length_prefixed(&data, length_size) {
+                    Ok(nals) => units.push(AccessUnit::from_nals(self.config.codec, nals, pts)),
+                    Err(e) => {
+                        if !self.emit_error(e, ports) {
+                            return false;
+                        }
+                    }
+                }
+            }
+        }
+        self.decode_units(units, ports)
+    }
+
+    /// Ends a pending Annex-B stream before input of another kind.
+    fn end_annexb(&mut self, units: &mut Vec<AccessUnit>) {
+        let mut nals = Vec::new();
+        self.splitter.finish(&mut nals);
+        self.assemble(nals, units);
+        self.assembler.finish(units);
+        self.splitter = AnnexBSplitter::new();
+    }
+
+    fn assemble(&mut self, nals: Vec<Nal>, units: &mut Vec<AccessUnit>) {
+        let first = units.len();
+        for nal in nals {
+            self.assembler.push(nal, units);
+        }
+        for au in &mut units[first..] {
+            // The pts of the latest chunk that starts at or before this access unit.
+            while self
+                .chunk_pts
+                .front()
+                .is_some_and(|(off, _)| *off <= au.offset)
+            {
+                let (_, pts) = self.chunk_pts.pop_front().expect("front checked");
+                au.pts = Some(pts);
+            }
+        }
+    }
+
+    fn decode_units(
+        &mut self,
+        units: Vec<AccessUnit>,
+        ports: &WorkerPorts<DecodeInput, DecodedFrame>,
+    ) -> bool {
+        let mut frames = Vec::new();
+        for au in units {
+            self.aus_since_flush += 1;
+            if let Ok(mut s) = self.summary.lock() {
+                s.access_units += 1;
+            }
+            let result = self.adapter.decode(&au, &mut frames);
+            if !self.emit_frames(&mut frames, ports) {
+                return false;
+            }
+            if let Err(e) = result {
+                if !self.emit_error(e, ports) {
+                    return false;
+                }
+            }
+        }
+        true
+    }
+
+    fn flush(&mut self, ports: &WorkerPorts<DecodeInput, DecodedFrame>) -> bool {
+        let mut units = Vec::new();
+        self.end_annexb(&mut units);
+        self.assembler = AccessUnitAssembler::new(self.config.codec);
+        self.chunk_pts.clear();
+        if !self.decode_units(units, ports) {
+            return false;
+        }
+        let mut frames = Vec::new();
+        let result = self.adapter.flush(&mut frames);
+        if !self.emit_frames(&mut frames, ports) {
+            return false;
+        }
+        if let Err(e) = result {
+            if !self.emit_error(e, ports) {
+                return false;
+            }
+        }
+        // Nothing is lost silently: input that produced no picture and no error is an error.
+        if self.frames_since_flush == 0 && self.errors_since_flush == 0 {
+            let error = if self.annexb_bytes > 0 && self.aus_since_flush == 0 {
+                Some(VideoError::invalid_bitstream(format!(
+                    "no {} access unit found in {} bytes of Annex-B input (no start code or no slice)",
+                    self.config.codec, self.annexb_bytes
+                )))
+            } else if self.aus_since_flush > 0 {
+                Some(VideoError::invalid_bitstream(format!(
+                    "{} access units produced no picture: the input is not a decodable {} stream",
+                    self.aus_since_flush, self.config.codec
+                )))
+            } else {
+                None
+            };
+            if let Some(e) = error {
+                if !self.emit_error(e, ports) {
+                    return false;
+                }
+            }
+        }
+        self.annexb_bytes = 0;
+        self.aus_since_flush = 0;
+        self.frames_since_flush = 0;
+        self.errors_since_flush = 0;
+        true
+    }
+
+    fn emit_error(
+        &mut self,
+        e: VideoError,
+        ports: &WorkerPorts<DecodeInput, DecodedFrame>,
+    ) -> bool {
+        self.errors_since_flush += 1;
+        if let Ok(mut s) = self.summary.lock() {
+            s.errors += 1;
+        }
+        ports.emit(Err(e))
+    }
+
+    fn emit_frames(
+        &mut self,
+        frames: &mut Vec<DecodedFrame>,
+        ports: &WorkerPorts<DecodeInput, DecodedFrame>,
+    ) -> bool {
+        for mut frame in frames.drain(..) {
+            let pts = match frame.pts {
+                Some(p) => p.rescale(self.config.timebase),
+                None => self.next_pts.unwrap_or(Timestamp {
+                    ticks: 0,
+                    timebase: self.config.timebase,
+                }),
+            };
+            frame.pts = Some(pts);
+            self.next_pts = Some(Timestamp {
+                ticks: pts.ticks + self.ticks_per_frame,
+                timebase: pts.timebase,
+            });
+            let frame = match shape_output(frame, self.config.output) {
+                Ok(f) => f,
+                Err(e) => {
+                    if !self.emit_error(e, ports) {
+                        return false;
+                    }
+                    continue;
+                }
+            };
+            self.frames_since_flush += 1;
+            if let Ok(mut s) = self.summary.lock() {
+                s.frames += 1;
+                s.last_size = Some(frame.dimensions().to_string());
+            }
+            if !ports.emit(Ok(frame)) {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+/// Converts a native frame into what the caller asked for.
+fn shape_output(mut frame: DecodedFrame, output: DecodeOutput) -> Result<DecodedFrame> {
+    match output {
+        DecodeOutput::Native | DecodeOutput::Gpu => Ok(frame),
+        DecodeOutput::MetadataOnly => {
+            frame.data = FrameData::MetadataOnly;
+            Ok(frame)
+        }
+        DecodeOutput::Cpu(format) if format == frame.format => Ok(frame),
+        DecodeOutput::Cpu(format) => crate::transform::convert_yuv(&frame, format),
+    }
+}

@@ -337,10 +337,10 @@ impl DecodeWorker {
             if !self.emit_frames(&mut frames, ports) {
                 return false;
             }
-            if let Err(e) = result {
-                if !self.emit_error(e, ports) {
-                    return false;
-                }
+            if let Err(e) = result
+                && !self.emit_error(e, ports)
+            {
+                return false;
             }
         }
         true
@@ -359,10 +359,10 @@ impl DecodeWorker {
         if !self.emit_frames(&mut frames, ports) {
             return false;
         }
-        if let Err(e) = result {
-            if !self.emit_error(e, ports) {
-                return false;
-            }
+        if let Err(e) = result
+            && !self.emit_error(e, ports)
+        {
+            return false;
         }
         // Nothing is lost silently: input that produced no picture and no error is an error.
         if self.frames_since_flush == 0 && self.errors_since_flush == 0 {
@@ -379,10 +379,10 @@ impl DecodeWorker {
             } else {
                 None
             };
-            if let Some(e) = error {
-                if !self.emit_error(e, ports) {
-                    return false;
-                }
+            if let Some(e) = error
+                && !self.emit_error(e, ports)
+            {
+                return false;
             }
         }
         self.annexb_bytes = 0;

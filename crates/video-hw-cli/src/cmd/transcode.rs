@@ -1,0 +1,169 @@
+//! `video-hw transcode`.
+
+use super::{EncodeOpts, finish_encode, reap_ready_decode, submit_decode, submit_encode};
+use crate::input;
+use crate::progress::Progress;
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use serde::Serialize;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use video_hw::{
+    Codec, DecodeInput, DecodeOutput, DecodeSession, DecodedFrame, DecoderConfig, EncodeInput,
+    EncodeSession, PixelFormat,
+};
+
+/// Arguments of `transcode`.
+#[derive(Args, Debug)]
+pub struct TranscodeArgs {
+    /// Annex-B H.264/HEVC stream to read (`-` for stdin).
+    pub input: PathBuf,
+    /// Where to write the new Annex-B stream (`-` for stdout).
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Codec of the input (default: from the extension, else from the stream).
+    #[arg(long = "input-codec")]
+    pub input_codec: Option<Codec>,
+    #[command(flatten)]
+    pub enc: EncodeOpts,
+    #[command(flatten)]
+    pub common: crate::Common,
+}
+
+#[derive(Serialize)]
+struct TranscodeReport {
+    input: String,
+    output: String,
+    decoder: String,
+    encoder: String,
+    frames_decoded: u64,
+    frames_encoded: u64,
+    chunks: u64,
+    bytes: u64,
+    errors: Vec<String>,
+    seconds: f64,
+    fps: f64,
+}
+
+/// Decodes and re-encodes a stream.
+pub fn run(args: TranscodeArgs) -> Result<ExitCode> {
+    let mut reader = input::open(&args.input)?;
+    let head = input::read_up_to(&mut *reader, 64 * 1024)?;
+    if head.is_empty() {
+        bail!("{} is empty", args.input.display());
+    }
+    let codec = input::detect_codec(args.input_codec, &args.input, &head)?;
+    let mut decoder = DecodeSession::new(
+        args.common.backend,
+        DecoderConfig::new(codec).with_output(DecodeOutput::Cpu(PixelFormat::I420)),
+    )
+    .context("opening decoder")?;
+    let mut out: Box<dyn Write> = if args.output.as_os_str() == "-" {
+        Box::new(std::io::BufWriter::new(std::io::stdout()))
+    } else {
+        Box::new(std::io::BufWriter::new(
+            std::fs::File::create(&args.output)
+                .with_context(|| format!("cannot create {}", args.output.display()))?,
+        ))
+    };
+    let mut progress = Progress::new("transcode", args.common.quiet);
+    let mut encoder: Option<EncodeSession> = None;
+    let mut decoded = 0u64;
+    let mut errors: Vec<String> = Vec::new();
+    let mut scratch = Vec::new();
+    let backend = args.common.backend;
+    let enc_opts = args.enc.clone();
+    let mut write_chunk = |c: video_hw::EncodedChunk| -> Result<()> {
+        out.write_all(&c.data).context("writing output")
+    };
+    let mut on_frame = |f: Result<DecodedFrame, video_hw::VideoError>| -> Result<()> {
+        let frame = match f {
+            Ok(frame) => frame,
+            Err(e) => {
+                errors.push(e.to_string());
+                return Ok(());
+            }
+        };
+        decoded += 1;
+        progress.tick(decoded);
+        let size = frame.dimensions();
+        let enc = match &mut encoder {
+            Some(e) if e.config().dimensions == size => e,
+            Some(e) => bail!(
+                "the input changes size from {} to {size} at frame {decoded}; re-encoding across a size change needs session switching, which this build does not have yet",
+                e.config().dimensions
+            ),
+            None => encoder.insert(
+                EncodeSession::new(backend, enc_opts.config(size)).context("opening encoder")?,
+            ),
+        };
+        scratch.clear();
+        frame.write_planar(&mut scratch)?;
+        let mut picture =
+            EncodeInput::packed(PixelFormat::I420, size, std::mem::take(&mut scratch))?;
+        picture.pts = frame.pts;
+        submit_encode(enc, picture, &mut write_chunk)
+    };
+    let mut chunk = head;
+    while !chunk.is_empty() {
+        submit_decode(&mut decoder, DecodeInput::annexb(chunk), &mut on_frame)?;
+        chunk = input::read_up_to(&mut *reader, 1 << 20)?;
+    }
+    decoder.flush()?;
+    reap_ready_decode(&mut decoder, &mut on_frame)?;
+    let Some(mut encoder) = encoder else {
+        bail!(
+            "no frame decoded from {}: {}",
+            args.input.display(),
+            errors.join("; ")
+        );
+    };
+    finish_encode(&mut encoder, &mut write_chunk)?;
+    out.flush().context("writing output")?;
+    let seconds = progress.elapsed();
+    progress.finish();
+    let es = encoder.summary();
+    let report = TranscodeReport {
+        input: args.input.display().to_string(),
+        output: args.output.display().to_string(),
+        decoder: format!(
+            "{} [{}]",
+            decoder.backend(),
+            decoder.summary().implementation
+        ),
+        encoder: format!("{} [{}]", encoder.backend(), es.implementation),
+        frames_decoded: decoded,
+        frames_encoded: es.frames_in,
+        chunks: es.chunks_out,
+        bytes: es.bytes_out,
+        errors,
+        seconds,
+        fps: decoded as f64 / seconds.max(1e-9),
+    };
+    if args.common.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    }
+    if !args.common.quiet {
+        eprintln!(
+            "transcoded {} frames into {} chunks ({} bytes) in {:.2} s ({:.1} fps): decode on {}, encode on {}",
+            report.frames_decoded,
+            report.chunks,
+            report.bytes,
+            report.seconds,
+            report.fps,
+            report.decoder,
+            report.encoder
+        );
+        for e in &report.errors {
+            eprintln!("  error: {e}");
+        }
+    }
+    Ok(
+        if report.errors.is_empty() && report.chunks == report.frames_decoded {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        },
+    )
+}

@@ -23,7 +23,7 @@ while IFS=$'\t' read -r file codec suite frames width height pixfmt md5 source n
   if [ "$got" = "$md5" ]; then
     pass=$((pass + 1)); result="pass"
   elif [ -n "$got" ]; then
-    result="MD5 differs ($got)"
+    result="MD5 differs ($got) $(head -n1 "$err" | sed 's/video-hw: //; s/|/\\|/g' | cut -c1-120)"
   else
     result="failed: $(tr '\n' ' ' <"$err" | sed 's/video-hw: //; s/|/\\|/g' | cut -c1-160)"
   fi

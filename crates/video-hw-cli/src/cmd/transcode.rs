@@ -155,9 +155,12 @@ pub fn run(args: TranscodeArgs) -> Result<ExitCode> {
             report.decoder,
             report.encoder
         );
-        for e in &report.errors {
-            eprintln!("  error: {e}");
-        }
+    }
+    for e in report.errors.iter().take(5) {
+        eprintln!("video-hw: error: {e}");
+    }
+    if report.errors.len() > 5 {
+        eprintln!("video-hw: ... and {} more errors", report.errors.len() - 5);
     }
     Ok(
         if report.errors.is_empty() && report.chunks == report.frames_decoded {

@@ -6,8 +6,8 @@ mod common;
 use common::*;
 use video_hw::bitstream::{AnnexBSplitter, Nal};
 use video_hw::{
-    Backend, Codec, DecodeOutput, Dimensions, EncodeSession, EncodedChunk, EncoderConfig,
-    ErrorKind, PixelFormat, RateControl, SessionSwitchRequest, SwitchMode, pattern,
+    Backend, Codec, Dimensions, EncodeSession, EncodedChunk, EncoderConfig, ErrorKind, RateControl,
+    SessionSwitchRequest, SwitchMode, pattern,
 };
 
 fn dims(w: u32, h: u32) -> Dimensions {

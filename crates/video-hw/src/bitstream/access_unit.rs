@@ -110,7 +110,8 @@ pub struct AccessUnitAssembler {
     offset: u64,
     has_vcl: bool,
     keyframe: bool,
-    /// End of sequence/stream seen: the next NAL unit starts a new access unit.
+    /// End of sequence/stream seen: the next NAL unit other than an end of stream starts a
+    /// new access unit.
     closed: bool,
     /// The key of the latest H.264 primary slice of the current access unit.
     last_key: Option<H264PictureKey>,
@@ -142,7 +143,14 @@ impl AccessUnitAssembler {
             Codec::Hevc => self.hevc_starts_new(&nal.data),
             _ => self.h264_starts_new(&nal.data),
         };
-        if self.closed || starts_new {
+        // End of stream / end of bitstream follows an end of sequence in the same access unit.
+        let end_of_stream = match self.codec {
+            Codec::Hevc => HevcNalHeader::parse(&nal.data)
+                .is_some_and(|h| h.nal_unit_type == hevc_type::EOB),
+            _ => H264NalHeader::parse(&nal.data)
+                .is_some_and(|h| h.nal_unit_type == h264_type::END_OF_STREAM),
+        };
+        if (self.closed && !end_of_stream) || starts_new {
             self.emit(out);
         }
         if self.nals.is_empty() {
@@ -185,7 +193,6 @@ impl AccessUnitAssembler {
         self.has_vcl = false;
         self.keyframe = false;
         self.closed = false;
-        self.last_key = None;
     }
 
     fn h264_starts_new(&mut self, nal: &[u8]) -> bool {
@@ -203,6 +210,8 @@ impl AccessUnitAssembler {
                 match self.h264_picture_key(nal, h) {
                     Ok(None) => false, // redundant picture
                     Ok(Some(key)) => {
+                        // `last_key` is the key of the latest primary slice, which is in the
+                        // current access unit whenever `has_vcl` holds.
                         let new = self.has_vcl && self.last_key.is_some_and(|k| k != key);
                         self.last_key = Some(key);
                         new
@@ -382,13 +391,14 @@ mod tests {
         assert_eq!(out[0].offset, 0);
         asm.push(nal(&[0x02, 0x01, 0x80], 50), &mut out);
         asm.push(nal(&[0x48, 0x01], 60), &mut out);
-        // After end of sequence anything starts a new access unit.
+        asm.push(nal(&[0x4A, 0x01], 65), &mut out);
+        // After end of sequence (and end of bitstream) anything starts a new access unit.
         asm.push(nal(&[0x02, 0x01, 0x40], 70), &mut out);
         asm.finish(&mut out);
         assert_eq!(out.len(), 3);
         assert_eq!(out[1].offset, 40);
         assert!(!out[1].keyframe);
-        assert_eq!(out[1].nals.len(), 3);
+        assert_eq!(out[1].nals.len(), 4);
         assert_eq!(out[2].offset, 70);
     }
 

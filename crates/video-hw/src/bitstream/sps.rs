@@ -530,7 +530,7 @@ fn read_hevc_vui<R: BitRead>(r: &mut R) -> Result<HevcVui> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::api::error::ErrorKind;
     use proptest::prelude::*;
@@ -552,6 +552,59 @@ mod tests {
         assert_eq!(info.chroma_format_idc, 1);
         assert_eq!(info.bit_depth_luma, 8);
         assert_eq!(info.frame_rate, Some(Rational::new(25, 1).unwrap()));
+    }
+
+    /// SPS of the conformance clip `64x64-I-P-B-P-high.h264` (ffprobe: High, level 2.0,
+    /// 64x64, SMPTE 170M primaries, 30 fps).
+    pub(crate) const H264_SPS_64: &[u8] = &[
+        0x67, 0x64, 0x00, 0x14, 0xac, 0xe4, 0x10, 0x9b, 0x01, 0x6a, 0x0c, 0x0c, 0x0d, 0x4a, 0x00,
+        0x00, 0x03, 0x00, 0x02, 0x00, 0x00, 0x03, 0x00, 0x79, 0x1e, 0x28, 0x52, 0x24,
+    ];
+    /// VPS/SPS of the conformance clip `test-25fps.h265` (ffprobe: Main, level 60, 320x240).
+    pub(crate) const HEVC_VPS_320: &[u8] = &[
+        0x40, 0x01, 0x0c, 0x01, 0xff, 0xff, 0x01, 0x60, 0x00, 0x00, 0x03, 0x00, 0x90, 0x00, 0x00,
+        0x03, 0x00, 0x00, 0x03, 0x00, 0x3c, 0x95, 0x98, 0x09,
+    ];
+    pub(crate) const HEVC_SPS_320: &[u8] = &[
+        0x42, 0x01, 0x01, 0x01, 0x60, 0x00, 0x00, 0x03, 0x00, 0x90, 0x00, 0x00, 0x03, 0x00, 0x00,
+        0x03, 0x00, 0x3c, 0xa0, 0x0a, 0x08, 0x0f, 0x16, 0x59, 0x59, 0xa4, 0x93, 0x2b, 0x9a, 0x02,
+        0x00, 0x00, 0x03, 0x00, 0x02, 0x00, 0x00, 0x03, 0x00, 0x32, 0x10,
+    ];
+    pub(crate) const HEVC_PPS_320: &[u8] = &[0x44, 0x01, 0xc1, 0x72, 0xb4, 0x62, 0x40];
+
+    #[test]
+    fn h264_sps_of_a_conformance_clip_matches_ffprobe() {
+        let info = parse_h264_sps(H264_SPS_64).unwrap();
+        assert_eq!(info.display, Dimensions::new(64, 64).unwrap());
+        assert_eq!((info.profile_idc, info.level_idc), (100, 20));
+        assert_eq!(info.color.primaries, ColorPrimaries::Bt601Ntsc);
+        assert_eq!(info.color.range, ColorRange::Limited);
+        assert_eq!(info.frame_rate, Some(Rational::new(30, 1).unwrap()));
+    }
+
+    #[test]
+    fn hevc_sps_gives_size_profile_level_and_reorder_depth() {
+        let sps = parse_hevc_sps_fields(HEVC_SPS_320).unwrap();
+        let info = &sps.info;
+        assert_eq!(info.codec, Codec::Hevc);
+        assert_eq!(info.display, Dimensions::new(320, 240).unwrap());
+        assert_eq!((info.profile_idc, info.level_idc), (1, 60));
+        assert_eq!((info.bit_depth_luma, info.bit_depth_chroma), (8, 8));
+        assert_eq!(info.chroma_format_idc, 1);
+        assert_eq!(sps.ptl.profile_space, 0);
+        assert!(!sps.ptl.tier_flag);
+        // Main profile sets compatibility flags 1 and 2.
+        assert_eq!(sps.ptl.profile_compatibility_flags, 0x6000_0000);
+        assert!(info.max_num_reorder_frames.is_some());
+    }
+
+    #[test]
+    fn crop_leaves_the_visible_rectangle_and_rejects_empty_ones() {
+        // 1080p in 4:2:0: conf_win_bottom_offset 4 chroma rows = 8 luma rows.
+        let coded = Dimensions::new(1920, 1088).unwrap();
+        let crop = crop_rect(coded, 0, 0, 0, 4 * 2).unwrap();
+        assert_eq!((crop.width, crop.height), (1920, 1080));
+        assert!(crop_rect(coded, 960, 960, 0, 0).is_err());
     }
 
     #[test]

@@ -201,3 +201,94 @@ fn resolution_change_stream_reports_both_sizes() {
     assert_eq!(sizes.first().map(String::as_str), Some("352x288"));
     assert!(sizes.iter().any(|s| s == "176x144"), "sizes seen: {sizes:?}");
 }
+
+fn assemble_chunked(codec: Codec, data: &[u8], sizes: &[usize]) -> Vec<AccessUnit> {
+    let mut splitter = AnnexBSplitter::new();
+    let mut asm = AccessUnitAssembler::new(codec);
+    let (mut nals, mut aus) = (Vec::new(), Vec::new());
+    let mut rest = data;
+    for &n in sizes.iter().cycle() {
+        if rest.is_empty() {
+            break;
+        }
+        let (piece, tail) = rest.split_at(n.clamp(1, rest.len()));
+        rest = tail;
+        splitter.push(piece, &mut nals);
+        for nal in nals.drain(..) {
+            asm.push(nal, &mut aus);
+        }
+    }
+    splitter.finish(&mut nals);
+    for nal in nals.drain(..) {
+        asm.push(nal, &mut aus);
+    }
+    asm.finish(&mut aus);
+    aus
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(12))]
+    #[test]
+    fn random_chunkings_of_conformance_files_give_the_same_access_units(
+        pick in 0usize..64,
+        sizes in proptest::collection::vec(1usize..5000, 1..12),
+    ) {
+        let Some(dir) = conformance_dir() else { return Ok(()) };
+        // Small files only, to keep the run short.
+        let entries: Vec<Entry> = manifest(&dir)
+            .into_iter()
+            .filter(|e| std::fs::metadata(dir.join(&e.file)).is_ok_and(|m| m.len() < 400_000))
+            .collect();
+        let e = &entries[pick % entries.len()];
+        let data = std::fs::read(dir.join(&e.file)).expect("stream readable");
+        let whole = assemble(e.codec, &data, data.len());
+        proptest::prop_assert_eq!(assemble_chunked(e.codec, &data, &sizes), whole, "{}", &e.file);
+    }
+}
+
+#[test]
+fn avcc_and_hvcc_built_from_stream_parameter_sets_match_their_sps() {
+    use video_hw::bitstream::avcc::AvcDecoderConfigurationRecord;
+    use video_hw::bitstream::hvcc::HevcDecoderConfigurationRecord;
+    let Some(dir) = conformance_dir() else { return };
+    for e in manifest(&dir) {
+        let data = std::fs::read(dir.join(&e.file)).expect("stream readable");
+        let mut splitter = AnnexBSplitter::new();
+        let mut asm = AccessUnitAssembler::new(e.codec);
+        let (mut nals, mut aus) = (Vec::new(), Vec::new());
+        // The parameter sets of the first access unit are enough.
+        splitter.push(&data[..data.len().min(200_000)], &mut nals);
+        for nal in nals.drain(..) {
+            asm.push(nal, &mut aus);
+            if !aus.is_empty() {
+                break;
+            }
+        }
+        let ps = asm.parameter_sets();
+        let info = ps
+            .active_stream_info()
+            .unwrap_or_else(|| panic!("{}: no SPS in the cache", e.file))
+            .clone();
+        let sps: Vec<&[u8]> = ps.sps().collect();
+        let pps: Vec<&[u8]> = ps.pps().collect();
+        match e.codec {
+            Codec::Hevc => {
+                let vps: Vec<&[u8]> = ps.vps().collect();
+                let rec = HevcDecoderConfigurationRecord::from_parameter_sets(&vps, &sps, &pps, 4)
+                    .unwrap_or_else(|err| panic!("{}: {err}", e.file));
+                assert_eq!(rec.ptl.profile_idc, info.profile_idc, "{}", e.file);
+                assert_eq!(rec.ptl.level_idc, info.level_idc, "{}", e.file);
+                let bytes = rec.to_bytes().expect("serialises");
+                assert_eq!(HevcDecoderConfigurationRecord::parse(&bytes).unwrap(), rec);
+            }
+            _ => {
+                let rec = AvcDecoderConfigurationRecord::from_parameter_sets(&sps, &pps, 4)
+                    .unwrap_or_else(|err| panic!("{}: {err}", e.file));
+                assert_eq!(rec.profile_idc(), info.profile_idc, "{}", e.file);
+                assert_eq!(rec.level_idc(), info.level_idc, "{}", e.file);
+                let bytes = rec.to_bytes().expect("serialises");
+                assert_eq!(AvcDecoderConfigurationRecord::parse(&bytes).unwrap(), rec);
+            }
+        }
+    }
+}

@@ -344,6 +344,8 @@ pub fn assemble_annexb(codec: Codec, data: &[u8]) -> Vec<AccessUnit> {
 mod tests {
     use super::*;
     use crate::api::error::ErrorKind;
+    use crate::bitstream::annexb::{AnnexBSplitter, split_annexb};
+    use proptest::prelude::*;
 
     fn nal(data: &[u8], offset: u64) -> Nal {
         Nal {
@@ -414,5 +416,55 @@ mod tests {
         assert_eq!(out.len(), 2);
         assert_eq!(out[0].nals.len(), 2);
         assert_eq!(out[1].offset, 9);
+    }
+
+    /// Byte strings built from start codes, NAL headers of interesting types and random bytes.
+    fn stream_like() -> impl Strategy<Value = Vec<u8>> {
+        proptest::collection::vec(
+            prop_oneof![
+                Just(vec![0u8, 0, 1]),
+                Just(vec![0u8, 0, 0, 1]),
+                (0u8..64, any::<u8>()).prop_map(|(t, b)| vec![t << 1, 1, b]),
+                any::<u8>().prop_map(|b| vec![b]),
+                proptest::collection::vec(any::<u8>(), 0..12),
+            ],
+            0..60,
+        )
+        .prop_map(|parts| parts.concat())
+    }
+
+    proptest! {
+        #[test]
+        fn assembler_never_panics_and_loses_no_nal_unit(data in stream_like()) {
+            for codec in Codec::ALL {
+                let nals = split_annexb(&data);
+                let aus = assemble_annexb(codec, &data);
+                let regrouped: Vec<Vec<u8>> = aus.iter().flat_map(|au| au.nals.clone()).collect();
+                let split: Vec<Vec<u8>> = nals.into_iter().map(|n| n.data).collect();
+                prop_assert_eq!(regrouped, split);
+                prop_assert!(aus.windows(2).all(|w| w[0].offset < w[1].offset));
+            }
+        }
+
+        #[test]
+        fn assembler_output_does_not_depend_on_chunking(
+            data in stream_like(),
+            size in 1usize..9,
+        ) {
+            for codec in Codec::ALL {
+                let mut splitter = AnnexBSplitter::new();
+                let mut asm = AccessUnitAssembler::new(codec);
+                let (mut nals, mut aus) = (Vec::new(), Vec::new());
+                for piece in data.chunks(size) {
+                    splitter.push(piece, &mut nals);
+                }
+                splitter.finish(&mut nals);
+                for nal in nals {
+                    asm.push(nal, &mut aus);
+                }
+                asm.finish(&mut aus);
+                prop_assert_eq!(aus, assemble_annexb(codec, &data));
+            }
+        }
     }
 }

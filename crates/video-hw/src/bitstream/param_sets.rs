@@ -201,3 +201,50 @@ impl ParameterSetCache {
 fn bad(what: impl Into<String>) -> VideoError {
     VideoError::invalid_bitstream(what.into())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::error::ErrorKind;
+    use crate::bitstream::sps::tests::{H264_SPS_64, HEVC_PPS_320, HEVC_SPS_320, HEVC_VPS_320};
+
+    const PPS_64: &[u8] = &[0x68, 0xeb, 0xec, 0xb2, 0x2c];
+
+    #[test]
+    fn h264_sets_are_stored_by_id_and_listed_sps_first() {
+        let mut c = ParameterSetCache::new(Codec::H264);
+        assert_eq!(
+            c.insert(PPS_64).unwrap_err().kind(),
+            ErrorKind::InvalidBitstream,
+            "a PPS needs its SPS"
+        );
+        assert!(c.insert(H264_SPS_64).unwrap());
+        assert!(c.insert(PPS_64).unwrap());
+        assert!(!c.insert(&[0x65, 0x88]).unwrap());
+        assert_eq!(c.parameter_sets(), vec![H264_SPS_64.to_vec(), PPS_64.to_vec()]);
+        c.activate_pps(0);
+        let info = c.active_stream_info().unwrap();
+        assert_eq!(info.display.to_string(), "64x64");
+        assert_eq!(c.stream_info(0), Some(info));
+        assert!(c.stream_info(1).is_none());
+        // Latest wins: the same SPS again replaces, not appends.
+        c.insert(H264_SPS_64).unwrap();
+        assert_eq!(c.sps().count(), 1);
+    }
+
+    #[test]
+    fn hevc_sets_are_stored_vps_sps_pps() {
+        let mut c = ParameterSetCache::new(Codec::Hevc);
+        assert!(c.is_empty());
+        for nal in [HEVC_PPS_320, HEVC_SPS_320, HEVC_VPS_320] {
+            assert!(c.insert(nal).unwrap());
+        }
+        assert_eq!(
+            c.parameter_sets(),
+            vec![HEVC_VPS_320.to_vec(), HEVC_SPS_320.to_vec(), HEVC_PPS_320.to_vec()]
+        );
+        assert_eq!(c.hevc_sps(0).unwrap().info.profile_idc, 1);
+        assert_eq!(c.active_stream_info().unwrap().display.to_string(), "320x240");
+        assert!(c.insert(&[0x42, 0x01, 0xFF]).is_err());
+    }
+}

@@ -145,7 +145,11 @@ fn access_unit_count_and_first_sps_size_match_the_manifest() {
             "{}: offsets increase",
             e.file
         );
-        assert!(aus[0].keyframe, "{}: first access unit is a keyframe", e.file);
+        assert!(
+            aus[0].keyframe,
+            "{}: first access unit is a keyframe",
+            e.file
+        );
         let sps = sps_nals(e.codec, &aus)
             .next()
             .unwrap_or_else(|| panic!("{}: no SPS", e.file));
@@ -199,7 +203,10 @@ fn resolution_change_stream_reports_both_sizes() {
         .map(|n| parse_h264_sps(n).expect("SPS parses").display.to_string())
         .collect();
     assert_eq!(sizes.first().map(String::as_str), Some("352x288"));
-    assert!(sizes.iter().any(|s| s == "176x144"), "sizes seen: {sizes:?}");
+    assert!(
+        sizes.iter().any(|s| s == "176x144"),
+        "sizes seen: {sizes:?}"
+    );
 }
 
 fn assemble_chunked(codec: Codec, data: &[u8], sizes: &[usize]) -> Vec<AccessUnit> {

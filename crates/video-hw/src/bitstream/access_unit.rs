@@ -145,8 +145,9 @@ impl AccessUnitAssembler {
         };
         // End of stream / end of bitstream follows an end of sequence in the same access unit.
         let end_of_stream = match self.codec {
-            Codec::Hevc => HevcNalHeader::parse(&nal.data)
-                .is_some_and(|h| h.nal_unit_type == hevc_type::EOB),
+            Codec::Hevc => {
+                HevcNalHeader::parse(&nal.data).is_some_and(|h| h.nal_unit_type == hevc_type::EOB)
+            }
             _ => H264NalHeader::parse(&nal.data)
                 .is_some_and(|h| h.nal_unit_type == h264_type::END_OF_STREAM),
         };
@@ -161,9 +162,8 @@ impl AccessUnitAssembler {
             self.keyframe |= is_keyframe(self.codec, &nal.data);
         }
         self.closed = match self.codec {
-            Codec::Hevc => HevcNalHeader::parse(&nal.data).is_some_and(|h| {
-                matches!(h.nal_unit_type, hevc_type::EOS | hevc_type::EOB)
-            }),
+            Codec::Hevc => HevcNalHeader::parse(&nal.data)
+                .is_some_and(|h| matches!(h.nal_unit_type, hevc_type::EOS | hevc_type::EOB)),
             _ => H264NalHeader::parse(&nal.data).is_some_and(|h| {
                 matches!(
                     h.nal_unit_type,
@@ -239,9 +239,10 @@ impl AccessUnitAssembler {
             .h264_pps(pps_id)
             .ok_or_else(|| VideoError::invalid_bitstream(format!("unknown PPS {pps_id}")))?;
         self.params.activate_pps(pps_id);
-        let sps = self.params.h264_sps(pps.sps_id).ok_or_else(|| {
-            VideoError::invalid_bitstream(format!("unknown SPS {}", pps.sps_id))
-        })?;
+        let sps = self
+            .params
+            .h264_sps(pps.sps_id)
+            .ok_or_else(|| VideoError::invalid_bitstream(format!("unknown SPS {}", pps.sps_id)))?;
         if sps.chroma_info.separate_colour_plane_flag {
             r.skip(2, "colour_plane_id").map_err(&e)?;
         }
@@ -284,8 +285,7 @@ impl AccessUnitAssembler {
                     )
                     .map_err(&e)?;
                 if bottom_present {
-                    key.delta_poc_bottom =
-                        r.read_se("delta_pic_order_cnt_bottom").map_err(&e)?;
+                    key.delta_poc_bottom = r.read_se("delta_pic_order_cnt_bottom").map_err(&e)?;
                 }
             }
             PicOrderCntType::TypeOne {
@@ -358,7 +358,10 @@ mod tests {
     fn from_nals_derives_keyframe_and_serialises() {
         let au = AccessUnit::from_nals(Codec::H264, vec![vec![0x09, 0xF0], vec![0x65, 0x88]], None);
         assert!(au.keyframe);
-        assert_eq!(au.to_annexb(), vec![0, 0, 0, 1, 0x09, 0xF0, 0, 0, 0, 1, 0x65, 0x88]);
+        assert_eq!(
+            au.to_annexb(),
+            vec![0, 0, 0, 1, 0x09, 0xF0, 0, 0, 0, 1, 0x65, 0x88]
+        );
         assert_eq!(
             au.to_length_prefixed(2).unwrap(),
             vec![0, 2, 0x09, 0xF0, 0, 2, 0x65, 0x88]

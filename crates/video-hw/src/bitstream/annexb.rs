@@ -198,7 +198,9 @@ mod tests {
 
     #[test]
     fn one_byte_chunks_split_a_start_code_like_whole_input() {
-        let data = [0, 0, 0, 1, 0x67, 0, 0, 0, 1, 0x68, 0xCE, 0, 0, 1, 0x65, 0x88];
+        let data = [
+            0, 0, 0, 1, 0x67, 0, 0, 0, 1, 0x68, 0xCE, 0, 0, 1, 0x65, 0x88,
+        ];
         assert_eq!(split_chunked(&data, &[1]).0, split_annexb(&data));
         assert_eq!(split_annexb(&data).len(), 3);
     }

@@ -101,7 +101,9 @@ impl AvcDecoderConfigurationRecord {
         let level_idc = r.u8()?;
         let length_size = (r.u8()? & 3) + 1;
         if length_size == 3 {
-            return Err(bad("avcC lengthSizeMinusOne of 2 (3-byte lengths) is not allowed"));
+            return Err(bad(
+                "avcC lengthSizeMinusOne of 2 (3-byte lengths) is not allowed",
+            ));
         }
         let num_sps = r.u8()? & 0x1F;
         let sps = (0..num_sps).map(|_| r.nal()).collect::<Result<Vec<_>>>()?;
@@ -156,8 +158,16 @@ impl AvcDecoderConfigurationRecord {
             )));
         }
         for (nals, t, name) in [
-            (sps.iter().map(AsRef::as_ref).collect::<Vec<_>>(), h264_type::SPS, "SPS"),
-            (pps.iter().map(AsRef::as_ref).collect(), h264_type::PPS, "PPS"),
+            (
+                sps.iter().map(AsRef::as_ref).collect::<Vec<_>>(),
+                h264_type::SPS,
+                "SPS",
+            ),
+            (
+                pps.iter().map(AsRef::as_ref).collect(),
+                h264_type::PPS,
+                "PPS",
+            ),
         ] {
             if let Some(n) = nals.iter().find(|n| nal_type(Codec::H264, n) != Some(t)) {
                 return Err(bad(format!(
@@ -291,15 +301,19 @@ mod tests {
         let bytes = rec.to_bytes().unwrap();
         assert_eq!(&bytes[..6], &[1, 100, 0, 20, 0xFF, 0xE1]);
         assert_eq!(AvcDecoderConfigurationRecord::parse(&bytes).unwrap(), rec);
-        assert_eq!(rec.parameter_sets(), vec![H264_SPS_64.to_vec(), PPS_64.to_vec()]);
+        assert_eq!(
+            rec.parameter_sets(),
+            vec![H264_SPS_64.to_vec(), PPS_64.to_vec()]
+        );
     }
 
     #[test]
     fn records_without_the_high_tail_parse() {
-        let mut bytes = AvcDecoderConfigurationRecord::from_parameter_sets(&[H264_SPS_64], &[PPS_64], 2)
-            .unwrap()
-            .to_bytes()
-            .unwrap();
+        let mut bytes =
+            AvcDecoderConfigurationRecord::from_parameter_sets(&[H264_SPS_64], &[PPS_64], 2)
+                .unwrap()
+                .to_bytes()
+                .unwrap();
         bytes.truncate(bytes.len() - 4);
         let rec = AvcDecoderConfigurationRecord::parse(&bytes).unwrap();
         assert!(rec.high_profile_extension().is_none());

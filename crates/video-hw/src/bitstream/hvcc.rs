@@ -81,7 +81,9 @@ impl HevcDecoderConfigurationRecord {
         let b = r.u8()?;
         let length_size = (b & 3) + 1;
         if length_size == 3 {
-            return Err(bad("hvcC lengthSizeMinusOne of 2 (3-byte lengths) is not allowed"));
+            return Err(bad(
+                "hvcC lengthSizeMinusOne of 2 (3-byte lengths) is not allowed",
+            ));
         }
         let num_arrays = r.u8()?;
         let mut arrays = Vec::with_capacity(usize::from(num_arrays));
@@ -134,7 +136,10 @@ impl HevcDecoderConfigurationRecord {
             .as_ref();
         let mut arrays = Vec::new();
         for (nals, t) in [
-            (vps.iter().map(AsRef::as_ref).collect::<Vec<_>>(), hevc_type::VPS),
+            (
+                vps.iter().map(AsRef::as_ref).collect::<Vec<_>>(),
+                hevc_type::VPS,
+            ),
             (sps.iter().map(AsRef::as_ref).collect(), hevc_type::SPS),
             (pps.iter().map(AsRef::as_ref).collect(), hevc_type::PPS),
         ] {
@@ -189,7 +194,9 @@ impl HevcDecoderConfigurationRecord {
         out.extend_from_slice(&p.profile_compatibility_flags.to_be_bytes());
         out.extend_from_slice(&p.constraint_indicator_flags.to_be_bytes()[2..]);
         out.push(p.level_idc);
-        out.extend_from_slice(&(0xF000 | (self.min_spatial_segmentation_idc & 0x0FFF)).to_be_bytes());
+        out.extend_from_slice(
+            &(0xF000 | (self.min_spatial_segmentation_idc & 0x0FFF)).to_be_bytes(),
+        );
         out.push(0xFC | (self.parallelism_type & 3));
         out.push(0xFC | (self.chroma_format_idc & 3));
         out.push(0xF8 | (self.bit_depth_luma.saturating_sub(8) & 7));
@@ -285,11 +292,18 @@ mod tests {
         // 1..13 (after the VPS id / sub-layer byte).
         let rbsp = crate::bitstream::nal::rbsp(Codec::Hevc, HEVC_SPS_320).unwrap();
         assert_eq!(&bytes[1..13], &rbsp[1..13]);
-        assert_eq!(bytes.len(), 23 + 3 * 3 + HEVC_VPS_320.len() + HEVC_SPS_320.len() + HEVC_PPS_320.len() + 3 * 2);
+        assert_eq!(
+            bytes.len(),
+            23 + 3 * 3 + HEVC_VPS_320.len() + HEVC_SPS_320.len() + HEVC_PPS_320.len() + 3 * 2
+        );
         assert_eq!(HevcDecoderConfigurationRecord::parse(&bytes).unwrap(), rec);
         assert_eq!(
             rec.parameter_sets(),
-            vec![HEVC_VPS_320.to_vec(), HEVC_SPS_320.to_vec(), HEVC_PPS_320.to_vec()]
+            vec![
+                HEVC_VPS_320.to_vec(),
+                HEVC_SPS_320.to_vec(),
+                HEVC_PPS_320.to_vec()
+            ]
         );
     }
 
@@ -318,7 +332,9 @@ mod tests {
             ErrorKind::InvalidInput
         );
         assert_eq!(
-            HevcDecoderConfigurationRecord::parse(&[1, 2, 3]).unwrap_err().kind(),
+            HevcDecoderConfigurationRecord::parse(&[1, 2, 3])
+                .unwrap_err()
+                .kind(),
             ErrorKind::InvalidBitstream
         );
     }

@@ -108,7 +108,9 @@ mod tests {
             ErrorKind::InvalidInput
         );
         assert_eq!(
-            split_length_prefixed(&[0, 0, 0, 9, 1], 4).unwrap_err().kind(),
+            split_length_prefixed(&[0, 0, 0, 9, 1], 4)
+                .unwrap_err()
+                .kind(),
             ErrorKind::InvalidBitstream
         );
         assert_eq!(

@@ -305,7 +305,10 @@ mod tests {
     fn slice_starts_read_the_first_fields() {
         // ue(0)=1, ue(7)=0001000, ue(0)=1 -> 1 0001000 1 -> 0x88 0x80
         let s = h264_slice_start(&[0x65, 0x88, 0x80]).unwrap();
-        assert_eq!((s.first_mb_in_slice, s.slice_type, s.pic_parameter_set_id), (0, 7, 0));
+        assert_eq!(
+            (s.first_mb_in_slice, s.slice_type, s.pic_parameter_set_id),
+            (0, 7, 0)
+        );
         // first=1, no_output=0, ue(0)=1 -> 101 -> 0xA0
         let h = hevc_slice_start(&[0x26, 0x01, 0xA0]).unwrap();
         assert!(h.first_slice_segment_in_pic_flag);

@@ -221,7 +221,10 @@ mod tests {
         assert!(c.insert(H264_SPS_64).unwrap());
         assert!(c.insert(PPS_64).unwrap());
         assert!(!c.insert(&[0x65, 0x88]).unwrap());
-        assert_eq!(c.parameter_sets(), vec![H264_SPS_64.to_vec(), PPS_64.to_vec()]);
+        assert_eq!(
+            c.parameter_sets(),
+            vec![H264_SPS_64.to_vec(), PPS_64.to_vec()]
+        );
         c.activate_pps(0);
         let info = c.active_stream_info().unwrap();
         assert_eq!(info.display.to_string(), "64x64");
@@ -241,10 +244,17 @@ mod tests {
         }
         assert_eq!(
             c.parameter_sets(),
-            vec![HEVC_VPS_320.to_vec(), HEVC_SPS_320.to_vec(), HEVC_PPS_320.to_vec()]
+            vec![
+                HEVC_VPS_320.to_vec(),
+                HEVC_SPS_320.to_vec(),
+                HEVC_PPS_320.to_vec()
+            ]
         );
         assert_eq!(c.hevc_sps(0).unwrap().info.profile_idc, 1);
-        assert_eq!(c.active_stream_info().unwrap().display.to_string(), "320x240");
+        assert_eq!(
+            c.active_stream_info().unwrap().display.to_string(),
+            "320x240"
+        );
         assert!(c.insert(&[0x42, 0x01, 0xFF]).is_err());
     }
 }

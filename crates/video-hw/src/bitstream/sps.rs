@@ -165,12 +165,9 @@ pub(crate) fn h264_stream_info(sps: &SeqParameterSet) -> Result<StreamInfo> {
             })
         }),
     );
-    let frame_rate = vui.and_then(|v| v.timing_info.as_ref()).and_then(|t| {
-        reduce(
-            u64::from(t.time_scale),
-            2 * u64::from(t.num_units_in_tick),
-        )
-    });
+    let frame_rate = vui
+        .and_then(|v| v.timing_info.as_ref())
+        .and_then(|t| reduce(u64::from(t.time_scale), 2 * u64::from(t.num_units_in_tick)));
     let restrictions = vui.and_then(|v| v.bitstream_restrictions.as_ref());
     Ok(StreamInfo {
         codec: Codec::H264,
@@ -293,7 +290,11 @@ pub fn parse_hevc_sps_fields(nal: &[u8]) -> Result<HevcSps> {
     let ordering_all = r
         .read_bit("sps_sub_layer_ordering_info_present_flag")
         .map_err(&e)?;
-    let first = if ordering_all { 0 } else { max_sub_layers_minus1 };
+    let first = if ordering_all {
+        0
+    } else {
+        max_sub_layers_minus1
+    };
     let (mut max_dec, mut max_reorder) = (0, 0);
     for _ in first..=max_sub_layers_minus1 {
         max_dec = r.read_ue("sps_max_dec_pic_buffering_minus1").map_err(&e)?;
@@ -311,12 +312,14 @@ pub fn parse_hevc_sps_fields(nal: &[u8]) -> Result<HevcSps> {
         r.read_ue(name).map_err(&e)?;
     }
     if r.read_bit("scaling_list_enabled_flag").map_err(&e)?
-        && r.read_bit("sps_scaling_list_data_present_flag").map_err(&e)?
+        && r.read_bit("sps_scaling_list_data_present_flag")
+            .map_err(&e)?
     {
         skip_scaling_list_data(&mut r)?;
     }
     r.read_bit("amp_enabled_flag").map_err(&e)?;
-    r.read_bit("sample_adaptive_offset_enabled_flag").map_err(&e)?;
+    r.read_bit("sample_adaptive_offset_enabled_flag")
+        .map_err(&e)?;
     if r.read_bit("pcm_enabled_flag").map_err(&e)? {
         r.skip(8, "pcm_sample_bit_depths").map_err(&e)?;
         r.read_ue("log2_min_pcm_luma_coding_block_size_minus3")
@@ -337,7 +340,8 @@ pub fn parse_hevc_sps_fields(nal: &[u8]) -> Result<HevcSps> {
         }
     }
     r.read_bit("sps_temporal_mvp_enabled_flag").map_err(&e)?;
-    r.read_bit("strong_intra_smoothing_enabled_flag").map_err(&e)?;
+    r.read_bit("strong_intra_smoothing_enabled_flag")
+        .map_err(&e)?;
     let vui = if r.read_bit("vui_parameters_present_flag").map_err(&e)? {
         read_hevc_vui(&mut r)?
     } else {
@@ -393,8 +397,11 @@ fn read_profile_tier_level<R: BitRead>(
         );
     }
     if max_sub_layers_minus1 > 0 {
-        r.skip(2 * (8 - u32::from(max_sub_layers_minus1)), "reserved_zero_2bits")
-            .map_err(&e)?;
+        r.skip(
+            2 * (8 - u32::from(max_sub_layers_minus1)),
+            "reserved_zero_2bits",
+        )
+        .map_err(&e)?;
     }
     for &(profile, level) in present.iter().take(usize::from(max_sub_layers_minus1)) {
         if profile {

@@ -421,6 +421,107 @@ mod tests {
         assert_eq!(out[1].offset, 9);
     }
 
+    /// An H.264 slice NAL whose header fields up to the picture order count are valid for the
+    /// SPS/PPS in `asm` (PPS 0), followed by the RBSP stop bit.
+    fn h264_slice(
+        asm: &AccessUnitAssembler,
+        nal_byte: u8,
+        first_mb: u32,
+        frame_num: u32,
+        poc_lsb: u32,
+    ) -> Vec<u8> {
+        use h264_reader::rbsp::{BitWrite, BitWriter};
+        let pps = *asm.params.h264_pps(0).unwrap();
+        let sps = asm.params.h264_sps(pps.sps_id).unwrap();
+        let idr = nal_byte & 0x1F == h264_type::IDR;
+        let mut w = BitWriter::new(Vec::new());
+        w.write_ue(first_mb).unwrap();
+        w.write_ue(if idr { 7 } else { 5 }).unwrap();
+        w.write_ue(0).unwrap();
+        w.write_var(u32::from(sps.log2_max_frame_num()), frame_num)
+            .unwrap();
+        if !matches!(
+            sps.frame_mbs_flags,
+            h264_reader::nal::sps::FrameMbsFlags::Frames
+        ) {
+            w.write_bit(false).unwrap();
+        }
+        if idr {
+            w.write_ue(0).unwrap();
+        }
+        match &sps.pic_order_cnt {
+            PicOrderCntType::TypeZero {
+                log2_max_pic_order_cnt_lsb_minus4,
+            } => {
+                w.write_var(u32::from(*log2_max_pic_order_cnt_lsb_minus4) + 4, poc_lsb)
+                    .unwrap();
+                if pps.bottom_field_pic_order_in_frame_present {
+                    w.write_se(0).unwrap();
+                }
+            }
+            PicOrderCntType::TypeOne {
+                delta_pic_order_always_zero_flag: false,
+                ..
+            } => {
+                w.write_se(0).unwrap();
+                if pps.bottom_field_pic_order_in_frame_present {
+                    w.write_se(0).unwrap();
+                }
+            }
+            _ => {}
+        }
+        if pps.redundant_pic_cnt_present {
+            w.write_ue(0).unwrap();
+        }
+        w.write_rbsp_trailing_bits().unwrap();
+        let rbsp = w.into_writer();
+        // Emulation prevention, so the slice is a valid NAL unit whatever the values.
+        let mut out = vec![nal_byte];
+        let mut zeros = 0;
+        for b in rbsp {
+            if zeros >= 2 && b <= 3 {
+                out.push(3);
+                zeros = 0;
+            }
+            zeros = if b == 0 { zeros + 1 } else { 0 };
+            out.push(b);
+        }
+        out
+    }
+
+    #[test]
+    fn h264_pictures_are_told_apart_by_slice_header_fields_not_first_mb() {
+        use crate::bitstream::sps::tests::H264_SPS_64;
+        const PPS_64: &[u8] = &[0x68, 0xeb, 0xec, 0xb2, 0x2c];
+        let mut asm = AccessUnitAssembler::new(Codec::H264);
+        let mut out = Vec::new();
+        asm.push(nal(H264_SPS_64, 0), &mut out);
+        asm.push(nal(PPS_64, 40), &mut out);
+        let slices = [
+            // IDR picture in arbitrary slice order: first_mb 2, then 0.
+            h264_slice(&asm, 0x65, 2, 0, 0),
+            h264_slice(&asm, 0x65, 0, 0, 0),
+            // P picture: frame_num 1.
+            h264_slice(&asm, 0x41, 0, 1, 2),
+            h264_slice(&asm, 0x41, 3, 1, 2),
+            // Non-reference picture with the same frame_num: nal_ref_idc becomes zero.
+            h264_slice(&asm, 0x01, 3, 2, 4),
+            // Same frame_num and nal_ref_idc class, different POC: a new picture.
+            h264_slice(&asm, 0x01, 0, 2, 6),
+        ];
+        for (i, s) in slices.iter().enumerate() {
+            asm.push(nal(s, 100 + 100 * i as u64), &mut out);
+        }
+        asm.finish(&mut out);
+        let sizes: Vec<usize> = out.iter().map(|au| au.nals.len()).collect();
+        assert_eq!(sizes, vec![4, 2, 1, 1]);
+        assert!(out[0].keyframe && !out[1].keyframe);
+        assert_eq!(
+            out.iter().map(|au| au.offset).collect::<Vec<_>>(),
+            vec![0, 300, 500, 600]
+        );
+    }
+
     /// Byte strings built from start codes, NAL headers of interesting types and random bytes.
     fn stream_like() -> impl Strategy<Value = Vec<u8>> {
         proptest::collection::vec(

@@ -218,8 +218,8 @@ pub struct HevcSps {
     pub ptl: HevcProfileTierLevel,
     /// Pictures, crop, colour, timing.
     pub info: StreamInfo,
-    /// `min_spatial_segmentation_idc` from the VUI bitstream restriction (0 when absent or
-    /// not reached).
+    /// `min_spatial_segmentation_idc`: the VUI bitstream restriction is not parsed, so this is
+    /// always 0 ("no restriction signalled"), which `hvcC` allows.
     pub min_spatial_segmentation_idc: u16,
 }
 

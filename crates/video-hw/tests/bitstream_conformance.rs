@@ -253,6 +253,33 @@ proptest::proptest! {
     }
 }
 
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+    #[test]
+    fn corrupted_conformance_files_never_panic_the_parsers(
+        pick in 0usize..64,
+        edits in proptest::collection::vec((0usize..400_000, proptest::prelude::any::<u8>()), 1..40),
+    ) {
+        let Some(dir) = conformance_dir() else { return Ok(()) };
+        let entries: Vec<Entry> = manifest(&dir)
+            .into_iter()
+            .filter(|e| std::fs::metadata(dir.join(&e.file)).is_ok_and(|m| m.len() < 400_000))
+            .collect();
+        let e = &entries[pick % entries.len()];
+        let mut data = std::fs::read(dir.join(&e.file)).expect("stream readable");
+        for &(i, b) in &edits {
+            let n = data.len();
+            data[i % n] = b;
+        }
+        for au in assemble(e.codec, &data, 4096) {
+            for nal in &au.nals {
+                let _ = parse_h264_sps(nal);
+                let _ = parse_hevc_sps(nal);
+            }
+        }
+    }
+}
+
 #[test]
 fn avcc_and_hvcc_built_from_stream_parameter_sets_match_their_sps() {
     use video_hw::bitstream::avcc::AvcDecoderConfigurationRecord;

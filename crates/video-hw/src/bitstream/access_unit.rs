@@ -317,7 +317,7 @@ impl AccessUnitAssembler {
             hevc_type::AUD | hevc_type::PREFIX_SEI | 41..=44 | 48..=55 => self.has_vcl,
             0..=hevc_type::LAST_VCL => match hevc_slice_start(nal) {
                 Ok(s) => {
-                    if s.first_slice_segment_in_pic_flag {
+                    if s.first_slice_segment_in_pic_flag && h.nuh_layer_id == 0 {
                         self.params.activate_pps(s.slice_pic_parameter_set_id);
                     }
                     self.has_vcl && s.first_slice_segment_in_pic_flag && h.nuh_layer_id == 0

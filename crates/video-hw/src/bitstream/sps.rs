@@ -629,6 +629,25 @@ pub(crate) mod tests {
 
     proptest! {
         #[test]
+        fn mutated_real_sps_never_panic(
+            edits in proptest::collection::vec((0usize..64, any::<u8>()), 1..6),
+            cut in 0usize..64,
+        ) {
+            for (base, parse) in [
+                (H264_SPS_64, parse_h264_sps as fn(&[u8]) -> Result<StreamInfo>),
+                (HEVC_SPS_320, parse_hevc_sps),
+            ] {
+                let mut nal = base.to_vec();
+                for &(i, b) in &edits {
+                    let i = 1 + i % (nal.len() - 1);
+                    nal[i] = b;
+                }
+                nal.truncate(cut.max(2));
+                let _ = parse(&nal);
+            }
+        }
+
+        #[test]
         fn sps_parsers_never_panic(data in proptest::collection::vec(any::<u8>(), 0..120)) {
             let mut h = data.clone();
             if let Some(b) = h.first_mut() { *b = 0x67; }

@@ -7,7 +7,7 @@ use super::worker::{Command, WorkerHandle, WorkerPorts};
 use crate::api::codec::{Codec, Timestamp};
 use crate::api::config::EncoderConfig;
 use crate::api::error::{Rejected, Result, VideoError};
-use crate::api::packet::EncodedChunk;
+use crate::api::packet::{BitstreamLayout, EncodedChunk};
 use crate::api::raw::EncodeInput;
 use crate::backend::{self, Backend, BackendReport, EncoderBackend, Selection};
 use std::collections::HashMap;
@@ -449,6 +449,24 @@ impl EncodeWorker {
         for mut chunk in chunks {
             if chunk.dts.is_none() {
                 chunk.dts = chunk.pts;
+            }
+            if let (BitstreamLayout::AnnexB, Some(n)) =
+                (chunk.layout, self.config.layout.length_size())
+            {
+                match crate::bitstream::layout::annexb_to_length_prefixed(&chunk.data, n) {
+                    Ok(data) => {
+                        chunk.data = data;
+                        chunk.layout = self.config.layout;
+                    }
+                    Err(e) => {
+                        if !self
+                            .emit_error(e.while_doing("converting to the requested layout"), ports)
+                        {
+                            return false;
+                        }
+                        continue;
+                    }
+                }
             }
             let made_by = chunk
                 .pts

@@ -372,7 +372,7 @@ pub(crate) fn check_encoder_config(config: &EncoderConfig) -> Result<()> {
         )));
     }
     let d = config.dimensions;
-    if d.width() % 2 != 0 || d.height() % 2 != 0 {
+    if !d.width().is_multiple_of(2) || !d.height().is_multiple_of(2) {
         return Err(VideoError::unsupported(format!(
             "{name} encodes 4:2:0 at even sizes only, got {d}"
         )));

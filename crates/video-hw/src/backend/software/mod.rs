@@ -25,6 +25,7 @@ use crate::api::error::{Result, VideoError};
 
 #[cfg(feature = "sw-ffmpeg")]
 mod ffmpeg;
+#[cfg(any(feature = "sw-openh264", feature = "sw-ffmpeg"))]
 mod i420_input;
 #[cfg(feature = "sw-openh264")]
 mod openh264;
@@ -254,7 +255,24 @@ pub(crate) fn encoder_factory(config: &EncoderConfig) -> Result<EncoderFactory> 
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, any(feature = "sw-openh264", feature = "sw-ffmpeg")))]
 mod test_support;
 #[cfg(all(test, feature = "sw-openh264"))]
 mod tests;
+
+#[cfg(all(test, not(any(feature = "sw-openh264", feature = "sw-ffmpeg"))))]
+mod tests_without_codecs {
+    use super::*;
+    use crate::api::error::ErrorKind;
+
+    #[test]
+    fn probe_without_codecs_is_unavailable_with_the_features_to_enable() {
+        let report = probe();
+        assert!(!report.available);
+        assert!(report.detail.contains("sw-openh264"), "{}", report.detail);
+        let err = decoder_factory(&DecoderConfig::new(Codec::H264))
+            .err()
+            .unwrap();
+        assert_eq!(err.kind(), ErrorKind::Unsupported);
+    }
+}

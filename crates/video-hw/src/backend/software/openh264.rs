@@ -417,7 +417,7 @@ pub(crate) fn check_encoder_config(config: &EncoderConfig) -> Result<()> {
         )));
     }
     let (w, h) = (config.dimensions.width(), config.dimensions.height());
-    if w % 2 != 0 || h % 2 != 0 {
+    if !w.is_multiple_of(2) || !h.is_multiple_of(2) {
         return Err(VideoError::unsupported(format!(
             "OpenH264 encodes even sizes only (4:2:0 chroma), got {}",
             config.dimensions

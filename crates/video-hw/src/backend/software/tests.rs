@@ -205,12 +205,9 @@ fn openh264_garbage_is_invalid_bitstream_and_a_valid_stream_decodes_after() {
             offset: 0,
             pts: None,
         };
-        match dec.decode(&au, &mut frames) {
-            Err(e) => {
-                assert_eq!(e.kind(), ErrorKind::InvalidBitstream, "{e}");
-                errors += 1;
-            }
-            Ok(()) => {}
+        if let Err(e) = dec.decode(&au, &mut frames) {
+            assert_eq!(e.kind(), ErrorKind::InvalidBitstream, "{e}");
+            errors += 1;
         }
     }
     assert_eq!(errors, 3, "every garbage access unit is reported");

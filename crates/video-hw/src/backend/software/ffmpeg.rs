@@ -750,6 +750,83 @@ mod tests {
         assert_eq!(err.kind(), ErrorKind::InvalidInput);
     }
 
+    /// Runs the ffmpeg command; `None` (skip) when it is absent.
+    fn ffmpeg_cli(args: &[&str]) -> Option<()> {
+        if !ffmpeg_cli_available() {
+            return None;
+        }
+        let out = std::process::Command::new("ffmpeg")
+            .args(["-hide_banner", "-v", "error", "-y"])
+            .args(args)
+            .output()
+            .expect("run ffmpeg");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Some(())
+    }
+
+    #[test]
+    fn ffmpeg_decodes_10_bit_hevc_to_p016_with_samples_in_the_high_bits() {
+        let dir = std::env::temp_dir().join(format!("video-hw-sw-p016-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (stream, raw) = (dir.join("ten.h265"), dir.join("ten.yuv"));
+        let (stream_s, raw_s) = (stream.to_str().unwrap(), raw.to_str().unwrap());
+        let made = ffmpeg_cli(&[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=64x48:rate=25",
+            "-frames:v",
+            "3",
+            "-pix_fmt",
+            "yuv420p10le",
+            "-c:v",
+            "libx265",
+            "-x265-params",
+            "log-level=error",
+            "-f",
+            "hevc",
+            stream_s,
+        ])
+        .and_then(|()| {
+            ffmpeg_cli(&[
+                "-i",
+                stream_s,
+                "-f",
+                "rawvideo",
+                "-pix_fmt",
+                "yuv420p10le",
+                raw_s,
+            ])
+        });
+        if made.is_none() {
+            return;
+        }
+        let data = std::fs::read(&stream).unwrap();
+        let reference = std::fs::read(&raw).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        let mut dec = FfmpegDecoder::new(Codec::Hevc).unwrap();
+        let mut frames = Vec::new();
+        for au in access_units(Codec::Hevc, &data) {
+            dec.decode(&au, &mut frames).unwrap();
+        }
+        dec.flush(&mut frames).unwrap();
+        assert_eq!(frames.len(), 3);
+        assert_eq!(frames[0].format, PixelFormat::P016);
+        let ours: Vec<u8> = frames.iter().flat_map(planar).collect();
+        assert_eq!(ours.len(), reference.len());
+        for (o, r) in ours.chunks_exact(2).zip(reference.chunks_exact(2)) {
+            let (o, r) = (
+                u16::from_le_bytes([o[0], o[1]]),
+                u16::from_le_bytes([r[0], r[1]]),
+            );
+            assert_eq!(o, r << 6);
+        }
+    }
+
     #[test]
     fn ffmpeg_probe_lists_h264_and_hevc() {
         let report = probe();

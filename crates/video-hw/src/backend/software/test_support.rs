@@ -229,18 +229,27 @@ pub(crate) fn frames_md5(frames: &[DecodedFrame]) -> String {
     format!("{:x}", h.finalize())
 }
 
-/// Whether `ffmpeg -v error -i FILE -f null -` accepts the stream; `None` when ffmpeg is
-/// absent (skip), a panic when it is absent but `VIDEO_HW_REQUIRE_FFMPEG=1`.
-pub(crate) fn ffmpeg_accepts(data: &[u8], ext: &str) -> Option<std::result::Result<(), String>> {
+/// Whether the ffmpeg command is installed; prints why a test skips when it is not, and
+/// panics instead when `VIDEO_HW_REQUIRE_FFMPEG=1`.
+pub(crate) fn ffmpeg_cli_available() -> bool {
     let probe = std::process::Command::new("ffmpeg")
         .arg("-version")
         .output();
-    if probe.map(|o| !o.status.success()).unwrap_or(true) {
-        assert!(
-            std::env::var("VIDEO_HW_REQUIRE_FFMPEG").as_deref() != Ok("1"),
-            "ffmpeg required (VIDEO_HW_REQUIRE_FFMPEG=1) but not found"
-        );
-        eprintln!("skipping: the ffmpeg command is not installed");
+    if probe.is_ok_and(|o| o.status.success()) {
+        return true;
+    }
+    assert!(
+        std::env::var("VIDEO_HW_REQUIRE_FFMPEG").as_deref() != Ok("1"),
+        "ffmpeg required (VIDEO_HW_REQUIRE_FFMPEG=1) but not found"
+    );
+    eprintln!("skipping: the ffmpeg command is not installed");
+    false
+}
+
+/// Whether `ffmpeg -v error -i FILE -f null -` accepts the stream; `None` when ffmpeg is
+/// absent (skip), a panic when it is absent but `VIDEO_HW_REQUIRE_FFMPEG=1`.
+pub(crate) fn ffmpeg_accepts(data: &[u8], ext: &str) -> Option<std::result::Result<(), String>> {
+    if !ffmpeg_cli_available() {
         return None;
     }
     let path = std::env::temp_dir().join(format!(

@@ -378,3 +378,48 @@ fn encode_session_runs_openh264_end_to_end() {
         assert_eq!(err.kind(), ErrorKind::Unsupported);
     }
 }
+
+fn total_bytes(chunks: &[crate::api::packet::EncodedChunk]) -> usize {
+    chunks.iter().map(|c| c.data.len()).sum()
+}
+
+#[test]
+fn openh264_constant_qp_sets_the_quantiser() {
+    let sizes: Vec<usize> = [12u8, 40]
+        .iter()
+        .map(|qp| {
+            let mut c = config(320, 240);
+            c.rate_control = RateControl::Cqp { qp: *qp };
+            let mut enc = OpenH264Encoder::new(&c).unwrap();
+            total_bytes(&encode_pattern(&mut enc, 320, 240, 10))
+        })
+        .collect();
+    eprintln!("bytes at QP 12 / 40: {sizes:?}");
+    assert!(
+        sizes[0] > 4 * sizes[1],
+        "QP 12 must cost far more than QP 40: {sizes:?}"
+    );
+}
+
+#[test]
+fn openh264_bitrate_mode_follows_the_target() {
+    let sizes: Vec<usize> = [200_000u32, 2_000_000]
+        .iter()
+        .map(|bitrate| {
+            let mut c = config(320, 240);
+            c.rate_control = RateControl::Cbr { bitrate: *bitrate };
+            let mut enc = OpenH264Encoder::new(&c).unwrap();
+            total_bytes(&encode_pattern(&mut enc, 320, 240, 60))
+        })
+        .collect();
+    // 60 pictures at 30 fps are 2 s: the targets are 50 kB and 500 kB.
+    eprintln!("bytes for 2 s at 200 kbit/s / 2 Mbit/s: {sizes:?}");
+    assert!(
+        sizes[1] > 2 * sizes[0],
+        "a 10x target must cost clearly more: {sizes:?}"
+    );
+    assert!(
+        sizes[0] < 200_000 / 8 * 2 * 2,
+        "200 kbit/s stays within twice its budget: {sizes:?}"
+    );
+}

@@ -294,6 +294,12 @@ impl DecoderBackend for FfmpegDecoder {
                 au.codec, self.codec
             )));
         }
+        if au.nals.iter().all(Vec::is_empty) {
+            // An empty packet would mean end of stream to FFmpeg.
+            return Err(VideoError::invalid_bitstream(
+                "empty access unit (no NAL units)",
+            ));
+        }
         let tag = self.next_tag;
         self.next_tag += 1;
         if self.pending.len() >= MAX_PENDING {
@@ -701,6 +707,12 @@ mod tests {
             offset: 0,
             pts: None,
         };
+        let empty = AccessUnit {
+            nals: Vec::new(),
+            ..au.clone()
+        };
+        let err = dec.decode(&empty, &mut frames).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidBitstream);
         let mut errors = Vec::new();
         errors.extend(dec.decode(&au, &mut frames).err());
         // Frame threads may report the error only when the decoder is drained.

@@ -269,6 +269,11 @@ impl DecoderBackend for OpenH264Decoder {
                 au.codec
             )));
         }
+        if au.nals.is_empty() {
+            return Err(VideoError::invalid_bitstream(
+                "empty access unit (no NAL units)",
+            ));
+        }
         if let Some((i, _)) = au
             .nals
             .iter()

@@ -197,7 +197,12 @@ fn openh264_garbage_is_invalid_bitstream_and_a_valid_stream_decodes_after() {
         vec![0x67, 0xff, 0xff, 0xff, 0xff, 0x01],
     ];
     let mut errors = 0;
-    for nals in [garbage.clone(), vec![vec![0xff, 1, 2, 3]], vec![Vec::new()]] {
+    for nals in [
+        garbage,
+        vec![vec![0xff, 1, 2, 3]],
+        vec![Vec::new()],
+        Vec::new(),
+    ] {
         let au = AccessUnit {
             codec: Codec::H264,
             nals,
@@ -210,7 +215,7 @@ fn openh264_garbage_is_invalid_bitstream_and_a_valid_stream_decodes_after() {
             errors += 1;
         }
     }
-    assert_eq!(errors, 3, "every garbage access unit is reported");
+    assert_eq!(errors, 4, "every garbage access unit is reported");
     assert!(frames.is_empty(), "garbage produced no picture");
     let mut enc = OpenH264Encoder::new(&config(320, 240)).unwrap();
     let chunks = encode_pattern(&mut enc, 320, 240, 5);

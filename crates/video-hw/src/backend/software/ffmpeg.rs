@@ -855,3 +855,40 @@ mod tests {
         assert!(report.detail.contains("libavcodec"));
     }
 }
+
+#[cfg(test)]
+mod conformance {
+    use super::*;
+    use crate::backend::software::test_support::*;
+
+    /// Every stream of the conformance manifest, decoded access unit by access unit, matches
+    /// its MD5 (the manifest's sums come from FFmpeg 5.1, the library this adapter wraps).
+    #[test]
+    fn ffmpeg_decodes_every_conformance_stream_bit_exactly() {
+        let Some(dir) = conformance_dir() else { return };
+        let manifest = std::fs::read_to_string(dir.join("manifest.tsv")).unwrap();
+        let mut failures = Vec::new();
+        for line in manifest.lines().skip(1) {
+            let cols: Vec<&str> = line.split('\t').collect();
+            let codec: Codec = cols[1].parse().unwrap();
+            let (count, md5) = (cols[3].parse::<usize>().unwrap(), cols[7]);
+            let data = std::fs::read(dir.join(cols[0])).unwrap();
+            let mut dec = FfmpegDecoder::new(codec).unwrap();
+            let mut frames = Vec::new();
+            let mut errors = 0;
+            for au in access_units(codec, &data) {
+                errors += usize::from(dec.decode(&au, &mut frames).is_err());
+            }
+            errors += usize::from(dec.flush(&mut frames).is_err());
+            let got = frames_md5(&frames);
+            if frames.len() != count || got != md5 || errors > 0 {
+                failures.push(format!(
+                    "{}: {} of {count} frames, {errors} errors, md5 {got}",
+                    cols[0],
+                    frames.len()
+                ));
+            }
+        }
+        assert!(failures.is_empty(), "{failures:#?}");
+    }
+}

@@ -87,6 +87,8 @@ pub(crate) struct OpenH264Decoder {
     pending: BTreeMap<u64, PendingPicture>,
     /// SPS/PPS seen so far, to re-prime a recreated decoder.
     param_sets: Vec<Vec<u8>>,
+    /// The latest SPS, to notice a new sequence.
+    last_sps: Option<Vec<u8>>,
     annexb: Vec<u8>,
 }
 
@@ -103,6 +105,7 @@ impl OpenH264Decoder {
             next_tag: 1,
             pending: BTreeMap::new(),
             param_sets: Vec::new(),
+            last_sps: None,
             annexb: Vec::new(),
         })
     }
@@ -300,6 +303,14 @@ impl DecoderBackend for OpenH264Decoder {
                     keyframe: au.keyframe || idr,
                 },
             );
+        }
+        if let Some(sps) = au.nals.iter().rev().find(|n| nal_type(n) == 7) {
+            if self.last_sps.as_ref().is_some_and(|last| last != sps) {
+                // A new sequence (e.g. a new size): OpenH264 drops pictures it still holds
+                // for reordering when the new SPS activates, so hand them out first.
+                self.drain(out)?;
+            }
+            self.last_sps = Some(sps.clone());
         }
         let mut annexb = std::mem::take(&mut self.annexb);
         write_annexb(&au.nals, &mut annexb);

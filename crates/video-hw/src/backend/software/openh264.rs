@@ -249,6 +249,43 @@ impl OpenH264Decoder {
         Ok(())
     }
 
+    /// Decodes one access unit already in Annex-B form; on a failed keyframe, retries once
+    /// on a fresh decoder (OpenH264 can stay stuck after corrupt input).
+    fn decode_annexb(
+        &mut self,
+        annexb: &[u8],
+        tag: u64,
+        pts: Option<Timestamp>,
+        keyframe: bool,
+        out: &mut Vec<DecodedFrame>,
+    ) -> Result<()> {
+        let state = self.feed(annexb, tag, out)?;
+        if state == 0 {
+            return Ok(());
+        }
+        self.pending.remove(&tag);
+        let error = VideoError::invalid_bitstream(format!(
+            "OpenH264 could not decode the access unit: {}",
+            describe_state(state)
+        ));
+        if !keyframe {
+            // OpenH264 resumes at the next keyframe by itself.
+            return Err(error);
+        }
+        self.recreate(out)?;
+        self.pending.insert(tag, PendingPicture { pts, keyframe });
+        match self.feed(annexb, tag, out)? {
+            0 => Ok(()),
+            retry => {
+                self.pending.remove(&tag);
+                Err(VideoError::invalid_bitstream(format!(
+                    "OpenH264 could not decode the keyframe, even on a fresh decoder: {}",
+                    describe_state(retry)
+                )))
+            }
+        }
+    }
+
     /// Replaces the decoder with a fresh one primed with the known parameter sets.
     fn recreate(&mut self, out: &mut Vec<DecodedFrame>) -> Result<()> {
         // Pictures completed before the failure are still good: hand them out first.
@@ -287,20 +324,18 @@ impl DecoderBackend for OpenH264Decoder {
                 "NAL unit {i} of the access unit is not H.264 (empty, forbidden bit set or type 0)"
             )));
         }
-        self.remember_param_sets(&au.nals);
-        let has_picture = au.nals.iter().any(|n| (1..=5).contains(&nal_type(n)));
+        let keyframe = au.keyframe || au.nals.iter().any(|n| nal_type(n) == 5);
         let tag = self.next_tag;
         self.next_tag += 1;
-        if has_picture {
+        if au.nals.iter().any(|n| (1..=5).contains(&nal_type(n))) {
             if self.pending.len() >= MAX_PENDING {
                 self.pending.pop_first();
             }
-            let idr = au.nals.iter().any(|n| nal_type(n) == 5);
             self.pending.insert(
                 tag,
                 PendingPicture {
                     pts: au.pts,
-                    keyframe: au.keyframe || idr,
+                    keyframe,
                 },
             );
         }
@@ -314,49 +349,12 @@ impl DecoderBackend for OpenH264Decoder {
         }
         let mut annexb = std::mem::take(&mut self.annexb);
         write_annexb(&au.nals, &mut annexb);
-        let result = self.feed(&annexb, tag, out);
-        let state = match result {
-            Ok(state) => state,
-            Err(e) => {
-                self.annexb = annexb;
-                return Err(e);
-            }
-        };
-        let mut result = Ok(());
-        if state != 0 {
-            self.pending.remove(&tag);
-            let mut error = VideoError::invalid_bitstream(format!(
-                "OpenH264 could not decode the access unit: {}",
-                describe_state(state)
-            ));
-            if au.keyframe || au.nals.iter().any(|n| nal_type(n) == 5) {
-                // A keyframe that fails may mean the decoder is stuck in a bad state:
-                // retry it once on a fresh decoder primed with the known parameter sets.
-                self.recreate(out)?;
-                self.pending.insert(
-                    tag,
-                    PendingPicture {
-                        pts: au.pts,
-                        keyframe: true,
-                    },
-                );
-                match self.feed(&annexb, tag, out)? {
-                    0 => {
-                        self.annexb = annexb;
-                        return Ok(());
-                    }
-                    retry => {
-                        self.pending.remove(&tag);
-                        error = VideoError::invalid_bitstream(format!(
-                            "OpenH264 could not decode the keyframe, even on a fresh decoder: {}",
-                            describe_state(retry)
-                        ));
-                    }
-                }
-            }
-            result = Err(error);
-        }
+        let result = self.decode_annexb(&annexb, tag, au.pts, keyframe, out);
         self.annexb = annexb;
+        if result.is_ok() {
+            // Only parameter sets that decoded cleanly re-prime a recreated decoder.
+            self.remember_param_sets(&au.nals);
+        }
         result
     }
 

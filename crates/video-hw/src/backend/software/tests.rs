@@ -469,3 +469,36 @@ fn openh264_decodes_baseline_and_main_conformance_streams_bit_exactly() {
     );
     assert!(failures.is_empty(), "{failures:#?}");
 }
+
+#[test]
+fn openh264_recovers_at_the_next_idr_without_repeated_parameter_sets() {
+    let mut enc = OpenH264Encoder::new(&config(160, 96)).unwrap();
+    let mut chunks = Vec::new();
+    for t in 0..6 {
+        let input = moving_input(160, 96, t).with_force_keyframe(t == 4);
+        enc.encode(&input, &mut chunks).unwrap();
+    }
+    let mut dec = OpenH264Decoder::new().unwrap();
+    let mut frames = Vec::new();
+    for c in &chunks[..2] {
+        dec.decode(&chunk_unit(Codec::H264, c), &mut frames)
+            .unwrap();
+    }
+    // A corrupt IDR, then a lost P picture's successor, then an IDR without SPS/PPS.
+    let mut corrupt = chunk_unit(Codec::H264, &chunks[2]);
+    corrupt.nals = vec![vec![0x65, 0x88, 0x84, 0x21, 0xff, 0xff, 0xff, 0x00, 0x10]];
+    corrupt.keyframe = true;
+    let err = dec.decode(&corrupt, &mut frames).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidBitstream, "{err}");
+    let mut idr = chunk_unit(Codec::H264, &chunks[4]);
+    idr.nals.retain(|n| !matches!(n[0] & 0x1f, 7 | 8));
+    assert!(idr.nals.iter().any(|n| n[0] & 0x1f == 5));
+    dec.decode(&idr, &mut frames).unwrap();
+    dec.decode(&chunk_unit(Codec::H264, &chunks[5]), &mut frames)
+        .unwrap();
+    dec.flush(&mut frames).unwrap();
+    let pts: Vec<i64> = frames.iter().map(|f| f.pts.unwrap().ticks / 3000).collect();
+    assert_eq!(pts, [0, 1, 4, 5]);
+    let db = psnr(&planar(&frames[3]), &moving_i420(160, 96, 5));
+    assert!(db > 30.0, "PSNR after recovery {db:.1} dB");
+}

@@ -135,6 +135,8 @@ pub(crate) struct FfmpegDecoder {
     next_tag: i64,
     pending: BTreeMap<i64, PendingPicture>,
     annexb: Vec<u8>,
+    /// Whether frames carry pixels (false: metadata only, no copy).
+    pixels: bool,
 }
 
 impl FfmpegDecoder {
@@ -162,7 +164,14 @@ impl FfmpegDecoder {
             next_tag: 0,
             pending: BTreeMap::new(),
             annexb: Vec::new(),
+            pixels: true,
         })
+    }
+
+    /// Frames without pixels (sizes, timestamps and flags only): nothing is copied.
+    pub(crate) fn without_pixels(mut self) -> Self {
+        self.pixels = false;
+        self
     }
 
     /// Moves every frame FFmpeg has ready into `out`.
@@ -201,6 +210,8 @@ impl FfmpegDecoder {
                 Ok(plane)
             };
         let (pixel_format, planes) = match format {
+            Pixel::YUV420P | Pixel::YUVJ420P if !self.pixels => (PixelFormat::I420, Vec::new()),
+            Pixel::YUV420P10LE if !self.pixels => (PixelFormat::P016, Vec::new()),
             Pixel::YUV420P | Pixel::YUVJ420P => (
                 PixelFormat::I420,
                 vec![
@@ -261,7 +272,11 @@ impl FfmpegDecoder {
             color: color_of(f),
             pts: pending.and_then(|p| p.pts),
             keyframe: f.is_key() || pending.is_some_and(|p| p.keyframe),
-            data: FrameData::Cpu(planes),
+            data: if self.pixels {
+                FrameData::Cpu(planes)
+            } else {
+                FrameData::MetadataOnly
+            },
         })
     }
 }
@@ -836,6 +851,21 @@ mod tests {
                 u16::from_le_bytes([r[0], r[1]]),
             );
             assert_eq!(o, r << 6);
+        }
+    }
+
+    #[test]
+    fn ffmpeg_metadata_only_frames_carry_sizes_and_pts_but_no_pixels() {
+        let mut enc = FfmpegEncoder::new(&config(Codec::Hevc, 160, 96, 0)).unwrap();
+        let chunks = encode_pattern(&mut enc, 160, 96, 3);
+        let mut dec = FfmpegDecoder::new(Codec::Hevc).unwrap().without_pixels();
+        let frames = decode_chunks(&mut dec, Codec::Hevc, &chunks);
+        assert_eq!(frames.len(), 3);
+        for (t, f) in frames.iter().enumerate() {
+            assert!(matches!(f.data, FrameData::MetadataOnly));
+            assert_eq!(f.format, PixelFormat::I420);
+            assert_eq!(f.dimensions(), Dimensions::new(160, 96).unwrap());
+            assert_eq!(f.pts, Some(Timestamp::mpeg(t as i64 * 3000)));
         }
     }
 

@@ -90,6 +90,8 @@ pub(crate) struct OpenH264Decoder {
     /// The latest SPS, to notice a new sequence.
     last_sps: Option<Vec<u8>>,
     annexb: Vec<u8>,
+    /// Whether frames carry pixels (false: metadata only, no copy).
+    pixels: bool,
 }
 
 fn new_decoder() -> Result<Decoder> {
@@ -107,7 +109,14 @@ impl OpenH264Decoder {
             param_sets: Vec::new(),
             last_sps: None,
             annexb: Vec::new(),
+            pixels: true,
         })
+    }
+
+    /// Frames without pixels (sizes, timestamps and flags only): nothing is copied.
+    pub(crate) fn without_pixels(mut self) -> Self {
+        self.pixels = false;
+        self
     }
 
     fn remember_param_sets(&mut self, nals: &[Vec<u8>]) {
@@ -181,20 +190,24 @@ impl OpenH264Decoder {
             }
             plane
         };
-        let planes = vec![
-            Plane {
-                data: copy(dst[0], ys, w, h).into(),
-                stride: w,
-            },
-            Plane {
-                data: copy(dst[1], cs, cw, ch).into(),
-                stride: cw,
-            },
-            Plane {
-                data: copy(dst[2], cs, cw, ch).into(),
-                stride: cw,
-            },
-        ];
+        let data = if !self.pixels {
+            FrameData::MetadataOnly
+        } else {
+            FrameData::Cpu(vec![
+                Plane {
+                    data: copy(dst[0], ys, w, h).into(),
+                    stride: w,
+                },
+                Plane {
+                    data: copy(dst[1], cs, cw, ch).into(),
+                    stride: cw,
+                },
+                Plane {
+                    data: copy(dst[2], cs, cw, ch).into(),
+                    stride: cw,
+                },
+            ])
+        };
         let coded = Dimensions::new(w as u32, h as u32)?;
         let tag = info.uiOutYuvTimeStamp;
         let pending = self.pending.remove(&tag).unwrap_or(PendingPicture {
@@ -208,7 +221,7 @@ impl OpenH264Decoder {
             color: Default::default(),
             pts: pending.pts,
             keyframe: pending.keyframe,
-            data: FrameData::Cpu(planes),
+            data,
         })
     }
 

@@ -502,3 +502,17 @@ fn openh264_recovers_at_the_next_idr_without_repeated_parameter_sets() {
     let db = psnr(&planar(&frames[3]), &moving_i420(160, 96, 5));
     assert!(db > 30.0, "PSNR after recovery {db:.1} dB");
 }
+
+#[test]
+fn openh264_metadata_only_frames_carry_sizes_and_pts_but_no_pixels() {
+    let mut enc = OpenH264Encoder::new(&config(160, 96)).unwrap();
+    let chunks = encode_pattern(&mut enc, 160, 96, 3);
+    let mut dec = OpenH264Decoder::new().unwrap().without_pixels();
+    let frames = decode_chunks(&mut dec, Codec::H264, &chunks);
+    assert_eq!(frames.len(), 3);
+    for (t, f) in frames.iter().enumerate() {
+        assert!(matches!(f.data, crate::api::frame::FrameData::MetadataOnly));
+        assert_eq!(f.dimensions(), Dimensions::new(160, 96).unwrap());
+        assert_eq!(f.pts, Some(Timestamp::mpeg(t as i64 * 3000)));
+    }
+}

@@ -135,6 +135,8 @@ pub(crate) struct FfmpegDecoder {
     next_tag: i64,
     pending: BTreeMap<i64, PendingPicture>,
     annexb: Vec<u8>,
+    /// Whether frames carry pixels (false: metadata only, no copy).
+    pixels: bool,
 }
 
 impl FfmpegDecoder {
@@ -162,7 +164,14 @@ impl FfmpegDecoder {
             next_tag: 0,
             pending: BTreeMap::new(),
             annexb: Vec::new(),
+            pixels: true,
         })
+    }
+
+    /// Frames without pixels (sizes, timestamps and flags only): nothing is copied.
+    pub(crate) fn without_pixels(mut self) -> Self {
+        self.pixels = false;
+        self
     }
 
     /// Moves every frame FFmpeg has ready into `out`.
@@ -201,6 +210,8 @@ impl FfmpegDecoder {
                 Ok(plane)
             };
         let (pixel_format, planes) = match format {
+            Pixel::YUV420P | Pixel::YUVJ420P if !self.pixels => (PixelFormat::I420, Vec::new()),
+            Pixel::YUV420P10LE if !self.pixels => (PixelFormat::P016, Vec::new()),
             Pixel::YUV420P | Pixel::YUVJ420P => (
                 PixelFormat::I420,
                 vec![
@@ -261,7 +272,11 @@ impl FfmpegDecoder {
             color: color_of(f),
             pts: pending.and_then(|p| p.pts),
             keyframe: f.is_key() || pending.is_some_and(|p| p.keyframe),
-            data: FrameData::Cpu(planes),
+            data: if self.pixels {
+                FrameData::Cpu(planes)
+            } else {
+                FrameData::MetadataOnly
+            },
         })
     }
 }
@@ -293,6 +308,12 @@ impl DecoderBackend for FfmpegDecoder {
                 "{} access unit sent to a {} decoder",
                 au.codec, self.codec
             )));
+        }
+        if au.nals.iter().all(Vec::is_empty) {
+            // An empty packet would mean end of stream to FFmpeg.
+            return Err(VideoError::invalid_bitstream(
+                "empty access unit (no NAL units)",
+            ));
         }
         let tag = self.next_tag;
         self.next_tag += 1;
@@ -701,6 +722,12 @@ mod tests {
             offset: 0,
             pts: None,
         };
+        let empty = AccessUnit {
+            nals: Vec::new(),
+            ..au.clone()
+        };
+        let err = dec.decode(&empty, &mut frames).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidBitstream);
         let mut errors = Vec::new();
         errors.extend(dec.decode(&au, &mut frames).err());
         // Frame threads may report the error only when the decoder is drained.
@@ -828,6 +855,21 @@ mod tests {
     }
 
     #[test]
+    fn ffmpeg_metadata_only_frames_carry_sizes_and_pts_but_no_pixels() {
+        let mut enc = FfmpegEncoder::new(&config(Codec::Hevc, 160, 96, 0)).unwrap();
+        let chunks = encode_pattern(&mut enc, 160, 96, 3);
+        let mut dec = FfmpegDecoder::new(Codec::Hevc).unwrap().without_pixels();
+        let frames = decode_chunks(&mut dec, Codec::Hevc, &chunks);
+        assert_eq!(frames.len(), 3);
+        for (t, f) in frames.iter().enumerate() {
+            assert!(matches!(f.data, FrameData::MetadataOnly));
+            assert_eq!(f.format, PixelFormat::I420);
+            assert_eq!(f.dimensions(), Dimensions::new(160, 96).unwrap());
+            assert_eq!(f.pts, Some(Timestamp::mpeg(t as i64 * 3000)));
+        }
+    }
+
+    #[test]
     fn ffmpeg_probe_lists_h264_and_hevc() {
         let report = probe();
         assert!(
@@ -841,5 +883,42 @@ mod tests {
             report.detail
         );
         assert!(report.detail.contains("libavcodec"));
+    }
+}
+
+#[cfg(test)]
+mod conformance {
+    use super::*;
+    use crate::backend::software::test_support::*;
+
+    /// Every stream of the conformance manifest, decoded access unit by access unit, matches
+    /// its MD5 (the manifest's sums come from FFmpeg 5.1, the library this adapter wraps).
+    #[test]
+    fn ffmpeg_decodes_every_conformance_stream_bit_exactly() {
+        let Some(dir) = conformance_dir() else { return };
+        let manifest = std::fs::read_to_string(dir.join("manifest.tsv")).unwrap();
+        let mut failures = Vec::new();
+        for line in manifest.lines().skip(1) {
+            let cols: Vec<&str> = line.split('\t').collect();
+            let codec: Codec = cols[1].parse().unwrap();
+            let (count, md5) = (cols[3].parse::<usize>().unwrap(), cols[7]);
+            let data = std::fs::read(dir.join(cols[0])).unwrap();
+            let mut dec = FfmpegDecoder::new(codec).unwrap();
+            let mut frames = Vec::new();
+            let mut errors = 0;
+            for au in access_units(codec, &data) {
+                errors += usize::from(dec.decode(&au, &mut frames).is_err());
+            }
+            errors += usize::from(dec.flush(&mut frames).is_err());
+            let got = frames_md5(&frames);
+            if frames.len() != count || got != md5 || errors > 0 {
+                failures.push(format!(
+                    "{}: {} of {count} frames, {errors} errors, md5 {got}",
+                    cols[0],
+                    frames.len()
+                ));
+            }
+        }
+        assert!(failures.is_empty(), "{failures:#?}");
     }
 }

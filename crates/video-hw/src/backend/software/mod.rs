@@ -208,14 +208,25 @@ fn choose_encoder(config: &EncoderConfig) -> Result<Implementation> {
 /// A factory for a software decoder.
 pub(crate) fn decoder_factory(config: &DecoderConfig) -> Result<DecoderFactory> {
     let codec = config.codec;
+    // Metadata-only sessions skip the pixel copy altogether.
+    #[allow(unused_variables)]
+    let pixels = config.output != crate::api::config::DecodeOutput::MetadataOnly;
     match choose_decoder(codec)? {
         #[cfg(feature = "sw-openh264")]
         Implementation::OpenH264 => Ok(Box::new(move || {
-            Ok(Box::new(openh264::OpenH264Decoder::new()?) as Box<dyn super::DecoderBackend>)
+            let mut dec = openh264::OpenH264Decoder::new()?;
+            if !pixels {
+                dec = dec.without_pixels();
+            }
+            Ok(Box::new(dec) as Box<dyn super::DecoderBackend>)
         })),
         #[cfg(feature = "sw-ffmpeg")]
         Implementation::Ffmpeg => Ok(Box::new(move || {
-            Ok(Box::new(ffmpeg::FfmpegDecoder::new(codec)?) as Box<dyn super::DecoderBackend>)
+            let mut dec = ffmpeg::FfmpegDecoder::new(codec)?;
+            if !pixels {
+                dec = dec.without_pixels();
+            }
+            Ok(Box::new(dec) as Box<dyn super::DecoderBackend>)
         })),
         #[allow(unreachable_patterns)]
         other => Err(VideoError::unsupported(format!(

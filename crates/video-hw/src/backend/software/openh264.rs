@@ -87,7 +87,11 @@ pub(crate) struct OpenH264Decoder {
     pending: BTreeMap<u64, PendingPicture>,
     /// SPS/PPS seen so far, to re-prime a recreated decoder.
     param_sets: Vec<Vec<u8>>,
+    /// The latest SPS, to notice a new sequence.
+    last_sps: Option<Vec<u8>>,
     annexb: Vec<u8>,
+    /// Whether frames carry pixels (false: metadata only, no copy).
+    pixels: bool,
 }
 
 fn new_decoder() -> Result<Decoder> {
@@ -103,8 +107,16 @@ impl OpenH264Decoder {
             next_tag: 1,
             pending: BTreeMap::new(),
             param_sets: Vec::new(),
+            last_sps: None,
             annexb: Vec::new(),
+            pixels: true,
         })
+    }
+
+    /// Frames without pixels (sizes, timestamps and flags only): nothing is copied.
+    pub(crate) fn without_pixels(mut self) -> Self {
+        self.pixels = false;
+        self
     }
 
     fn remember_param_sets(&mut self, nals: &[Vec<u8>]) {
@@ -178,20 +190,24 @@ impl OpenH264Decoder {
             }
             plane
         };
-        let planes = vec![
-            Plane {
-                data: copy(dst[0], ys, w, h).into(),
-                stride: w,
-            },
-            Plane {
-                data: copy(dst[1], cs, cw, ch).into(),
-                stride: cw,
-            },
-            Plane {
-                data: copy(dst[2], cs, cw, ch).into(),
-                stride: cw,
-            },
-        ];
+        let data = if !self.pixels {
+            FrameData::MetadataOnly
+        } else {
+            FrameData::Cpu(vec![
+                Plane {
+                    data: copy(dst[0], ys, w, h).into(),
+                    stride: w,
+                },
+                Plane {
+                    data: copy(dst[1], cs, cw, ch).into(),
+                    stride: cw,
+                },
+                Plane {
+                    data: copy(dst[2], cs, cw, ch).into(),
+                    stride: cw,
+                },
+            ])
+        };
         let coded = Dimensions::new(w as u32, h as u32)?;
         let tag = info.uiOutYuvTimeStamp;
         let pending = self.pending.remove(&tag).unwrap_or(PendingPicture {
@@ -205,7 +221,7 @@ impl OpenH264Decoder {
             color: Default::default(),
             pts: pending.pts,
             keyframe: pending.keyframe,
-            data: FrameData::Cpu(planes),
+            data,
         })
     }
 
@@ -246,6 +262,43 @@ impl OpenH264Decoder {
         Ok(())
     }
 
+    /// Decodes one access unit already in Annex-B form; on a failed keyframe, retries once
+    /// on a fresh decoder (OpenH264 can stay stuck after corrupt input).
+    fn decode_annexb(
+        &mut self,
+        annexb: &[u8],
+        tag: u64,
+        pts: Option<Timestamp>,
+        keyframe: bool,
+        out: &mut Vec<DecodedFrame>,
+    ) -> Result<()> {
+        let state = self.feed(annexb, tag, out)?;
+        if state == 0 {
+            return Ok(());
+        }
+        self.pending.remove(&tag);
+        let error = VideoError::invalid_bitstream(format!(
+            "OpenH264 could not decode the access unit: {}",
+            describe_state(state)
+        ));
+        if !keyframe {
+            // OpenH264 resumes at the next keyframe by itself.
+            return Err(error);
+        }
+        self.recreate(out)?;
+        self.pending.insert(tag, PendingPicture { pts, keyframe });
+        match self.feed(annexb, tag, out)? {
+            0 => Ok(()),
+            retry => {
+                self.pending.remove(&tag);
+                Err(VideoError::invalid_bitstream(format!(
+                    "OpenH264 could not decode the keyframe, even on a fresh decoder: {}",
+                    describe_state(retry)
+                )))
+            }
+        }
+    }
+
     /// Replaces the decoder with a fresh one primed with the known parameter sets.
     fn recreate(&mut self, out: &mut Vec<DecodedFrame>) -> Result<()> {
         // Pictures completed before the failure are still good: hand them out first.
@@ -269,6 +322,11 @@ impl DecoderBackend for OpenH264Decoder {
                 au.codec
             )));
         }
+        if au.nals.is_empty() {
+            return Err(VideoError::invalid_bitstream(
+                "empty access unit (no NAL units)",
+            ));
+        }
         if let Some((i, _)) = au
             .nals
             .iter()
@@ -279,68 +337,37 @@ impl DecoderBackend for OpenH264Decoder {
                 "NAL unit {i} of the access unit is not H.264 (empty, forbidden bit set or type 0)"
             )));
         }
-        self.remember_param_sets(&au.nals);
-        let has_picture = au.nals.iter().any(|n| (1..=5).contains(&nal_type(n)));
+        let keyframe = au.keyframe || au.nals.iter().any(|n| nal_type(n) == 5);
         let tag = self.next_tag;
         self.next_tag += 1;
-        if has_picture {
+        if au.nals.iter().any(|n| (1..=5).contains(&nal_type(n))) {
             if self.pending.len() >= MAX_PENDING {
                 self.pending.pop_first();
             }
-            let idr = au.nals.iter().any(|n| nal_type(n) == 5);
             self.pending.insert(
                 tag,
                 PendingPicture {
                     pts: au.pts,
-                    keyframe: au.keyframe || idr,
+                    keyframe,
                 },
             );
         }
+        if let Some(sps) = au.nals.iter().rev().find(|n| nal_type(n) == 7) {
+            if self.last_sps.as_ref().is_some_and(|last| last != sps) {
+                // A new sequence (e.g. a new size): OpenH264 drops pictures it still holds
+                // for reordering when the new SPS activates, so hand them out first.
+                self.drain(out)?;
+            }
+            self.last_sps = Some(sps.clone());
+        }
         let mut annexb = std::mem::take(&mut self.annexb);
         write_annexb(&au.nals, &mut annexb);
-        let result = self.feed(&annexb, tag, out);
-        let state = match result {
-            Ok(state) => state,
-            Err(e) => {
-                self.annexb = annexb;
-                return Err(e);
-            }
-        };
-        let mut result = Ok(());
-        if state != 0 {
-            self.pending.remove(&tag);
-            let mut error = VideoError::invalid_bitstream(format!(
-                "OpenH264 could not decode the access unit: {}",
-                describe_state(state)
-            ));
-            if au.keyframe || au.nals.iter().any(|n| nal_type(n) == 5) {
-                // A keyframe that fails may mean the decoder is stuck in a bad state:
-                // retry it once on a fresh decoder primed with the known parameter sets.
-                self.recreate(out)?;
-                self.pending.insert(
-                    tag,
-                    PendingPicture {
-                        pts: au.pts,
-                        keyframe: true,
-                    },
-                );
-                match self.feed(&annexb, tag, out)? {
-                    0 => {
-                        self.annexb = annexb;
-                        return Ok(());
-                    }
-                    retry => {
-                        self.pending.remove(&tag);
-                        error = VideoError::invalid_bitstream(format!(
-                            "OpenH264 could not decode the keyframe, even on a fresh decoder: {}",
-                            describe_state(retry)
-                        ));
-                    }
-                }
-            }
-            result = Err(error);
-        }
+        let result = self.decode_annexb(&annexb, tag, au.pts, keyframe, out);
         self.annexb = annexb;
+        if result.is_ok() {
+            // Only parameter sets that decoded cleanly re-prime a recreated decoder.
+            self.remember_param_sets(&au.nals);
+        }
         result
     }
 

@@ -17,6 +17,8 @@
 pub mod api;
 pub mod backend;
 pub mod bitstream;
+pub mod metrics;
+pub mod pipeline;
 mod session;
 pub mod transform;
 

@@ -7,7 +7,7 @@ use crate::api::error::{Result, VideoError};
 use crate::api::frame::PixelFormat;
 use yuvutils_rs::{
     BufferStoreMut, YuvBiPlanarImage, YuvBiPlanarImageMut, YuvConversionMode, YuvError,
-    YuvPlanarImage, YuvPlanarImageMut,
+    YuvPlanarImageMut,
 };
 
 fn yuv_err(e: YuvError) -> VideoError {
@@ -133,48 +133,51 @@ fn yuv_to_packed(src: &SourceView<'_>, out: &mut Picture, p: YuvParams) -> Resul
     let stride = u32_of(out.stride(0))?;
     let to = out.format;
     let dst = &mut out.planes[0];
-    let mode = YuvConversionMode::Balanced;
-    match src.format {
+    // Professional mode (14-bit) stays within 1 LSB of the exact maths; the kernels take it
+    // for NV12 only, so I420 chroma is interleaved first.
+    let mode = YuvConversionMode::Professional;
+    // yuvutils-rs 0.8 also takes only exactly-sized, tightly packed UV planes: repack padded
+    // or cropped ones (a quarter of the frame's bytes at most).
+    let (row, rows) = PixelFormat::Nv12.plane_extent(1, src.size);
+    let tight: Vec<u8>;
+    let uv_plane = match src.format {
         PixelFormat::Nv12 => {
-            let img = YuvBiPlanarImage {
-                y_plane: src.planes[0].data,
-                y_stride: u32_of(src.planes[0].stride)?,
-                uv_plane: src.planes[1].data,
-                uv_stride: u32_of(src.planes[1].stride)?,
-                width,
-                height,
-            };
-            match to {
-                PixelFormat::Rgb24 => {
-                    yuvutils_rs::yuv_nv12_to_rgb(&img, dst, stride, p.range, p.matrix, mode)
-                }
-                PixelFormat::Rgba => {
-                    yuvutils_rs::yuv_nv12_to_rgba(&img, dst, stride, p.range, p.matrix, mode)
-                }
-                _ => yuvutils_rs::yuv_nv12_to_bgra(&img, dst, stride, p.range, p.matrix, mode),
+            let uv = src.planes[1];
+            if uv.stride == row && uv.data.len() >= row * rows {
+                &uv.data[..row * rows]
+            } else {
+                tight = (0..rows).flat_map(|r| src.row(1, r)).copied().collect();
+                &tight[..]
             }
         }
         _ => {
-            let img = YuvPlanarImage {
-                y_plane: src.planes[0].data,
-                y_stride: u32_of(src.planes[0].stride)?,
-                u_plane: src.planes[1].data,
-                u_stride: u32_of(src.planes[1].stride)?,
-                v_plane: src.planes[2].data,
-                v_stride: u32_of(src.planes[2].stride)?,
-                width,
-                height,
-            };
-            match to {
-                PixelFormat::Rgb24 => {
-                    yuvutils_rs::yuv420_to_rgb(&img, dst, stride, p.range, p.matrix)
-                }
-                PixelFormat::Rgba => {
-                    yuvutils_rs::yuv420_to_rgba(&img, dst, stride, p.range, p.matrix)
-                }
-                _ => yuvutils_rs::yuv420_to_bgra(&img, dst, stride, p.range, p.matrix),
-            }
+            tight = (0..rows)
+                .flat_map(|r| {
+                    src.row(1, r)
+                        .iter()
+                        .zip(src.row(2, r))
+                        .flat_map(|(u, v)| [*u, *v])
+                })
+                .collect();
+            &tight[..]
         }
+    };
+    let img = YuvBiPlanarImage {
+        y_plane: src.planes[0].data,
+        y_stride: u32_of(src.planes[0].stride)?,
+        uv_plane,
+        uv_stride: u32_of(row)?,
+        width,
+        height,
+    };
+    match to {
+        PixelFormat::Rgb24 => {
+            yuvutils_rs::yuv_nv12_to_rgb(&img, dst, stride, p.range, p.matrix, mode)
+        }
+        PixelFormat::Rgba => {
+            yuvutils_rs::yuv_nv12_to_rgba(&img, dst, stride, p.range, p.matrix, mode)
+        }
+        _ => yuvutils_rs::yuv_nv12_to_bgra(&img, dst, stride, p.range, p.matrix, mode),
     }
     .map_err(yuv_err)
 }
@@ -186,7 +189,7 @@ fn packed_to_yuv(src: &SourceView<'_>, out: &mut Picture, p: YuvParams) -> Resul
         .collect::<Result<_>>()?;
     let rgb = src.planes[0].data;
     let rgb_stride = u32_of(src.planes[0].stride)?;
-    let mode = YuvConversionMode::Balanced;
+    let mode = YuvConversionMode::Professional;
     let from = src.format;
     match out.format {
         PixelFormat::Nv12 => {

@@ -19,6 +19,8 @@ mod gpu;
 mod matrix;
 mod picture;
 mod pool;
+#[cfg(test)]
+mod reference_tests;
 mod resize;
 
 pub use gpu::{GpuTransform, TransformPath, Transformer};
@@ -216,7 +218,7 @@ pub fn convert_yuv(frame: &DecodedFrame, to: PixelFormat) -> Result<DecodedFrame
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::codec::Dimensions;
+    use crate::api::frame::Plane;
 
     fn i420_frame() -> DecodedFrame {
         // 4x2 visible inside a 6x4 coded picture, offset by (2, 2).

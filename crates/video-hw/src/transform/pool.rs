@@ -96,13 +96,15 @@ impl<I, O> TransformPool<I, O> {
             return Err(input);
         };
         let seq = self.submitted.load(Ordering::Acquire);
+        // The credit goes in line before the job can finish, so that receiving the result
+        // always finds it there.
+        let order = || self.order.lock().unwrap_or_else(|p| p.into_inner());
+        order().credits.push_back(credit);
         // A credit bounds the jobs in flight to the channel's capacity: never blocks here.
-        tx.send((seq, input)).map_err(|e| e.into_inner().1)?;
-        self.order
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .credits
-            .push_back(credit);
+        if let Err(e) = tx.send((seq, input)) {
+            order().credits.pop_back();
+            return Err(e.into_inner().1);
+        }
         self.submitted.store(seq + 1, Ordering::Release);
         Ok(Ticket(seq))
     }

@@ -6,6 +6,8 @@ mod credits;
 mod queue;
 mod scheduler;
 mod stages;
+#[cfg(test)]
+mod tests;
 
 pub use config::{PipelineConfig, StalePolicy};
 pub use credits::{CreditGuard, Credits};

@@ -149,13 +149,44 @@ fn plane_view(
     })
 }
 
+/// The bytes of one plane, allocated once as the `Arc<[u8]>` a frame or an encoder input
+/// holds (no copy when the picture becomes one). The buffer is never shared while a
+/// `PlaneBuf` owns it: cloning copies the bytes.
+#[derive(Debug)]
+pub(crate) struct PlaneBuf(Arc<[u8]>);
+
+impl PlaneBuf {
+    fn zeroed(len: usize) -> Self {
+        Self(std::iter::repeat_n(0u8, len).collect())
+    }
+}
+
+impl Clone for PlaneBuf {
+    fn clone(&self) -> Self {
+        Self(Arc::from(&self.0[..]))
+    }
+}
+
+impl std::ops::Deref for PlaneBuf {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for PlaneBuf {
+    fn deref_mut(&mut self) -> &mut [u8] {
+        Arc::get_mut(&mut self.0).expect("a PlaneBuf never shares its buffer")
+    }
+}
+
 /// A tightly packed owned picture: planes back to back in separate buffers, strides equal to
 /// row widths.
 #[derive(Debug, Clone)]
 pub(crate) struct Picture {
     pub format: PixelFormat,
     pub size: Dimensions,
-    pub planes: Vec<Vec<u8>>,
+    pub planes: Vec<PlaneBuf>,
 }
 
 impl Picture {
@@ -164,7 +195,7 @@ impl Picture {
         let planes = (0..format.plane_count())
             .map(|i| {
                 let (row, rows) = format.plane_extent(i, size);
-                vec![0u8; row * rows]
+                PlaneBuf::zeroed(row * rows)
             })
             .collect();
         Self {
@@ -186,7 +217,7 @@ impl Picture {
             .into_iter()
             .zip(strides)
             .map(|(data, stride)| Plane {
-                data: Arc::from(data),
+                data: data.0,
                 stride,
             })
             .collect()
@@ -201,7 +232,7 @@ impl Picture {
             .into_iter()
             .zip(strides)
             .map(|(data, stride)| RawPlane {
-                data: PlaneBuffer::Owned(data),
+                data: PlaneBuffer::Shared(data.0),
                 stride,
             })
             .collect();

@@ -182,12 +182,8 @@ impl StageRecorder {
         if let Some(prev) = self.last_arrival {
             let interval = now.saturating_duration_since(prev);
             if let Some(last) = self.last_interval {
-                let dev = if interval > last {
-                    interval - last
-                } else {
-                    last - interval
-                };
-                self.jitter.saturating_record(micros(dev));
+                self.jitter
+                    .saturating_record(micros(interval.abs_diff(last)));
             }
             self.last_interval = Some(interval);
         }

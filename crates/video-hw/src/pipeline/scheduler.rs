@@ -444,10 +444,10 @@ fn decode_submit<D: DecodeStage>(
             if current.is_some() {
                 // A boundary: drain the decoder so every frame keeps its input's generation.
                 let flushed = lock(dec).flush();
-                if let Err(e) = flushed {
-                    if !report(Stage::DecodeSubmit, e) {
-                        return;
-                    }
+                if let Err(e) = flushed
+                    && !report(Stage::DecodeSubmit, e)
+                {
+                    return;
                 }
             }
             let boundary = Control::Boundary {

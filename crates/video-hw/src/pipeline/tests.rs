@@ -518,7 +518,11 @@ fn bounded_memory_under_a_slow_consumer() {
         assert!(q.samples > 0, "{stage}: {q:?}");
     }
     // The producer ran ahead until the bounds stopped it.
-    assert_eq!(r.stage(Stage::DecodeSubmit).unwrap().queue.unwrap().peak, 3, "{r}");
+    assert_eq!(
+        r.stage(Stage::DecodeSubmit).unwrap().queue.unwrap().peak,
+        3,
+        "{r}"
+    );
     assert!(peak_outstanding.load(Ordering::Relaxed) <= 2);
 }
 

@@ -197,9 +197,9 @@ fn packed_to_yuv(src: &SourceView<'_>, out: &mut Picture, p: YuvParams) -> Resul
                 unreachable!("NV12 pictures have two planes")
             };
             let mut img = YuvBiPlanarImageMut {
-                y_plane: BufferStoreMut::Borrowed(&mut **y),
+                y_plane: BufferStoreMut::Borrowed(y),
                 y_stride: strides[0],
-                uv_plane: BufferStoreMut::Borrowed(&mut **uv),
+                uv_plane: BufferStoreMut::Borrowed(uv),
                 uv_stride: strides[1],
                 width,
                 height,
@@ -221,11 +221,11 @@ fn packed_to_yuv(src: &SourceView<'_>, out: &mut Picture, p: YuvParams) -> Resul
                 unreachable!("I420 pictures have three planes")
             };
             let mut img = YuvPlanarImageMut {
-                y_plane: BufferStoreMut::Borrowed(&mut **y),
+                y_plane: BufferStoreMut::Borrowed(y),
                 y_stride: strides[0],
-                u_plane: BufferStoreMut::Borrowed(&mut **u),
+                u_plane: BufferStoreMut::Borrowed(u),
                 u_stride: strides[1],
-                v_plane: BufferStoreMut::Borrowed(&mut **v),
+                v_plane: BufferStoreMut::Borrowed(v),
                 v_stride: strides[2],
                 width,
                 height,

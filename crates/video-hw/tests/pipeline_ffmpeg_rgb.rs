@@ -1,9 +1,9 @@
 //! Our CPU NV12 -> RGB24 conversion against FFmpeg's (`swscale`) on a conformance stream
 //! decoded by FFmpeg, within a documented tolerance (see the constants).
 //!
-//! Our conversion is within 1 LSB of the exact float64 maths (unit tests in the crate); the
-//! difference measured here is FFmpeg's own rounding: `swscale`'s default unscaled
-//! YUV -> RGB path is table-based 8-bit arithmetic. Observed on BA1_Sony_D (5 frames, BT.601
+//! Our conversion is within 1 LSB of the exact float64 maths (unit tests in the crate), so most
+//! of the difference measured here is expected to be FFmpeg's own rounding (its default
+//! YUV -> RGB path uses 8-bit lookup tables). Observed on BA1_Sony_D (5 frames, BT.601
 //! limited, FFmpeg 5.1): max 3, mean 1.19 LSB per channel. (`-sws_flags accurate_rnd` switches
 //! FFmpeg to its interpolating scaler path and the difference grows to max 23, mean 1.67: the
 //! default path is the like-for-like comparison.)

@@ -33,6 +33,16 @@ pub fn metrics_requested(backend: Backend) -> bool {
     metrics_requested_from(backend, |n| std::env::var(n).ok())
 }
 
+/// Prints `report` as a table to stderr when the environment asks for metrics on `backend`
+/// (see [`metrics_requested`]); returns whether it printed. Call it when a session or a run ends.
+pub fn print_if_requested(backend: Backend, report: &super::MetricsReport) -> bool {
+    let print = metrics_requested(backend);
+    if print {
+        eprintln!("{report}");
+    }
+    print
+}
+
 /// What the environment says about the scheduler for one backend
 /// (`VIDEO_HW_NV_PIPELINE=1`, `VIDEO_HW_VT_PIPELINE=1`, `VIDEO_HW_PIPELINE=1` for any, and the
 /// matching `_QUEUE=N`).

@@ -8,7 +8,9 @@
 mod env;
 mod report;
 
-pub use env::{PipelineSwitch, is_truthy, metrics_requested, metrics_requested_from};
+pub use env::{
+    PipelineSwitch, is_truthy, metrics_requested, metrics_requested_from, print_if_requested,
+};
 pub use report::{
     CopyReport, CopyStats, JitterSummary, LatencySummary, MetricsReport, QueueDepthReport,
     SCHEMA_VERSION, SessionCounts, StageReport, StaleCounts, TransformPathCounts,

@@ -18,6 +18,8 @@ pub mod api;
 pub mod backend;
 pub mod bitstream;
 pub mod pattern;
+pub mod metrics;
+pub mod pipeline;
 mod session;
 pub mod transform;
 

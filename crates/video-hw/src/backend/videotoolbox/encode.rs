@@ -196,9 +196,9 @@ impl VtEncoder {
             // SAFETY: constant profile strings, valid for the life of the process.
             PropertyValue::Profile(p) => unsafe {
                 match p {
-                    ProfileLevel::H264HighAuto => kVTProfileLevel_H264_High_AutoLevel,
-                    ProfileLevel::H264MainAuto => kVTProfileLevel_H264_Main_AutoLevel,
-                    ProfileLevel::HevcMainAuto => kVTProfileLevel_HEVC_Main_AutoLevel,
+                    ProfileLevel::H264High => kVTProfileLevel_H264_High_AutoLevel,
+                    ProfileLevel::H264Main => kVTProfileLevel_H264_Main_AutoLevel,
+                    ProfileLevel::HevcMain => kVTProfileLevel_HEVC_Main_AutoLevel,
                 }
             },
         };

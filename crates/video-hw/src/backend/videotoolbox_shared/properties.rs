@@ -56,15 +56,15 @@ impl PropertyKey {
     }
 }
 
-/// `kVTProfileLevel_*` values the backend uses (automatic level).
+/// `kVTProfileLevel_*_AutoLevel` values the backend uses (the level is always automatic).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ProfileLevel {
     /// `kVTProfileLevel_H264_High_AutoLevel`.
-    H264HighAuto,
+    H264High,
     /// `kVTProfileLevel_H264_Main_AutoLevel`.
-    H264MainAuto,
+    H264Main,
     /// `kVTProfileLevel_HEVC_Main_AutoLevel`.
-    HevcMainAuto,
+    HevcMain,
 }
 
 /// A property value, typed as VideoToolbox wants it.
@@ -90,9 +90,9 @@ pub(crate) enum PropertyValue {
 /// Every property a new session gets for `config`, in the order they are set.
 pub(crate) fn session_properties(config: &EncoderConfig) -> Vec<(PropertyKey, PropertyValue)> {
     let profile = match (config.codec, config.low_latency) {
-        (Codec::H264, true) => ProfileLevel::H264MainAuto,
-        (Codec::H264, false) => ProfileLevel::H264HighAuto,
-        (Codec::Hevc, _) => ProfileLevel::HevcMainAuto,
+        (Codec::H264, true) => ProfileLevel::H264Main,
+        (Codec::H264, false) => ProfileLevel::H264High,
+        (Codec::Hevc, _) => ProfileLevel::HevcMain,
     };
     let mut props = vec![
         (
@@ -244,7 +244,7 @@ mod tests {
         );
         assert_eq!(
             value(&p, PropertyKey::ProfileLevel),
-            Some(PropertyValue::Profile(ProfileLevel::H264HighAuto))
+            Some(PropertyValue::Profile(ProfileLevel::H264High))
         );
     }
 

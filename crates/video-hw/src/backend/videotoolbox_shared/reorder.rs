@@ -69,7 +69,7 @@ impl<T> ReorderBuffer<T> {
 
     /// Releases everything, in presentation order.
     pub(crate) fn drain(&mut self, out: &mut Vec<T>) {
-        self.held.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        self.held.sort_by_key(|(pts, seq, _)| (*pts, *seq));
         out.extend(self.held.drain(..).map(|(_, _, item)| item));
     }
 

@@ -128,16 +128,35 @@ impl VtDecoder {
             metal,
         };
         if !config.parameter_sets.is_empty() {
-            let mut out = Vec::new();
-            decoder.update_format(&config.parameter_sets, &mut out)?;
+            let (mut out, mut bad) = (Vec::new(), None);
+            decoder.update_format(&config.parameter_sets, &mut out, &mut bad)?;
+            if let Some(e) = bad {
+                return Err(e.while_doing("reading the configured parameter sets"));
+            }
         }
         Ok(decoder)
     }
 
     /// Takes in the parameter sets of `nals`; opens or replaces the session when the format
     /// description changes. `Ok(false)` while parameter sets are still incomplete.
-    fn update_format(&mut self, nals: &[Vec<u8>], out: &mut Vec<DecodedFrame>) -> Result<bool> {
-        let inputs = match self.tracker.observe(nals)? {
+    ///
+    /// A malformed parameter set is returned in `bad` (it is ignored; the pictures still go
+    /// to the decoder with the parameter sets that did parse).
+    fn update_format(
+        &mut self,
+        nals: &[Vec<u8>],
+        out: &mut Vec<DecodedFrame>,
+        bad: &mut Option<VideoError>,
+    ) -> Result<bool> {
+        let change = match self.tracker.observe(nals) {
+            Ok(change) => change,
+            Err(e) => {
+                *bad = Some(e);
+                // The sets that parsed are stored: see what they amount to.
+                self.tracker.observe(&[])?
+            }
+        };
+        let inputs = match change {
             FormatChange::Incomplete => return Ok(false),
             FormatChange::Unchanged => return Ok(true),
             FormatChange::New(inputs) => inputs,
@@ -149,6 +168,8 @@ impl VtDecoder {
         });
         if !keep {
             self.close_session(out)?;
+            // Pictures of the old session all precede the new one's.
+            self.reorder.drain(out);
             self.session = Some(self.open_session(&format)?);
         }
         self.format = Some(format);
@@ -362,21 +383,30 @@ impl VtDecoder {
 
 impl DecoderBackend for VtDecoder {
     fn decode(&mut self, au: &AccessUnit, out: &mut Vec<DecodedFrame>) -> Result<()> {
-        if !self.update_format(&au.nals, out)? {
+        let mut bad = None;
+        if !self.update_format(&au.nals, out, &mut bad)? {
             if au.has_picture() {
                 if self.held.len() >= MAX_HELD {
+                    let n = self.held.len();
+                    self.held.clear();
                     return Err(VideoError::invalid_bitstream(format!(
-                        "{MAX_HELD} pictures without complete parameter sets: nothing to decode"
+                        "{n} pictures arrived without complete parameter sets: not decodable"
                     )));
                 }
                 self.held.push(au.clone());
             }
-            return Ok(());
+            return bad.map_or(Ok(()), Err);
         }
-        for held in std::mem::take(&mut self.held) {
-            self.decode_one(&held, out)?;
+        let mut first_error = None;
+        for held in std::mem::take(&mut self.held).iter().chain([au]) {
+            if let Err(e) = self.decode_one(held, out) {
+                first_error.get_or_insert(e);
+            }
         }
-        self.decode_one(au, out)
+        match bad.or(first_error) {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
     }
 
     fn flush(&mut self, out: &mut Vec<DecodedFrame>) -> Result<()> {

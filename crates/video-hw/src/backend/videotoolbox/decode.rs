@@ -8,6 +8,9 @@
 use super::cf::{SendPixelBuffer, check, string_attachment};
 use super::metal::MetalConverter;
 use crate::api::codec::{Codec, Dimensions, Timestamp};
+use crate::api::color::{
+    ColorDescription, ColorPrimaries, MatrixCoefficients, TransferCharacteristics,
+};
 use crate::api::config::{DecodeOutput, DecoderConfig};
 use crate::api::error::{Result, VideoError};
 use crate::api::frame::{
@@ -332,12 +335,24 @@ impl VtDecoder {
                 kCVImageBufferTransferFunctionKey,
             )
         };
-        let color = from_attachments(
+        let mut color = from_attachments(
             string_attachment(pb, mk).as_deref(),
             string_attachment(pb, pk).as_deref(),
             string_attachment(pb, tk).as_deref(),
             pixel_format,
         );
+        // No attachments: the SPS's VUI (what the session would fill in too), with the
+        // range the pixel format carries.
+        if color.matrix == MatrixCoefficients::Unspecified
+            && color.primaries == ColorPrimaries::Unspecified
+            && color.transfer == TransferCharacteristics::Unspecified
+            && let Some(info) = self.tracker.stream_info()
+        {
+            color = ColorDescription {
+                range: color.range,
+                ..info.color
+            };
+        }
         // The pixel buffer is the coded picture when it has the SPS's coded size; otherwise
         // VideoToolbox has already applied the crop.
         let crop = match self.tracker.stream_info() {

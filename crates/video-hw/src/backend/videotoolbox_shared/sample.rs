@@ -199,6 +199,49 @@ mod tests {
     }
 
     #[test]
+    fn conformance_access_units_pack_and_unpack_losslessly() {
+        let dir = std::env::var("VIDEO_HW_CONFORMANCE").unwrap_or_else(|_| {
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/conformance").to_string()
+        });
+        let Ok(manifest) = std::fs::read_to_string(format!("{dir}/manifest.tsv")) else {
+            eprintln!("conformance streams absent at {dir}: skipping");
+            return;
+        };
+        for codec in Codec::ALL {
+            let want = if codec == Codec::H264 { "h264" } else { "hevc" };
+            let Some(file) = manifest
+                .lines()
+                .skip(1)
+                .find(|l| l.split('\t').nth(1) == Some(want))
+                .and_then(|l| l.split('\t').next())
+            else {
+                continue;
+            };
+            let data = std::fs::read(format!("{dir}/{file}")).expect("stream readable");
+            let aus = crate::bitstream::assemble_annexb(codec, &data);
+            assert!(!aus.is_empty(), "{file}");
+            assert!(aus[0].keyframe, "{file}: first access unit is a keyframe");
+            for au in &aus {
+                let Some(sample) = pack_for_decoder(au).unwrap() else {
+                    continue;
+                };
+                let want: Vec<Vec<u8>> = au
+                    .nals
+                    .iter()
+                    .filter(|n| !nal::is_parameter_set(codec, n))
+                    .cloned()
+                    .collect();
+                assert_eq!(layout::split_length_prefixed(&sample, 4).unwrap(), want);
+                assert_eq!(
+                    is_keyframe_sample(codec, &sample, 4).unwrap(),
+                    au.keyframe,
+                    "{file}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn output_layout_must_fit_the_codec() {
         assert_eq!(
             output_layout(Codec::Hevc, BitstreamLayout::AnnexB).unwrap(),

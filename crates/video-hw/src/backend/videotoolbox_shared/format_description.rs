@@ -117,10 +117,7 @@ pub(crate) mod tests {
     }
 
     fn conformance_params(codec: Codec) -> Option<Vec<Vec<u8>>> {
-        let dir = std::env::var("VIDEO_HW_CONFORMANCE").unwrap_or_else(|_| {
-            concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/conformance").to_string()
-        });
-        let manifest = std::fs::read_to_string(format!("{dir}/manifest.tsv")).ok()?;
+        let (dir, manifest) = super::super::conformance_manifest()?;
         let want = if codec == Codec::H264 { "h264" } else { "hevc" };
         let file = manifest
             .lines()

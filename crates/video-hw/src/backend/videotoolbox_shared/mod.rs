@@ -26,3 +26,24 @@ pub(crate) mod timing;
 /// Bytes of the NAL length prefix in every sample the backend hands to or gets from
 /// VideoToolbox (`nal_unit_header_length` of the format description).
 pub(crate) const NAL_LENGTH_SIZE: u8 = 4;
+
+/// The conformance folder for unit tests (`VIDEO_HW_CONFORMANCE`, else beside the
+/// repository), or `None` with a message; a panic when `VIDEO_HW_REQUIRE_CONFORMANCE=1`.
+#[cfg(test)]
+pub(crate) fn conformance_manifest() -> Option<(String, String)> {
+    let dir = std::env::var("VIDEO_HW_CONFORMANCE").unwrap_or_else(|_| {
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/conformance").to_string()
+    });
+    match std::fs::read_to_string(format!("{dir}/manifest.tsv")) {
+        Ok(manifest) => Some((dir, manifest)),
+        Err(_) => {
+            let msg = format!("conformance streams not found at {dir} (set VIDEO_HW_CONFORMANCE)");
+            assert!(
+                std::env::var("VIDEO_HW_REQUIRE_CONFORMANCE").as_deref() != Ok("1"),
+                "{msg}"
+            );
+            eprintln!("SKIPPED: {msg}");
+            None
+        }
+    }
+}

@@ -200,11 +200,7 @@ mod tests {
 
     #[test]
     fn conformance_access_units_pack_and_unpack_losslessly() {
-        let dir = std::env::var("VIDEO_HW_CONFORMANCE").unwrap_or_else(|_| {
-            concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/conformance").to_string()
-        });
-        let Ok(manifest) = std::fs::read_to_string(format!("{dir}/manifest.tsv")) else {
-            eprintln!("conformance streams absent at {dir}: skipping");
+        let Some((dir, manifest)) = super::super::conformance_manifest() else {
             return;
         };
         for codec in Codec::ALL {

@@ -14,6 +14,9 @@ use crate::bitstream::AccessUnit;
 use std::fmt;
 
 pub mod software;
+#[cfg(all(feature = "backend-vt", target_vendor = "apple"))]
+mod videotoolbox;
+mod videotoolbox_shared;
 
 /// Which backend a session uses.
 #[derive(
@@ -178,10 +181,13 @@ pub fn probe_one(backend: Backend) -> BackendReport {
             backend,
             "the NVIDIA backend is not implemented in this build yet",
         ),
+        #[cfg(all(feature = "backend-vt", target_vendor = "apple"))]
+        Backend::VideoToolbox => videotoolbox::probe(),
+        #[cfg(not(all(feature = "backend-vt", target_vendor = "apple")))]
         Backend::VideoToolbox => BackendReport::unavailable(
             backend,
             if cfg!(target_vendor = "apple") {
-                "the VideoToolbox backend is not implemented in this build yet"
+                "the VideoToolbox backend is not compiled in (feature `backend-vt`)"
             } else {
                 "VideoToolbox exists only on Apple platforms"
             },
@@ -265,6 +271,8 @@ pub(crate) fn decoder_factory(
     let (selection, _) = select(requested, config.codec, true)?;
     let factory = match selection.backend {
         Backend::Software => software::decoder_factory(config)?,
+        #[cfg(all(feature = "backend-vt", target_vendor = "apple"))]
+        Backend::VideoToolbox => videotoolbox::decoder_factory(config)?,
         other => {
             return Err(VideoError::unsupported(format!(
                 "{other} decoding is not implemented in this build"
@@ -282,6 +290,8 @@ pub(crate) fn encoder_factory(
     let (selection, _) = select(requested, config.codec, false)?;
     let factory = match selection.backend {
         Backend::Software => software::encoder_factory(config)?,
+        #[cfg(all(feature = "backend-vt", target_vendor = "apple"))]
+        Backend::VideoToolbox => videotoolbox::encoder_factory(config)?,
         other => {
             return Err(VideoError::unsupported(format!(
                 "{other} encoding is not implemented in this build"

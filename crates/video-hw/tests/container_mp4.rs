@@ -54,7 +54,10 @@ fn make_clip(path: &Path, encoder: &str, size: &str, frames: u32, extra: &[&str]
         .args(["-frames:v", &frames.to_string(), "-c:v", encoder])
         .args(["-bf", "2", "-g", "12", "-pix_fmt", "yuv420p"]);
     if encoder == "libx265" {
-        cmd.args(["-x265-params", "log-level=error:bframes=2:keyint=12:min-keyint=12"]);
+        cmd.args([
+            "-x265-params",
+            "log-level=error:bframes=2:keyint=12:min-keyint=12",
+        ]);
     }
     cmd.args(extra).arg(path);
     run(&mut cmd);
@@ -107,7 +110,12 @@ fn ffmpeg_md5(path: &Path) -> String {
         .args(["-f", "md5", "-"]))
 }
 
-fn demux_all(path: &Path) -> (Mp4Demuxer<std::io::BufReader<std::fs::File>>, Vec<Mp4Sample>) {
+fn demux_all(
+    path: &Path,
+) -> (
+    Mp4Demuxer<std::io::BufReader<std::fs::File>>,
+    Vec<Mp4Sample>,
+) {
     let file = std::fs::File::open(path).unwrap();
     let mut demux = Mp4Demuxer::new(std::io::BufReader::new(file)).unwrap();
     let mut samples = Vec::new();
@@ -268,7 +276,9 @@ fn frame_sizes(path: &Path) -> Vec<String> {
         .args(["-show_entries", "frame=width,height", "-of", "csv=p=0"])
         .arg(path))
     .lines()
-    .map(str::to_string)
+    // Frames with side data print an extra empty field and line.
+    .map(|l| l.trim_end_matches(',').to_string())
+    .filter(|l| !l.is_empty())
     .collect()
 }
 
@@ -286,8 +296,10 @@ fn resolution_switch_plays_through_and_shows_both_sizes() {
         let (_, second) = demux_all(&b);
         let end = first.iter().map(|s| s.pts).max().unwrap();
         let step = first[1].dts.ticks - first[0].dts.ticks;
-        let mut chunks: Vec<EncodedChunk> =
-            first.iter().map(|s| to_annexb(&s.to_encoded_chunk(codec))).collect();
+        let mut chunks: Vec<EncodedChunk> = first
+            .iter()
+            .map(|s| to_annexb(&s.to_encoded_chunk(codec)))
+            .collect();
         // The second stream follows the first one; its in-band parameter sets switch size.
         let base = end.ticks + step - second[0].dts.ticks.min(second[0].pts.ticks);
         chunks.extend(second.iter().map(|s| {
@@ -330,9 +342,25 @@ fn audio_is_skipped_and_counted_and_vp9_is_unsupported() {
     let dir = work_dir("tracks");
     let av = dir.join("av.mp4");
     run(Command::new("ffmpeg")
-        .args(["-v", "error", "-y", "-f", "lavfi", "-i", "sine=frequency=440:duration=1"])
+        .args([
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:duration=1",
+        ])
         .args(["-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25"])
-        .args(["-frames:v", "25", "-c:v", "libx264", "-c:a", "aac", "-shortest"])
+        .args([
+            "-frames:v",
+            "25",
+            "-c:v",
+            "libx264",
+            "-c:a",
+            "aac",
+            "-shortest",
+        ])
         .arg(&av));
     let (demux, samples) = demux_all(&av);
     assert_eq!(demux.summary().audio_tracks_skipped, 1);
@@ -341,7 +369,15 @@ fn audio_is_skipped_and_counted_and_vp9_is_unsupported() {
 
     let vp9 = dir.join("vp9.mp4");
     run(Command::new("ffmpeg")
-        .args(["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25"])
+        .args([
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=160x120:rate=25",
+        ])
         .args(["-frames:v", "5", "-c:v", "libvpx-vp9"])
         .arg(&vp9));
     let err = Mp4Demuxer::new(std::fs::File::open(&vp9).unwrap()).unwrap_err();
@@ -363,7 +399,10 @@ fn demux_bytes(bytes: &[u8]) -> Result<usize, video_hw::VideoError> {
 fn assert_typed(result: Result<usize, video_hw::VideoError>, what: &str) {
     if let Err(e) = result {
         assert!(
-            matches!(e.kind(), ErrorKind::InvalidBitstream | ErrorKind::Unsupported),
+            matches!(
+                e.kind(),
+                ErrorKind::InvalidBitstream | ErrorKind::Unsupported
+            ),
             "{what}: {e}"
         );
     }
@@ -392,7 +431,11 @@ fn truncated_files_give_typed_errors() {
     assert_eq!(demux_bytes(clip).unwrap(), 10);
     for cut in (0..clip.len()).step_by(7).chain([clip.len() - 1]) {
         let result = demux_bytes(&clip[..cut]);
-        assert!(result.is_err(), "cut at {cut} of {} gave {result:?}", clip.len());
+        assert!(
+            result.is_err(),
+            "cut at {cut} of {} gave {result:?}",
+            clip.len()
+        );
         assert_typed(result, &format!("cut at {cut}"));
     }
 }

@@ -7,9 +7,7 @@ use crate::api::codec::{Codec, Dimensions, Rational, Timebase, Timestamp};
 use crate::api::error::{Result, VideoError};
 use crate::api::packet::{BitstreamLayout, DecodeInput, EncodedChunk};
 use shiguredo_mp4::aux::SampleTableAccessor;
-use shiguredo_mp4::boxes::{
-    EdtsBox, HdlrBox, MoofBox, MoovBox, StblBox, StszBox, TrakBox,
-};
+use shiguredo_mp4::boxes::{EdtsBox, HdlrBox, MoofBox, MoovBox, StblBox, StszBox, TrakBox};
 use shiguredo_mp4::{BoxHeader, Decode, Either};
 use std::io::{Read, Seek, SeekFrom};
 use std::num::NonZeroU32;
@@ -77,7 +75,10 @@ impl std::fmt::Debug for Mp4Sample {
             .field("pts", &self.pts.ticks)
             .field("dts", &self.dts.ticks)
             .field("keyframe", &self.keyframe)
-            .field("new_parameter_sets", &self.new_parameter_sets.as_ref().map(Vec::len))
+            .field(
+                "new_parameter_sets",
+                &self.new_parameter_sets.as_ref().map(Vec::len),
+            )
             .finish()
     }
 }
@@ -124,7 +125,8 @@ impl Mp4Sample {
     }
 
     fn with_parameter_sets(&self, sets: &[Vec<u8>]) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.data.len() + sets.iter().map(Vec::len).sum::<usize>() + 16);
+        let mut out =
+            Vec::with_capacity(self.data.len() + sets.iter().map(Vec::len).sum::<usize>() + 16);
         for nal in sets {
             let len = nal.len().to_be_bytes();
             let n = usize::from(self.length_size);
@@ -229,16 +231,25 @@ impl<R: Read + Seek> Mp4Demuxer<R> {
             }
         }
         let Some((trak, entry)) = chosen else {
-            return Err(VideoError::unsupported(if summary.unsupported_video.is_empty() {
-                "MP4 has no video track".to_string()
-            } else {
-                format!(
-                    "MP4 video track(s) use {}; only H.264 (avc1/avc3) and HEVC (hvc1/hev1) can be decoded",
-                    summary.unsupported_video.join(", ")
-                )
-            }));
+            return Err(VideoError::unsupported(
+                if summary.unsupported_video.is_empty() {
+                    "MP4 has no video track".to_string()
+                } else {
+                    format!(
+                        "MP4 video track(s) use {}; only H.264 (avc1/avc3) and HEVC (hvc1/hev1) can be decoded",
+                        summary.unsupported_video.join(", ")
+                    )
+                },
+            ));
         };
-        Self::with_track(reader, file_len, trak, entry, moov.mvhd_box.timescale, summary)
+        Self::with_track(
+            reader,
+            file_len,
+            trak,
+            entry,
+            moov.mvhd_box.timescale,
+            summary,
+        )
     }
 
     fn with_track(
@@ -272,13 +283,9 @@ impl<R: Read + Seek> Mp4Demuxer<R> {
             )));
         }
         let timebase = Timebase(
-            Rational::new(1, timescale.get())
-                .map_err(|e| e.while_doing("MP4 track timescale"))?,
+            Rational::new(1, timescale.get()).map_err(|e| e.while_doing("MP4 track timescale"))?,
         );
-        let media_duration: u64 = table
-            .samples()
-            .map(|s| u64::from(s.duration()))
-            .sum();
+        let media_duration: u64 = table.samples().map(|s| u64::from(s.duration())).sum();
         let edit = EditMapping::from_edts(
             trak.edts_box.as_ref(),
             movie_timescale.get(),
@@ -360,7 +367,11 @@ impl<R: Read + Seek> Mp4Demuxer<R> {
         let cto = sample.composition_time_offset().unwrap_or(0);
         let (dts, pts) = dts_media
             .checked_add(self.shift)
-            .zip(dts_media.checked_add(cto).and_then(|p| p.checked_add(self.shift)))
+            .zip(
+                dts_media
+                    .checked_add(cto)
+                    .and_then(|p| p.checked_add(self.shift)),
+            )
             .ok_or_else(|| {
                 VideoError::invalid_bitstream(format!("MP4 sample {n}: timestamp overflows"))
             })?;
@@ -620,16 +631,26 @@ mod tests {
 
     #[test]
     fn extra_media_edits_are_reported_as_simplified() {
-        let m = EditMapping::from_edts(Some(&edts(&[(1000, 0), (1000, 5000)])), 1000, 1000).unwrap();
+        let m =
+            EditMapping::from_edts(Some(&edts(&[(1000, 0), (1000, 5000)])), 1000, 1000).unwrap();
         assert!(m.simplified);
         assert_eq!(m.shift, 0);
     }
 
     #[test]
     fn garbage_is_an_invalid_bitstream_not_a_panic() {
-        for bytes in [&b""[..], b"\0\0\0\x08ftyp", b"\0\0\0\x20ftypisom", b"\0\0\0\x10moov\0\0\0\0\0\0\0\0"] {
+        for bytes in [
+            &b""[..],
+            b"\0\0\0\x08ftyp",
+            b"\0\0\0\x20ftypisom",
+            b"\0\0\0\x10moov\0\0\0\0\0\0\0\0",
+        ] {
             let err = Mp4Demuxer::from_bytes(bytes).unwrap_err();
-            assert_eq!(err.kind(), crate::ErrorKind::InvalidBitstream, "{bytes:?}: {err}");
+            assert_eq!(
+                err.kind(),
+                crate::ErrorKind::InvalidBitstream,
+                "{bytes:?}: {err}"
+            );
         }
     }
 }

@@ -186,11 +186,13 @@ impl<W: Write> Mp4Muxer<W> {
                 chunk.codec
             )));
         }
-        let pts = chunk.pts.ok_or_else(|| {
-            VideoError::invalid_input("MP4 needs a pts on every chunk")
-        })?;
+        let pts = chunk
+            .pts
+            .ok_or_else(|| VideoError::invalid_input("MP4 needs a pts on every chunk"))?;
         let dts = chunk.dts.unwrap_or(pts);
-        let timebase = *self.timebase.get_or_insert_with(|| track_timebase(dts.timebase));
+        let timebase = *self
+            .timebase
+            .get_or_insert_with(|| track_timebase(dts.timebase));
         let (pts, dts) = (pts.rescale(timebase).ticks, dts.rescale(timebase).ticks);
 
         let nals = split_access_unit(&chunk.data, chunk.layout)?;
@@ -401,11 +403,7 @@ impl<W: Write> Mp4Muxer<W> {
                     // moov is last: add an edit list so presentation starts at the first
                     // picture (B-frame reordering delay), then re-encode it.
                     let mut moov = finalized.moov_box().clone();
-                    let moov_offset = pairs
-                        .iter()
-                        .map(|(o, _)| *o)
-                        .max()
-                        .unwrap_or_default();
+                    let moov_offset = pairs.iter().map(|(o, _)| *o).max().unwrap_or_default();
                     for trak in &mut moov.trak_boxes {
                         trak.edts_box = Some(EdtsBox {
                             elst_box: Some(ElstBox {
@@ -500,7 +498,10 @@ mod tests {
             Timebase(Rational { num: 1, den: 25 })
         );
         assert_eq!(
-            track_timebase(Timebase(Rational { num: 1001, den: 30000 })),
+            track_timebase(Timebase(Rational {
+                num: 1001,
+                den: 30000
+            })),
             Timebase::MPEG_90K
         );
     }

@@ -120,7 +120,9 @@ mod tests {
 
     #[test]
     fn annexb_split_handles_3_and_4_byte_start_codes_and_trailing_zeros() {
-        let data = [0, 0, 0, 1, 0x67, 1, 2, 0, 0, 1, 0x68, 3, 0, 0, 0, 0, 1, 0x65, 4];
+        let data = [
+            0, 0, 0, 1, 0x67, 1, 2, 0, 0, 1, 0x68, 3, 0, 0, 0, 0, 1, 0x65, 4,
+        ];
         let nals = split_annexb(&data);
         assert_eq!(
             nals,
@@ -131,7 +133,9 @@ mod tests {
     #[test]
     fn length_prefixed_split_rejects_overruns() {
         assert_eq!(
-            split_length_prefixed(&[0, 0, 0, 2, 9, 9, 0, 1, 7], 4).unwrap_err().kind(),
+            split_length_prefixed(&[0, 0, 0, 2, 9, 9, 0, 1, 7], 4)
+                .unwrap_err()
+                .kind(),
             crate::ErrorKind::InvalidBitstream
         );
         assert_eq!(
@@ -146,12 +150,27 @@ mod tests {
 
     #[test]
     fn parameter_sets_are_recognised_per_codec() {
-        assert_eq!(param_set_kind(Codec::H264, &[0x67]), Some(ParamSetKind::Sps));
-        assert_eq!(param_set_kind(Codec::H264, &[0x68]), Some(ParamSetKind::Pps));
+        assert_eq!(
+            param_set_kind(Codec::H264, &[0x67]),
+            Some(ParamSetKind::Sps)
+        );
+        assert_eq!(
+            param_set_kind(Codec::H264, &[0x68]),
+            Some(ParamSetKind::Pps)
+        );
         assert_eq!(param_set_kind(Codec::H264, &[0x65]), None);
-        assert_eq!(param_set_kind(Codec::Hevc, &[0x40, 1]), Some(ParamSetKind::Vps));
-        assert_eq!(param_set_kind(Codec::Hevc, &[0x42, 1]), Some(ParamSetKind::Sps));
-        assert_eq!(param_set_kind(Codec::Hevc, &[0x44, 1]), Some(ParamSetKind::Pps));
+        assert_eq!(
+            param_set_kind(Codec::Hevc, &[0x40, 1]),
+            Some(ParamSetKind::Vps)
+        );
+        assert_eq!(
+            param_set_kind(Codec::Hevc, &[0x42, 1]),
+            Some(ParamSetKind::Sps)
+        );
+        assert_eq!(
+            param_set_kind(Codec::Hevc, &[0x44, 1]),
+            Some(ParamSetKind::Pps)
+        );
         assert_eq!(param_set_kind(Codec::Hevc, &[0x26, 1]), None);
     }
 }

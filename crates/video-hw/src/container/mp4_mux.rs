@@ -74,7 +74,7 @@ enum Mode {
 /// before it.
 pub struct Mp4Muxer<W: Write> {
     writer: W,
-    write_at: Option<fn(&mut W, u64, &[u8]) -> std::io::Result<()>>,
+    write_at: Option<WriteAt<W>>,
     mode: Mode,
     codec: Option<Codec>,
     timebase: Option<Timebase>,
@@ -97,6 +97,9 @@ impl<W: Write> std::fmt::Debug for Mp4Muxer<W> {
             .finish_non_exhaustive()
     }
 }
+
+/// Writes bytes at an absolute offset (only seekable writers have one).
+type WriteAt<W> = fn(&mut W, u64, &[u8]) -> std::io::Result<()>;
 
 fn write_at<W: Write + Seek>(w: &mut W, offset: u64, bytes: &[u8]) -> std::io::Result<()> {
     w.seek(SeekFrom::Start(offset))?;
@@ -144,11 +147,7 @@ impl<W: Write> Mp4Muxer<W> {
         ))
     }
 
-    fn with_mode(
-        writer: W,
-        write_at: Option<fn(&mut W, u64, &[u8]) -> std::io::Result<()>>,
-        mode: Mode,
-    ) -> Self {
+    fn with_mode(writer: W, write_at: Option<WriteAt<W>>, mode: Mode) -> Self {
         Self {
             writer,
             write_at,

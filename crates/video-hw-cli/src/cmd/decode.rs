@@ -100,9 +100,12 @@ pub fn run(args: DecodeArgs) -> Result<ExitCode> {
             report.implementation,
             report.selection
         );
-        for e in &report.errors {
-            eprintln!("  error: {e}");
-        }
+    }
+    for e in report.errors.iter().take(5) {
+        eprintln!("video-hw: error: {e}");
+    }
+    if report.errors.len() > 5 {
+        eprintln!("video-hw: ... and {} more errors", report.errors.len() - 5);
     }
     Ok(if report.errors.is_empty() && report.frames > 0 {
         ExitCode::SUCCESS

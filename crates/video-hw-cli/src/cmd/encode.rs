@@ -34,6 +34,10 @@ pub struct EncodeArgs {
     /// Make every Nth frame a forced keyframe (0: never).
     #[arg(long, default_value_t = 0)]
     pub force_keyframe_every: u64,
+    /// Switch the encoder configuration at a frame: FRAME:key=value[,key=value...] with keys
+    /// bitrate, fps, size, codec, gop, mode=immediate|keyframe|drain (repeatable).
+    #[arg(long = "switch")]
+    pub switches: Vec<super::switch_spec::SwitchSpec>,
     #[command(flatten)]
     pub enc: EncodeOpts,
     #[command(flatten)]
@@ -78,9 +82,15 @@ pub fn run(args: EncodeArgs) -> Result<ExitCode> {
     };
     let mut progress = Progress::new("encode", args.common.quiet);
     let mut written = 0u64;
-    let mut on_chunk = |c: video_hw::EncodedChunk| -> Result<()> {
-        out.write_all(&c.data).context("writing output")?;
-        written += 1;
+    let mut errors: Vec<String> = Vec::new();
+    let mut on_chunk = |c: Result<video_hw::EncodedChunk, video_hw::VideoError>| -> Result<()> {
+        match c {
+            Ok(c) => {
+                out.write_all(&c.data).context("writing output")?;
+                written += 1;
+            }
+            Err(e) => errors.push(e.to_string()),
+        }
         Ok(())
     };
     let mut n = 0u64;

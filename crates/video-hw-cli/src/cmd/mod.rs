@@ -4,6 +4,7 @@ pub mod decode;
 pub mod encode;
 pub mod probe;
 pub mod roundtrip;
+pub mod switch_spec;
 pub mod transcode;
 
 use anyhow::{Result, bail};
@@ -11,7 +12,7 @@ use clap::Args;
 use std::time::Duration;
 use video_hw::{
     BitstreamLayout, Codec, DecodeSession, DecodedFrame, Dimensions, EncodeInput, EncodeSession,
-    EncodedChunk, EncoderConfig, RateControl, Rational,
+    EncodedChunk, EncoderConfig, RateControl, Rational, VideoError,
 };
 
 /// Encoder settings shared by `encode`, `transcode` and `roundtrip`.
@@ -121,38 +122,45 @@ pub fn reap_ready_decode(
     }
 }
 
+/// What an encoder hands back: a chunk, or an error it survived (e.g. a failed switch).
+pub type ChunkSink<'a> = dyn FnMut(Result<EncodedChunk, VideoError>) -> Result<()> + 'a;
+
 /// Submits a picture to an encoder, reaping chunks into `on_chunk` whenever it pushes back.
 pub fn submit_encode(
     session: &mut EncodeSession,
     mut input: EncodeInput,
-    on_chunk: &mut dyn FnMut(EncodedChunk) -> Result<()>,
+    on_chunk: &mut ChunkSink,
 ) -> Result<()> {
     loop {
         match session.submit(input) {
             Ok(()) => break,
             Err(r) if r.kind() == video_hw::ErrorKind::Backpressure => {
                 input = r.input;
-                if let Some(c) = session.reap_timeout(Duration::from_millis(50))? {
-                    on_chunk(c)?;
+                match session.reap_timeout(Duration::from_millis(50)) {
+                    Ok(Some(c)) => on_chunk(Ok(c))?,
+                    Ok(None) => {}
+                    Err(e) => on_chunk(Err(e))?,
                 }
             }
             Err(r) => bail!(r.error),
         }
     }
-    while let Some(c) = session.try_reap()? {
-        on_chunk(c)?;
+    reap_ready_encode(session, on_chunk)
+}
+
+/// Hands every chunk that is ready now to `on_chunk`.
+pub fn reap_ready_encode(session: &mut EncodeSession, on_chunk: &mut ChunkSink) -> Result<()> {
+    loop {
+        match session.try_reap() {
+            Ok(Some(c)) => on_chunk(Ok(c))?,
+            Ok(None) => return Ok(()),
+            Err(e) => on_chunk(Err(e))?,
+        }
     }
-    Ok(())
 }
 
 /// Flushes an encoder and hands every remaining chunk to `on_chunk`.
-pub fn finish_encode(
-    session: &mut EncodeSession,
-    on_chunk: &mut dyn FnMut(EncodedChunk) -> Result<()>,
-) -> Result<()> {
+pub fn finish_encode(session: &mut EncodeSession, on_chunk: &mut ChunkSink) -> Result<()> {
     session.flush()?;
-    while let Some(c) = session.try_reap()? {
-        on_chunk(c)?;
-    }
-    Ok(())
+    reap_ready_encode(session, on_chunk)
 }

@@ -57,12 +57,12 @@ pub fn run(args: RoundtripArgs) -> Result<ExitCode> {
             pattern::i420_frame(args.size, i),
         )?;
         submit_encode(&mut enc, picture, &mut |c| {
-            stream.extend_from_slice(&c.data);
+            stream.extend_from_slice(&c?.data);
             Ok(())
         })?;
     }
     finish_encode(&mut enc, &mut |c| {
-        stream.extend_from_slice(&c.data);
+        stream.extend_from_slice(&c?.data);
         Ok(())
     })?;
     if let Some(p) = &args.output {

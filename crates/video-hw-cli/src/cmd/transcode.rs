@@ -13,6 +13,7 @@ use video_hw::{
     Codec, DecodeInput, DecodeOutput, DecodeSession, DecodedFrame, DecoderConfig, EncodeInput,
     EncodeSession, PixelFormat,
 };
+use video_hw::{SessionSwitchRequest, SwitchMode};
 
 /// Arguments of `transcode`.
 #[derive(Args, Debug)]
@@ -25,6 +26,10 @@ pub struct TranscodeArgs {
     /// Codec of the input (default: from the extension, else from the stream).
     #[arg(long = "input-codec")]
     pub input_codec: Option<Codec>,
+    /// Switch the encoder configuration at an input frame: FRAME:key=value[,key=value...]
+    /// with keys bitrate, fps, size, codec, gop, mode=immediate|keyframe|drain (repeatable).
+    #[arg(long = "switch")]
+    pub switches: Vec<super::switch_spec::SwitchSpec>,
     #[command(flatten)]
     pub enc: EncodeOpts,
     #[command(flatten)]
@@ -74,9 +79,20 @@ pub fn run(args: TranscodeArgs) -> Result<ExitCode> {
     let mut scratch = Vec::new();
     let backend = args.common.backend;
     let enc_opts = args.enc.clone();
-    let mut write_chunk = |c: video_hw::EncodedChunk| -> Result<()> {
-        out.write_all(&c.data).context("writing output")
+    let switches = args.switches.clone();
+    let mut encode_errors: Vec<String> = Vec::new();
+    let mut write_chunk = |c: Result<video_hw::EncodedChunk, video_hw::VideoError>| -> Result<()> {
+        match c {
+            Ok(c) => out.write_all(&c.data).context("writing output"),
+            Err(e) => {
+                encode_errors.push(e.to_string());
+                Ok(())
+            }
+        }
     };
+    // The size the encoder should produce: the input's, unless a --switch set one.
+    let mut forced_size: Option<video_hw::Dimensions> = None;
+    let mut input_size: Option<video_hw::Dimensions> = None;
     let mut on_frame = |f: Result<DecodedFrame, video_hw::VideoError>| -> Result<()> {
         let frame = match f {
             Ok(frame) => frame,
@@ -85,19 +101,41 @@ pub fn run(args: TranscodeArgs) -> Result<ExitCode> {
                 return Ok(());
             }
         };
+        let index = decoded;
         decoded += 1;
         progress.tick(decoded);
         let size = frame.dimensions();
         let enc = match &mut encoder {
-            Some(e) if e.config().dimensions == size => e,
-            Some(e) => bail!(
-                "the input changes size from {} to {size} at frame {decoded}; re-encoding across a size change needs session switching, which this build does not have yet",
-                e.config().dimensions
-            ),
+            Some(e) => e,
             None => encoder.insert(
                 EncodeSession::new(backend, enc_opts.config(size)).context("opening encoder")?,
             ),
         };
+        // The input changed size mid-stream: follow it with a new generation.
+        if input_size.is_some_and(|s| s != size) && forced_size.is_none() {
+            let mut config = enc.config().clone();
+            config.dimensions = size;
+            enc.request_session_switch(SessionSwitchRequest {
+                config,
+                mode: SwitchMode::DrainThenSwap,
+                force_idr_on_activate: true,
+            })?;
+        }
+        input_size = Some(size);
+        for spec in switches.iter().filter(|s| s.frame == index) {
+            let request = spec.request(enc.config());
+            if spec.size.is_some() {
+                forced_size = spec.size;
+            }
+            enc.request_session_switch(request)
+                .context("requesting a session switch")?;
+        }
+        let target = forced_size.unwrap_or(size);
+        if target != size {
+            bail!(
+                "frame {index} is {size} but the encoder was switched to {target}: scaling needs the transform layer, which this build does not have yet"
+            );
+        }
         scratch.clear();
         frame.write_planar(&mut scratch)?;
         let mut picture =
@@ -137,7 +175,7 @@ pub fn run(args: TranscodeArgs) -> Result<ExitCode> {
         frames_encoded: es.frames_in,
         chunks: es.chunks_out,
         bytes: es.bytes_out,
-        errors,
+        errors: errors.into_iter().chain(encode_errors).collect(),
         seconds,
         fps: decoded as f64 / seconds.max(1e-9),
     };
@@ -155,9 +193,12 @@ pub fn run(args: TranscodeArgs) -> Result<ExitCode> {
             report.decoder,
             report.encoder
         );
-        for e in &report.errors {
-            eprintln!("  error: {e}");
-        }
+    }
+    for e in report.errors.iter().take(5) {
+        eprintln!("video-hw: error: {e}");
+    }
+    if report.errors.len() > 5 {
+        eprintln!("video-hw: ... and {} more errors", report.errors.len() - 5);
     }
     Ok(
         if report.errors.is_empty() && report.chunks == report.frames_decoded {

@@ -1,14 +1,18 @@
 //! Between parameter sets and MP4 sample entries (`avc1`/`avc3` + `avcC`,
 //! `hvc1`/`hev1` + `hvcC`).
 //!
-//! The records themselves are encoded and decoded by `shiguredo_mp4`; this module only
-//! reads the SPS fields a record repeats (profile, level, chroma format, bit depth, size).
+//! The boxes are encoded and decoded by `shiguredo_mp4`; the record fields that repeat the
+//! SPS (profile, level, chroma format, bit depth) and the picture size come from the
+//! bitstream layer ([`crate::bitstream::avcc`], [`crate::bitstream::hvcc`],
+//! [`crate::bitstream::sps`]).
 
 use super::mp4_error;
-use super::nal_units::{ParamSetKind, param_set_kind};
 use crate::api::codec::Codec;
 use crate::api::error::{Result, VideoError};
-use h264_reader::rbsp::{BitRead, BitReader, decode_nal};
+use crate::bitstream::avcc::AvcDecoderConfigurationRecord;
+use crate::bitstream::hvcc::HevcDecoderConfigurationRecord;
+use crate::bitstream::nal::nal_type;
+use crate::bitstream::sps::{parse_h264_sps, parse_hevc_sps};
 use shiguredo_mp4::boxes::{
     Avc1Box, AvccBox, Hev1Box, HvccBox, HvccNalUintArray, SampleEntry, UnknownBox,
     VisualSampleEntryFields,
@@ -41,13 +45,13 @@ impl ParameterSets {
     }
 
     /// The parameter sets among `nals`, or `None` when there are none.
-    pub fn from_nals(codec: Codec, nals: &[&[u8]]) -> Option<Self> {
+    pub fn from_nals(codec: Codec, nals: &[Vec<u8>]) -> Option<Self> {
         let mut sets = ParameterSets::default();
         for nal in nals {
-            match param_set_kind(codec, nal) {
-                Some(ParamSetKind::Vps) => sets.vps.push(nal.to_vec()),
-                Some(ParamSetKind::Sps) => sets.sps.push(nal.to_vec()),
-                Some(ParamSetKind::Pps) => sets.pps.push(nal.to_vec()),
+            match record_kind(codec, nal) {
+                Some(RecordKind::Vps) => sets.vps.push(nal.clone()),
+                Some(RecordKind::Sps) => sets.sps.push(nal.clone()),
+                Some(RecordKind::Pps) => sets.pps.push(nal.clone()),
                 None => {}
             }
         }
@@ -69,6 +73,28 @@ impl ParameterSets {
             pps: pick(&update.pps, &self.pps),
         }
     }
+}
+
+/// The parameter sets a decoder configuration record carries.
+enum RecordKind {
+    Vps,
+    Sps,
+    Pps,
+}
+
+fn record_kind(codec: Codec, nal: &[u8]) -> Option<RecordKind> {
+    match (codec, nal_type(codec, nal)?) {
+        (Codec::Hevc, 32) => Some(RecordKind::Vps),
+        (Codec::Hevc, 33) | (Codec::H264, 7) => Some(RecordKind::Sps),
+        (Codec::Hevc, 34) | (Codec::H264, 8) => Some(RecordKind::Pps),
+        _ => None,
+    }
+}
+
+/// Whether `nal` is a parameter set that an `avcC`/`hvcC` record carries (VPS, SPS, PPS;
+/// not H.264 SPS extensions or subset SPS, which stay in band).
+pub(super) fn is_record_parameter_set(codec: Codec, nal: &[u8]) -> bool {
+    record_kind(codec, nal).is_some()
 }
 
 /// What the demuxer needs from a video sample entry.
@@ -197,21 +223,25 @@ pub(super) fn build_sample_entry(
     }
     match codec {
         Codec::H264 => {
-            let info = parse_h264_sps(sps)?;
+            let display = parse_h264_sps(sps)?.display;
+            let record =
+                AvcDecoderConfigurationRecord::from_parameter_sets(&params.sps, &params.pps, 4)?;
+            let high = record.high_profile_extension();
             let avcc_box = AvccBox {
-                avc_profile_indication: sps[1],
-                profile_compatibility: sps[2],
-                avc_level_indication: sps[3],
+                avc_profile_indication: record.profile_idc(),
+                profile_compatibility: record.profile_compatibility(),
+                avc_level_indication: record.level_idc(),
                 length_size_minus_one: Uint::new(3),
                 sps_list: params.sps.clone(),
                 pps_list: params.pps.clone(),
-                chroma_format: info.high.then(|| Uint::new(info.chroma_format_idc)),
-                bit_depth_luma_minus8: info.high.then(|| Uint::new(info.bit_depth_luma_minus8)),
-                bit_depth_chroma_minus8: info.high.then(|| Uint::new(info.bit_depth_chroma_minus8)),
-                sps_ext_list: Vec::new(),
+                chroma_format: high.map(|h| Uint::new(h.chroma_format_idc)),
+                bit_depth_luma_minus8: high.map(|h| Uint::new(h.bit_depth_luma.saturating_sub(8))),
+                bit_depth_chroma_minus8: high
+                    .map(|h| Uint::new(h.bit_depth_chroma.saturating_sub(8))),
+                sps_ext_list: high.map(|h| h.sps_ext.clone()).unwrap_or_default(),
             };
             let avc1 = Avc1Box {
-                visual: visual_fields(info.width, info.height)?,
+                visual: visual_fields(display.width(), display.height())?,
                 avcc_box,
                 unknown_boxes: Vec::new(),
             };
@@ -234,36 +264,44 @@ pub(super) fn build_sample_entry(
             }))
         }
         Codec::Hevc => {
-            let info = parse_hevc_sps(sps)?;
-            let array = |nal_unit_type: u8, nalus: &Vec<Vec<u8>>| HvccNalUintArray {
-                array_completeness: Uint::new(u8::from(!in_band)),
-                nal_unit_type: Uint::new(nal_unit_type),
-                nalus: nalus.clone(),
-            };
+            let display = parse_hevc_sps(sps)?.display;
+            let record = HevcDecoderConfigurationRecord::from_parameter_sets(
+                &params.vps,
+                &params.sps,
+                &params.pps,
+                4,
+            )?;
+            let nalu_arrays = record
+                .arrays()
+                .iter()
+                .map(|a| HvccNalUintArray {
+                    // Complete only when no parameter set travels in band.
+                    array_completeness: Uint::new(u8::from(!in_band)),
+                    nal_unit_type: Uint::new(a.nal_unit_type),
+                    nalus: a.nals.clone(),
+                })
+                .collect();
+            let ptl = &record.ptl;
             let hvcc_box = HvccBox {
-                general_profile_space: Uint::new(info.profile_space),
-                general_tier_flag: Uint::new(info.tier_flag),
-                general_profile_idc: Uint::new(info.profile_idc),
-                general_profile_compatibility_flags: info.compatibility_flags,
-                general_constraint_indicator_flags: Uint::new(info.constraint_flags),
-                general_level_idc: info.level_idc,
-                min_spatial_segmentation_idc: Uint::new(0),
-                parallelism_type: Uint::new(0),
-                chroma_format_idc: Uint::new(info.chroma_format_idc),
-                bit_depth_luma_minus8: Uint::new(info.bit_depth_luma_minus8),
-                bit_depth_chroma_minus8: Uint::new(info.bit_depth_chroma_minus8),
-                avg_frame_rate: 0,
-                constant_frame_rate: Uint::new(0),
-                num_temporal_layers: Uint::new(info.max_sub_layers),
-                temporal_id_nested: Uint::new(info.temporal_id_nesting),
+                general_profile_space: Uint::new(ptl.profile_space),
+                general_tier_flag: Uint::new(u8::from(ptl.tier_flag)),
+                general_profile_idc: Uint::new(ptl.profile_idc),
+                general_profile_compatibility_flags: ptl.profile_compatibility_flags,
+                general_constraint_indicator_flags: Uint::new(ptl.constraint_indicator_flags),
+                general_level_idc: ptl.level_idc,
+                min_spatial_segmentation_idc: Uint::new(record.min_spatial_segmentation_idc),
+                parallelism_type: Uint::new(record.parallelism_type),
+                chroma_format_idc: Uint::new(record.chroma_format_idc),
+                bit_depth_luma_minus8: Uint::new(record.bit_depth_luma.saturating_sub(8)),
+                bit_depth_chroma_minus8: Uint::new(record.bit_depth_chroma.saturating_sub(8)),
+                avg_frame_rate: record.avg_frame_rate,
+                constant_frame_rate: Uint::new(record.constant_frame_rate),
+                num_temporal_layers: Uint::new(record.num_temporal_layers),
+                temporal_id_nested: Uint::new(u8::from(record.temporal_id_nested)),
                 length_size_minus_one: Uint::new(3),
-                nalu_arrays: vec![
-                    array(32, &params.vps),
-                    array(33, &params.sps),
-                    array(34, &params.pps),
-                ],
+                nalu_arrays,
             };
-            let visual = visual_fields(info.width, info.height)?;
+            let visual = visual_fields(display.width(), display.height())?;
             Ok(if in_band {
                 SampleEntry::Hev1(Hev1Box {
                     visual,
@@ -301,161 +339,6 @@ fn visual_fields(width: u32, height: u32) -> Result<VisualSampleEntryFields> {
     })
 }
 
-/// SPS fields repeated in `avcC`.
-#[derive(Debug)]
-struct H264SpsInfo {
-    width: u32,
-    height: u32,
-    /// Whether `avcC` carries the chroma/bit-depth extension (High profiles).
-    high: bool,
-    chroma_format_idc: u8,
-    bit_depth_luma_minus8: u8,
-    bit_depth_chroma_minus8: u8,
-}
-
-fn parse_h264_sps(sps: &[u8]) -> Result<H264SpsInfo> {
-    if sps.len() < 4 {
-        return Err(VideoError::invalid_bitstream(format!(
-            "H.264 SPS of {} bytes is too short",
-            sps.len()
-        )));
-    }
-    let bad = |what: String| VideoError::invalid_bitstream(format!("H.264 SPS: {what}"));
-    let rbsp = decode_nal(sps).map_err(|e| bad(e.to_string()))?;
-    let parsed = h264_reader::nal::sps::SeqParameterSet::from_bits(BitReader::new(&rbsp[..]))
-        .map_err(|e| bad(format!("{e:?}")))?;
-    let (width, height) = parsed
-        .pixel_dimensions()
-        .map_err(|e| bad(format!("{e:?}")))?;
-    let chroma_format_idc = match parsed.chroma_info.chroma_format {
-        h264_reader::nal::sps::ChromaFormat::Monochrome => 0,
-        h264_reader::nal::sps::ChromaFormat::YUV420 => 1,
-        h264_reader::nal::sps::ChromaFormat::YUV422 => 2,
-        h264_reader::nal::sps::ChromaFormat::YUV444 => 3,
-        h264_reader::nal::sps::ChromaFormat::Invalid(v) => {
-            return Err(bad(format!("chroma_format_idc {v}")));
-        }
-    };
-    Ok(H264SpsInfo {
-        width,
-        height,
-        high: matches!(sps[1], 100 | 110 | 122 | 144),
-        chroma_format_idc,
-        bit_depth_luma_minus8: parsed.chroma_info.bit_depth_luma_minus8,
-        bit_depth_chroma_minus8: parsed.chroma_info.bit_depth_chroma_minus8,
-    })
-}
-
-/// SPS fields repeated in `hvcC` (the general profile_tier_level, format and size).
-#[derive(Debug, PartialEq, Eq)]
-struct HevcSpsInfo {
-    max_sub_layers: u8,
-    temporal_id_nesting: u8,
-    profile_space: u8,
-    tier_flag: u8,
-    profile_idc: u8,
-    compatibility_flags: u32,
-    constraint_flags: u64,
-    level_idc: u8,
-    chroma_format_idc: u8,
-    bit_depth_luma_minus8: u8,
-    bit_depth_chroma_minus8: u8,
-    width: u32,
-    height: u32,
-}
-
-fn parse_hevc_sps(sps: &[u8]) -> Result<HevcSpsInfo> {
-    let bad = |what: String| VideoError::invalid_bitstream(format!("HEVC SPS: {what}"));
-    if sps.len() < 3 {
-        return Err(bad(format!("{} bytes is too short", sps.len())));
-    }
-    // decode_nal skips one header byte; HEVC has two, so start at the second.
-    let rbsp = decode_nal(&sps[1..]).map_err(|e| bad(e.to_string()))?;
-    let mut r = BitReader::new(&rbsp[..]);
-    let e = |e: h264_reader::rbsp::BitReaderError| bad(format!("{e:?}"));
-    r.skip(4, "sps_video_parameter_set_id").map_err(e)?;
-    let max_sub_layers_minus1: u8 = r.read::<3, u8>("sps_max_sub_layers_minus1").map_err(e)?;
-    let temporal_id_nesting = u8::from(r.read_bit("sps_temporal_id_nesting_flag").map_err(e)?);
-    let profile_space = r.read::<2, u8>("general_profile_space").map_err(e)?;
-    let tier_flag = u8::from(r.read_bit("general_tier_flag").map_err(e)?);
-    let profile_idc = r.read::<5, u8>("general_profile_idc").map_err(e)?;
-    let compatibility_flags = r
-        .read::<32, u32>("general_profile_compatibility")
-        .map_err(e)?;
-    let constraint_flags = r.read::<48, u64>("general_constraint_flags").map_err(e)?;
-    let level_idc = r.read::<8, u8>("general_level_idc").map_err(e)?;
-    let mut present = Vec::new();
-    for _ in 0..max_sub_layers_minus1 {
-        let profile = r.read_bit("sub_layer_profile_present_flag").map_err(e)?;
-        let level = r.read_bit("sub_layer_level_present_flag").map_err(e)?;
-        present.push((profile, level));
-    }
-    if max_sub_layers_minus1 > 0 {
-        for _ in max_sub_layers_minus1..8 {
-            r.skip(2, "reserved_zero_2bits").map_err(e)?;
-        }
-    }
-    for (profile, level) in present {
-        if profile {
-            r.skip(88, "sub_layer_profile").map_err(e)?;
-        }
-        if level {
-            r.skip(8, "sub_layer_level_idc").map_err(e)?;
-        }
-    }
-    r.read_ue("sps_seq_parameter_set_id").map_err(e)?;
-    let chroma_format_idc = r.read_ue("chroma_format_idc").map_err(e)?;
-    if chroma_format_idc > 3 {
-        return Err(bad(format!("chroma_format_idc {chroma_format_idc}")));
-    }
-    let separate_planes =
-        chroma_format_idc == 3 && r.read_bit("separate_colour_plane_flag").map_err(e)?;
-    let pic_width = r.read_ue("pic_width_in_luma_samples").map_err(e)?;
-    let pic_height = r.read_ue("pic_height_in_luma_samples").map_err(e)?;
-    let (mut crop_w, mut crop_h) = (0u32, 0u32);
-    if r.read_bit("conformance_window_flag").map_err(e)? {
-        let (sub_w, sub_h) = match (chroma_format_idc, separate_planes) {
-            (1, false) => (2, 2),
-            (2, false) => (2, 1),
-            _ => (1, 1),
-        };
-        let left = r.read_ue("conf_win_left_offset").map_err(e)?;
-        let right = r.read_ue("conf_win_right_offset").map_err(e)?;
-        let top = r.read_ue("conf_win_top_offset").map_err(e)?;
-        let bottom = r.read_ue("conf_win_bottom_offset").map_err(e)?;
-        crop_w = left.saturating_add(right).saturating_mul(sub_w);
-        crop_h = top.saturating_add(bottom).saturating_mul(sub_h);
-    }
-    let bit_depth_luma_minus8 = r.read_ue("bit_depth_luma_minus8").map_err(e)?;
-    let bit_depth_chroma_minus8 = r.read_ue("bit_depth_chroma_minus8").map_err(e)?;
-    if bit_depth_luma_minus8 > 8 || bit_depth_chroma_minus8 > 8 {
-        return Err(bad("bit depth above 16".into()));
-    }
-    let width = pic_width
-        .checked_sub(crop_w)
-        .filter(|w| *w > 0)
-        .ok_or_else(|| bad("conformance window wider than the picture".into()))?;
-    let height = pic_height
-        .checked_sub(crop_h)
-        .filter(|h| *h > 0)
-        .ok_or_else(|| bad("conformance window taller than the picture".into()))?;
-    Ok(HevcSpsInfo {
-        max_sub_layers: max_sub_layers_minus1 + 1,
-        temporal_id_nesting,
-        profile_space,
-        tier_flag,
-        profile_idc,
-        compatibility_flags,
-        constraint_flags,
-        level_idc,
-        chroma_format_idc: chroma_format_idc as u8,
-        bit_depth_luma_minus8: bit_depth_luma_minus8 as u8,
-        bit_depth_chroma_minus8: bit_depth_chroma_minus8 as u8,
-        width,
-        height,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -474,16 +357,50 @@ mod tests {
         0x10, 0x00, 0x00, 0x03, 0x03, 0x20, 0xf1, 0x42, 0x99, 0x60,
     ];
 
+    const HEVC_VPS: &[u8] = &[
+        0x40, 0x01, 0x0c, 0x01, 0xff, 0xff, 0x01, 0x60, 0x00, 0x00, 0x03, 0x00, 0x90, 0x00, 0x00,
+        0x03, 0x00, 0x00, 0x03, 0x00, 0x3c, 0x95, 0x98, 0x09,
+    ];
+    const HEVC_PPS: &[u8] = &[0x44, 0x01, 0xc1, 0x72, 0xb4, 0x62, 0x40];
+
     #[test]
-    fn hevc_sps_gives_profile_level_and_size() {
-        let info = parse_hevc_sps(HEVC_SPS_320X240).unwrap();
-        assert_eq!(info.profile_idc, 1);
-        assert_eq!(info.level_idc, 60);
-        assert_eq!(info.compatibility_flags, 0x6000_0000);
-        assert_eq!(info.constraint_flags, 0x9000_0000_0000);
-        assert_eq!((info.width, info.height), (320, 240));
-        assert_eq!(info.chroma_format_idc, 1);
-        assert_eq!(info.bit_depth_luma_minus8, 0);
+    fn hevc_entry_repeats_profile_tier_level_from_the_sps() {
+        let params = ParameterSets {
+            vps: vec![HEVC_VPS.to_vec()],
+            sps: vec![HEVC_SPS_320X240.to_vec()],
+            pps: vec![HEVC_PPS.to_vec()],
+        };
+        let SampleEntry::Hvc1(hvc1) = build_sample_entry(Codec::Hevc, &params, false).unwrap()
+        else {
+            panic!("expected hvc1");
+        };
+        let hvcc = &hvc1.hvcc_box;
+        assert_eq!(hvcc.general_profile_idc.get(), 1);
+        assert_eq!(hvcc.general_level_idc, 60);
+        assert_eq!(hvcc.general_profile_compatibility_flags, 0x6000_0000);
+        assert_eq!(
+            hvcc.general_constraint_indicator_flags.get(),
+            0x9000_0000_0000
+        );
+        assert_eq!((hvc1.visual.width, hvc1.visual.height), (320, 240));
+        assert!(
+            hvcc.nalu_arrays
+                .iter()
+                .all(|a| a.array_completeness.get() == 1)
+        );
+        let back = read_sample_entry(&SampleEntry::Hvc1(hvc1.clone())).unwrap();
+        assert_eq!(back.params, params);
+        // In-band flavour: hev1 with incomplete arrays.
+        let SampleEntry::Hev1(hev1) = build_sample_entry(Codec::Hevc, &params, true).unwrap()
+        else {
+            panic!("expected hev1");
+        };
+        assert!(
+            hev1.hvcc_box
+                .nalu_arrays
+                .iter()
+                .all(|a| a.array_completeness.get() == 0)
+        );
     }
 
     #[test]
@@ -512,11 +429,14 @@ mod tests {
     #[test]
     fn truncated_sps_is_an_invalid_bitstream() {
         for cut in [3, 8, 12] {
-            let err = parse_hevc_sps(&HEVC_SPS_320X240[..cut]).unwrap_err();
+            let params = ParameterSets {
+                vps: vec![HEVC_VPS.to_vec()],
+                sps: vec![HEVC_SPS_320X240[..cut].to_vec()],
+                pps: vec![HEVC_PPS.to_vec()],
+            };
+            let err = build_sample_entry(Codec::Hevc, &params, false).unwrap_err();
             assert_eq!(err.kind(), crate::ErrorKind::InvalidBitstream, "cut {cut}");
         }
-        let err = parse_h264_sps(&H264_SPS_320X240[..6]).unwrap_err();
-        assert_eq!(err.kind(), crate::ErrorKind::InvalidBitstream);
     }
 
     #[test]

@@ -11,7 +11,6 @@
 mod codec_config;
 mod mp4_demux;
 mod mp4_mux;
-mod nal_units;
 mod sniff;
 
 pub use mp4_demux::{DemuxSummary, Mp4Demuxer, Mp4Sample, Mp4TrackInfo};

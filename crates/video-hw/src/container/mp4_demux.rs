@@ -1,11 +1,11 @@
 //! MP4/MOV demuxing: the first decodable video track as length-prefixed access units.
 
 use super::codec_config::{VideoEntry, read_sample_entry, sample_entry_name};
-use super::nal_units::split_length_prefixed;
 use super::{mp4_error, read_error};
 use crate::api::codec::{Codec, Dimensions, Rational, Timebase, Timestamp};
 use crate::api::error::{Result, VideoError};
 use crate::api::packet::{BitstreamLayout, DecodeInput, EncodedChunk};
+use crate::bitstream::layout::split_length_prefixed;
 use shiguredo_mp4::aux::SampleTableAccessor;
 use shiguredo_mp4::boxes::{EdtsBox, HdlrBox, MoofBox, MoovBox, StblBox, StszBox, TrakBox};
 use shiguredo_mp4::{BoxHeader, Decode, Either};

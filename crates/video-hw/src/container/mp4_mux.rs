@@ -1,11 +1,12 @@
 //! MP4 muxing of [`EncodedChunk`]s: a regular file (moov at the end) or fragmented MP4.
 
-use super::codec_config::{ParameterSets, build_sample_entry};
-use super::nal_units::{param_set_kind, push_length_prefixed, split_access_unit};
+use super::codec_config::{ParameterSets, build_sample_entry, is_record_parameter_set};
 use super::write_error;
 use crate::api::codec::{Codec, Rational, Timebase, Timestamp};
 use crate::api::error::{Result, VideoError};
 use crate::api::packet::EncodedChunk;
+use crate::bitstream::annexb::split_annexb;
+use crate::bitstream::layout::{push_length_prefixed, split_length_prefixed};
 use shiguredo_mp4::boxes::{EdtsBox, ElstBox, ElstEntry, SampleEntry};
 use shiguredo_mp4::mux::{Fmp4SegmentMuxer, Mp4FileMuxer, MuxError, Sample};
 use shiguredo_mp4::{Encode, FixedPointNumber, TrackKind};
@@ -194,7 +195,13 @@ impl<W: Write> Mp4Muxer<W> {
             .get_or_insert_with(|| track_timebase(dts.timebase));
         let (pts, dts) = (pts.rescale(timebase).ticks, dts.rescale(timebase).ticks);
 
-        let nals = split_access_unit(&chunk.data, chunk.layout)?;
+        let nals = match chunk.layout.length_size() {
+            None => split_annexb(&chunk.data)
+                .into_iter()
+                .map(|nal| nal.data)
+                .collect(),
+            Some(n) => split_length_prefixed(&chunk.data, n)?,
+        };
         let in_band = matches!(self.mode, Mode::Fragmented { .. });
         let found = ParameterSets::from_nals(codec, &nals);
         let mut new_entry = None;
@@ -213,10 +220,10 @@ impl<W: Write> Mp4Muxer<W> {
         }
         let mut data = Vec::with_capacity(chunk.data.len() + 4);
         for nal in &nals {
-            if !in_band && param_set_kind(codec, nal).is_some() {
+            if !in_band && is_record_parameter_set(codec, nal) {
                 continue; // carried by the sample description
             }
-            push_length_prefixed(&mut data, nal)?;
+            push_length_prefixed(&mut data, nal, 4)?;
         }
 
         if let Some(prev) = &self.pending

@@ -17,7 +17,7 @@ use shiguredo_mp4::boxes::{
     Avc1Box, AvccBox, Hev1Box, HvccBox, HvccNalUintArray, SampleEntry, UnknownBox,
     VisualSampleEntryFields,
 };
-use shiguredo_mp4::{BoxHeader, BoxSize, BoxType, Decode, Encode, Uint};
+use shiguredo_mp4::{BaseBox, BoxHeader, BoxSize, BoxType, Decode, Encode, Uint};
 
 /// Sample-entry type of H.264 with parameter sets allowed in band.
 const AVC3: BoxType = BoxType::Normal(*b"avc3");
@@ -130,18 +130,7 @@ pub(super) fn read_sample_entry(entry: &SampleEntry) -> Result<VideoEntry> {
 
 /// The four-character type of a sample entry.
 pub(super) fn sample_entry_name(entry: &SampleEntry) -> String {
-    match entry {
-        SampleEntry::Avc1(_) => "avc1".into(),
-        SampleEntry::Hev1(_) => "hev1".into(),
-        SampleEntry::Hvc1(_) => "hvc1".into(),
-        SampleEntry::Vp08(_) => "vp08".into(),
-        SampleEntry::Vp09(_) => "vp09".into(),
-        SampleEntry::Av01(_) => "av01".into(),
-        SampleEntry::Opus(_) => "Opus".into(),
-        SampleEntry::Mp4a(_) => "mp4a".into(),
-        SampleEntry::Flac(_) => "fLaC".into(),
-        SampleEntry::Unknown(b) => b.box_type.to_string(),
-    }
+    entry.box_type().to_string()
 }
 
 fn avc_entry(fourcc: &str, visual: &VisualSampleEntryFields, avcc: &AvccBox) -> VideoEntry {

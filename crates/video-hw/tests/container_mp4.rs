@@ -4,12 +4,17 @@
 //! Without ffmpeg the tests say so and return; `VIDEO_HW_REQUIRE_FFMPEG=1` makes that a
 //! failure.
 
+mod common;
+
 use proptest::prelude::*;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 use video_hw::container::{ContainerKind, Mp4Demuxer, Mp4Muxer, Mp4Sample, sniff};
-use video_hw::{BitstreamLayout, Codec, EncodedChunk, ErrorKind, Timestamp};
+use video_hw::{
+    Backend, BitstreamLayout, Codec, DecodeOutput, DecodeSession, DecoderConfig, EncodedChunk,
+    ErrorKind, PixelFormat, Timestamp,
+};
 
 fn ffmpeg_available() -> bool {
     let ok = Command::new("ffmpeg")
@@ -251,6 +256,69 @@ fn hevc_with_bframes_demuxes_and_remuxes_cleanly() {
     let samples = check_demux(&input, Codec::Hevc, 50);
     remux_and_check(&dir, &input, Codec::Hevc, 50, &samples);
     std::fs::remove_dir_all(dir).ok();
+}
+
+/// Our software decoder fed from the demuxer (length-prefixed samples with pts) gives the same pictures as FFmpeg's `-f rawvideo` of the same file.
+#[test]
+fn demuxed_samples_decode_to_ffmpeg_md5() {
+    if !ffmpeg_available() {
+        return;
+    }
+    for (encoder, codec) in [("libx264", Codec::H264), ("libx265", Codec::Hevc)] {
+        let report = video_hw::backend::probe_one(Backend::Software);
+        if !report.decodes(codec) {
+            eprintln!("SKIPPED {codec}: no software {codec} decoder in this build");
+            continue;
+        }
+        let config = DecoderConfig::new(codec).with_output(DecodeOutput::Cpu(PixelFormat::I420));
+        let probe = DecodeSession::new(Backend::Software, config.clone()).expect("decoder opens");
+        let implementation = probe.summary().implementation;
+        drop(probe);
+        // OpenH264 has no B-frame support: give it a Baseline clip.
+        let extra: &[&str] = if implementation.contains("openh264") {
+            &["-profile:v", "baseline", "-bf", "0"]
+        } else {
+            &[]
+        };
+        let dir = work_dir(&format!("md5-{encoder}"));
+        let input = dir.join("in.mp4");
+        make_clip(&input, encoder, "320x240", 30, extra);
+        let (demux, samples) = demux_all(&input);
+        // The first sample carries its description's parameter sets, so no out-of-band
+        // `DecoderConfig::parameter_sets` are needed.
+        let mut config = config;
+        config.timebase = demux.track().timebase;
+        let mut session = DecodeSession::new(Backend::Software, config).expect("decoder opens");
+        let mut out = common::Decoded {
+            implementation: implementation.clone(),
+            ..Default::default()
+        };
+        common::submit_all(
+            &mut session,
+            samples.into_iter().map(Mp4Sample::into_decode_input),
+            &mut out,
+        );
+        common::finish(&mut session, &mut out);
+        assert!(out.errors.is_empty(), "{codec}: {:?}", out.errors);
+        assert_eq!(out.frames.len(), 30, "{codec} via {implementation}");
+        let pts: Vec<i64> = out
+            .frames
+            .iter()
+            .filter_map(|f| f.pts)
+            .map(|t| t.ticks)
+            .collect();
+        assert!(
+            pts.windows(2).all(|w| w[0] < w[1]),
+            "presentation order: {pts:?}"
+        );
+        let want = ffmpeg_md5(&input);
+        assert_eq!(
+            format!("MD5={}\n", out.md5()),
+            want,
+            "{codec} via {implementation}"
+        );
+        std::fs::remove_dir_all(dir).ok();
+    }
 }
 
 /// Length-prefixed (4-byte) to Annex-B, as an encoder would hand chunks over.

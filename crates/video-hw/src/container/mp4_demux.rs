@@ -84,13 +84,14 @@ impl std::fmt::Debug for Mp4Sample {
 }
 
 impl Mp4Sample {
-    /// The sample as decoder input. Where a sample description starts here, its parameter
-    /// sets are put in front (length-prefixed) so that a decoder follows a mid-stream
-    /// change without out-of-band help.
+    /// The sample as decoder input. Where a sample description starts here (the first
+    /// sample, and every change), its parameter sets are put in front (length-prefixed), so
+    /// the input is self-contained: a decoder needs no out-of-band parameter sets and
+    /// follows a mid-stream change.
     pub fn into_decode_input(self) -> DecodeInput {
         let data = match &self.new_parameter_sets {
-            Some(sets) if self.index > 0 => self.with_parameter_sets(sets),
-            _ => self.data,
+            Some(sets) => self.with_parameter_sets(sets),
+            None => self.data,
         };
         DecodeInput::LengthPrefixed {
             data,
@@ -163,8 +164,9 @@ pub struct DemuxSummary {
 /// let file = std::fs::File::open("in.mp4").map_err(|e| video_hw::VideoError::invalid_input(e.to_string()))?;
 /// let mut demux = Mp4Demuxer::new(std::io::BufReader::new(file))?;
 /// let mut config = video_hw::DecoderConfig::new(demux.track().codec);
-/// config.parameter_sets = demux.track().parameter_sets.clone();
+/// config.timebase = demux.track().timebase;
 /// while let Some(sample) = demux.next_sample()? {
+///     // Self-contained: the first sample carries the avcC/hvcC parameter sets.
 ///     let _input = sample.into_decode_input(); // submit to a DecodeSession
 /// }
 /// # Ok(()) }

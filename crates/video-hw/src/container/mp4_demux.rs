@@ -655,4 +655,38 @@ mod tests {
             );
         }
     }
+
+    fn sample(index: u32, new_parameter_sets: Option<Vec<Vec<u8>>>) -> Mp4Sample {
+        let t = Timestamp::mpeg(index.into());
+        Mp4Sample {
+            index,
+            data: vec![0, 3, 0x65, 1, 2],
+            length_size: 2,
+            pts: t,
+            dts: t,
+            duration: 1,
+            keyframe: true,
+            new_parameter_sets,
+        }
+    }
+
+    #[test]
+    fn decode_input_carries_parameter_sets_where_a_description_starts() {
+        let sets = vec![vec![0x67, 9], vec![0x68, 8]];
+        let DecodeInput::LengthPrefixed {
+            data, length_size, ..
+        } = sample(0, Some(sets.clone())).into_decode_input()
+        else {
+            panic!("length-prefixed input expected");
+        };
+        assert_eq!(length_size, 2);
+        assert_eq!(data, vec![0, 2, 0x67, 9, 0, 2, 0x68, 8, 0, 3, 0x65, 1, 2]);
+        let DecodeInput::LengthPrefixed { data, .. } = sample(1, None).into_decode_input() else {
+            panic!("length-prefixed input expected");
+        };
+        assert_eq!(data, vec![0, 3, 0x65, 1, 2]);
+        let chunk = sample(5, Some(sets)).to_encoded_chunk(Codec::H264);
+        assert_eq!(chunk.layout, BitstreamLayout::Avcc { length_size: 2 });
+        assert_eq!(chunk.data.len(), 13);
+    }
 }

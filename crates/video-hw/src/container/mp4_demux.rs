@@ -7,7 +7,10 @@ use crate::api::error::{Result, VideoError};
 use crate::api::packet::{BitstreamLayout, DecodeInput, EncodedChunk};
 use crate::bitstream::layout::split_length_prefixed;
 use shiguredo_mp4::aux::SampleTableAccessor;
-use shiguredo_mp4::boxes::{EdtsBox, HdlrBox, MoofBox, MoovBox, StblBox, StszBox, TrakBox};
+use shiguredo_mp4::boxes::{
+    EdtsBox, HdlrBox, MoofBox, MoovBox, SampleEntry, StblBox, StszBox, TrakBox,
+};
+use shiguredo_mp4::demux::{DemuxError, Fmp4FileDemuxer, Input, RequiredInput};
 use shiguredo_mp4::{BoxHeader, Decode, Either};
 use std::io::{Read, Seek, SeekFrom};
 use std::num::NonZeroU32;
@@ -175,12 +178,28 @@ pub struct Mp4Demuxer<R> {
     reader: R,
     file_len: u64,
     info: Mp4TrackInfo,
-    table: SampleTableAccessor<StblBox>,
+    /// Every sample of the track, in decode order.
+    samples: Vec<IndexedSample>,
+    /// The track's sample descriptions.
+    entries: Vec<VideoEntry>,
     /// Added to media times to get presentation times.
     shift: i64,
     next: u32,
     last_entry: Option<usize>,
     summary: DemuxSummary,
+}
+
+/// Where one sample of the track lies and when it plays (media timeline).
+#[derive(Debug, Clone, Copy)]
+struct IndexedSample {
+    offset: u64,
+    size: u32,
+    dts: u64,
+    cto: i64,
+    duration: u32,
+    keyframe: bool,
+    /// Index into the sample descriptions.
+    entry: usize,
 }
 
 impl<R> std::fmt::Debug for Mp4Demuxer<R> {
@@ -203,13 +222,14 @@ impl<R: Read + Seek> Mp4Demuxer<R> {
     /// Reads the `moov` box and picks the first H.264/HEVC video track.
     ///
     /// `InvalidBitstream` for a malformed or truncated file, `Unsupported` when there is
-    /// no video track this crate can decode (the message names what was found) or the
-    /// file is fragmented.
+    /// no video track this crate can decode (the message names what was found).
+    /// Fragmented files (`moov` with `mvex`, then `moof`/`mdat`) are indexed up front.
     pub fn new(mut reader: R) -> Result<Self> {
         let file_len = reader
             .seek(SeekFrom::End(0))
             .map_err(|e| read_error("MP4 length", e))?;
         let moov = read_moov(&mut reader, file_len)?;
+        let fragmented = moov.mvex_box.is_some();
         let mut summary = DemuxSummary::default();
         let mut chosen = None;
         for trak in moov.trak_boxes {
@@ -249,35 +269,38 @@ impl<R: Read + Seek> Mp4Demuxer<R> {
             file_len,
             trak,
             entry,
-            moov.mvhd_box.timescale,
+            (moov.mvhd_box.timescale, fragmented),
             summary,
         )
     }
 
     fn with_track(
-        reader: R,
+        mut reader: R,
         file_len: u64,
         trak: TrakBox,
         entry: VideoEntry,
-        movie_timescale: NonZeroU32,
+        (movie_timescale, fragmented): (NonZeroU32, bool),
         mut summary: DemuxSummary,
     ) -> Result<Self> {
         let timescale = trak.mdia_box.mdhd_box.timescale;
         let track_id = trak.tkhd_box.track_id;
-        let stbl = trak.mdia_box.minf_box.stbl_box;
-        validate_sample_table(&stbl, file_len)?;
-        let sample_descriptions = stbl.stsd_box.entries.len();
-        for other in stbl.stsd_box.entries.iter().skip(1) {
-            let next = read_sample_entry(other)?;
-            if next.codec != entry.codec {
-                return Err(VideoError::unsupported(
-                    "MP4 track switches codec between sample descriptions",
-                ));
-            }
+        // A fragmented file may hold its first samples in the moov's sample table too.
+        let (mut samples, mut raw_entries) =
+            index_sample_table(trak.mdia_box.minf_box.stbl_box, file_len, track_id)?;
+        if fragmented {
+            let (more, more_entries) = index_fragments(&mut reader, file_len, track_id)?;
+            append_fragment_samples(&mut samples, &mut raw_entries, more, more_entries);
         }
-        let table = SampleTableAccessor::new(stbl).map_err(|e| {
-            VideoError::invalid_bitstream(format!("MP4 sample table of track {track_id}: {e}"))
-        })?;
+        let entries = raw_entries
+            .iter()
+            .map(read_sample_entry)
+            .collect::<Result<Vec<_>>>()?;
+        if entries.iter().any(|e| e.codec != entry.codec) {
+            return Err(VideoError::unsupported(
+                "MP4 track switches codec between sample descriptions",
+            ));
+        }
+        let sample_descriptions = entries.len().max(1);
         if !matches!(entry.length_size, 1 | 2 | 4) {
             return Err(VideoError::invalid_bitstream(format!(
                 "MP4 track {track_id}: NAL length size {} (must be 1, 2 or 4)",
@@ -287,7 +310,7 @@ impl<R: Read + Seek> Mp4Demuxer<R> {
         let timebase = Timebase(
             Rational::new(1, timescale.get()).map_err(|e| e.while_doing("MP4 track timescale"))?,
         );
-        let media_duration: u64 = table.samples().map(|s| u64::from(s.duration())).sum();
+        let media_duration: u64 = samples.iter().map(|s| u64::from(s.duration)).sum();
         let edit = EditMapping::from_edts(
             trak.edts_box.as_ref(),
             movie_timescale.get(),
@@ -303,7 +326,8 @@ impl<R: Read + Seek> Mp4Demuxer<R> {
             dimensions,
             timescale: timescale.get(),
             timebase,
-            frame_count: table.sample_count(),
+            frame_count: u32::try_from(samples.len())
+                .map_err(|_| VideoError::unsupported("MP4 track has more than 2^32 samples"))?,
             duration: Timestamp {
                 ticks: i64::try_from(duration_ticks).unwrap_or(i64::MAX),
                 timebase,
@@ -323,7 +347,8 @@ impl<R: Read + Seek> Mp4Demuxer<R> {
             reader,
             file_len,
             info,
-            table,
+            samples,
+            entries,
             shift: edit.shift,
             next: 0,
             last_entry: None,
@@ -346,15 +371,11 @@ impl<R: Read + Seek> Mp4Demuxer<R> {
     /// `InvalidBitstream` when the sample lies outside the file (truncated) or its length
     /// prefixes do not add up.
     pub fn next_sample(&mut self) -> Result<Option<Mp4Sample>> {
-        let Some(index) = NonZeroU32::new(self.next.saturating_add(1)) else {
-            return Ok(None);
-        };
-        let Some(sample) = self.table.get_sample(index) else {
+        let Some(&sample) = self.samples.get(self.next as usize) else {
             return Ok(None);
         };
         let n = self.next;
-        let offset = sample.data_offset();
-        let size = sample.data_size();
+        let (offset, size) = (sample.offset, sample.size);
         let end = offset.checked_add(u64::from(size));
         if end.is_none_or(|end| end > self.file_len) {
             return Err(VideoError::invalid_bitstream(format!(
@@ -363,26 +384,16 @@ impl<R: Read + Seek> Mp4Demuxer<R> {
             )));
         }
         let timebase = self.info.timebase;
-        let dts_media = i64::try_from(sample.timestamp()).map_err(|_| {
-            VideoError::invalid_bitstream(format!("MP4 sample {n}: decode time overflows"))
-        })?;
-        let cto = sample.composition_time_offset().unwrap_or(0);
-        let (dts, pts) = dts_media
-            .checked_add(self.shift)
-            .zip(
-                dts_media
-                    .checked_add(cto)
-                    .and_then(|p| p.checked_add(self.shift)),
-            )
-            .ok_or_else(|| {
-                VideoError::invalid_bitstream(format!("MP4 sample {n}: timestamp overflows"))
-            })?;
-        let keyframe = sample.is_sync_sample();
-        let duration = sample.duration();
-        let chunk = sample.chunk();
-        let entry_index = chunk.sample_entry_index();
+        let overflow =
+            || VideoError::invalid_bitstream(format!("MP4 sample {n}: timestamp overflows"));
+        let dts_media = i64::try_from(sample.dts).map_err(|_| overflow())?;
+        let dts = dts_media.checked_add(self.shift).ok_or_else(overflow)?;
+        let pts = dts.checked_add(sample.cto).ok_or_else(overflow)?;
+        let (keyframe, duration, entry_index) = (sample.keyframe, sample.duration, sample.entry);
         let new_parameter_sets = if self.last_entry != Some(entry_index) {
-            let entry = read_sample_entry(chunk.sample_entry())?;
+            let entry = self.entries.get(entry_index).ok_or_else(|| {
+                VideoError::invalid_bitstream(format!("MP4 sample {n}: no sample description"))
+            })?;
             Some(entry.params.all())
         } else {
             None
@@ -434,6 +445,167 @@ impl<R: Read + Seek> Iterator for Mp4Demuxer<R> {
     }
 }
 
+/// The samples of a regular track from its sample table, and its sample descriptions.
+fn index_sample_table(
+    stbl: StblBox,
+    file_len: u64,
+    track_id: u32,
+) -> Result<(Vec<IndexedSample>, Vec<SampleEntry>)> {
+    validate_sample_table(&stbl, file_len)?;
+    let entries = stbl.stsd_box.entries.clone();
+    let table = SampleTableAccessor::new(stbl).map_err(|e| {
+        VideoError::invalid_bitstream(format!("MP4 sample table of track {track_id}: {e}"))
+    })?;
+    let samples = table
+        .samples()
+        .map(|s| IndexedSample {
+            offset: s.data_offset(),
+            size: s.data_size(),
+            dts: s.timestamp(),
+            cto: s.composition_time_offset().unwrap_or(0),
+            duration: s.duration(),
+            keyframe: s.is_sync_sample(),
+            entry: s.chunk().sample_entry_index(),
+        })
+        .collect();
+    Ok((samples, entries))
+}
+
+/// Appends the samples of the fragments after those of the sample table: sample
+/// descriptions are merged, and a fragment without a decode time (`tfdt`) continues
+/// where the previous sample ended.
+fn append_fragment_samples(
+    samples: &mut Vec<IndexedSample>,
+    entries: &mut Vec<SampleEntry>,
+    more: Vec<IndexedSample>,
+    more_entries: Vec<SampleEntry>,
+) {
+    let remap: Vec<usize> = more_entries
+        .into_iter()
+        .map(|e| match entries.iter().position(|x| *x == e) {
+            Some(i) => i,
+            None => {
+                entries.push(e);
+                entries.len() - 1
+            }
+        })
+        .collect();
+    for mut s in more {
+        if let Some(prev) = samples.last() {
+            let end = prev.dts.saturating_add(u64::from(prev.duration));
+            s.dts = s.dts.max(end);
+        }
+        s.entry = remap.get(s.entry).copied().unwrap_or(0);
+        samples.push(s);
+    }
+}
+
+/// The samples of a track in a fragmented file (every `moof`/`mdat` read once, media
+/// data skipped), and the sample descriptions they use.
+fn index_fragments<R: Read + Seek>(
+    reader: &mut R,
+    file_len: u64,
+    track_id: u32,
+) -> Result<(Vec<IndexedSample>, Vec<SampleEntry>)> {
+    let bad = |e: DemuxError| {
+        let message = format!("fragmented MP4: {e}");
+        // e.g. absolute `base_data_offset` in `tfhd`, which the MP4 crate does not follow.
+        if message.contains("not supported") {
+            VideoError::unsupported(message)
+        } else {
+            VideoError::invalid_bitstream(message)
+        }
+    };
+    let mut demux = Fmp4FileDemuxer::new();
+    let mut samples = Vec::new();
+    let mut entries: Vec<SampleEntry> = Vec::new();
+    let mut current = None;
+    // The same request over and over means the demuxer makes no progress.
+    let mut last_request = None;
+    let mut repeats = 0;
+    loop {
+        let request = match demux.next_sample() {
+            Ok(Some(s)) => {
+                if s.track.track_id != track_id {
+                    continue;
+                }
+                if let Some(e) = s.sample_entry {
+                    let index = match entries.iter().position(|x| x == e) {
+                        Some(i) => i,
+                        None => {
+                            entries.push(e.clone());
+                            entries.len() - 1
+                        }
+                    };
+                    current = Some(index);
+                }
+                let entry = current.ok_or_else(|| {
+                    VideoError::invalid_bitstream("fragmented MP4: sample without a description")
+                })?;
+                samples.push(IndexedSample {
+                    offset: s.data_offset,
+                    size: u32::try_from(s.data_size).map_err(|_| {
+                        VideoError::invalid_bitstream("fragmented MP4: sample over 4 GiB")
+                    })?,
+                    dts: s.timestamp,
+                    cto: s.composition_time_offset.unwrap_or(0),
+                    duration: s.duration,
+                    keyframe: s.keyframe,
+                    entry,
+                });
+                repeats = 0;
+                continue;
+            }
+            Ok(None) => return Ok((samples, entries)),
+            Err(DemuxError::InputRequired(request)) => request,
+            Err(e) => return Err(bad(e)),
+        };
+        if last_request == Some(request) {
+            repeats += 1;
+            if repeats > 4 {
+                return Err(VideoError::invalid_bitstream(
+                    "fragmented MP4: no progress on the same bytes",
+                ));
+            }
+        } else {
+            repeats = 0;
+        }
+        last_request = Some(request);
+        let bytes = read_request(reader, file_len, request)?;
+        demux.handle_input(Input {
+            position: request.position,
+            data: &bytes,
+        });
+    }
+}
+
+/// Reads the byte range the fragment demuxer asks for (up to the end of the file).
+fn read_request<R: Read + Seek>(
+    reader: &mut R,
+    file_len: u64,
+    request: RequiredInput,
+) -> Result<Vec<u8>> {
+    let start = request.position;
+    let end = match request.size {
+        Some(n) => start.saturating_add(n as u64).min(file_len),
+        None => file_len,
+    };
+    if start > file_len {
+        return Err(VideoError::invalid_bitstream(format!(
+            "fragmented MP4: box at {start} lies beyond the end of the file ({file_len} bytes): truncated?"
+        )));
+    }
+    // At the end of the file the demuxer asks for one more box header: it gets nothing.
+    let mut bytes = vec![0u8; end.saturating_sub(start) as usize];
+    reader
+        .seek(SeekFrom::Start(start))
+        .map_err(|e| read_error("MP4 fragment", e))?;
+    reader
+        .read_exact(&mut bytes)
+        .map_err(|e| read_error("MP4 fragment", e))?;
+    Ok(bytes)
+}
+
 /// Walks the top-level boxes and decodes `moov`.
 fn read_moov<R: Read + Seek>(reader: &mut R, file_len: u64) -> Result<MoovBox> {
     let mut offset = 0u64;
@@ -474,11 +646,6 @@ fn read_moov<R: Read + Seek>(reader: &mut R, file_len: u64) -> Result<MoovBox> {
                 .read_exact(&mut bytes)
                 .map_err(|e| read_error("MP4 moov", e))?;
             let (moov, _) = MoovBox::decode(&bytes).map_err(|e| mp4_error("MP4 moov", e))?;
-            if moov.mvex_box.is_some() {
-                return Err(VideoError::unsupported(
-                    "fragmented MP4 input (moov with mvex) is not demuxed yet",
-                ));
-            }
             return Ok(moov);
         }
         saw_moof |= header.box_type == MoofBox::TYPE;

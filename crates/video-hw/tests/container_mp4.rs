@@ -531,19 +531,38 @@ fn assert_typed(result: Result<usize, video_hw::VideoError>, what: &str) {
     }
 }
 
+fn make_small(name: &str, extra: &[&str]) -> Option<Vec<u8>> {
+    if !ffmpeg_available() {
+        return None;
+    }
+    let dir = work_dir(name);
+    let path = dir.join("small.mp4");
+    make_clip(&path, "libx264", "64x64", 10, extra);
+    let bytes = std::fs::read(&path).unwrap();
+    std::fs::remove_dir_all(dir).ok();
+    Some(bytes)
+}
+
 /// A small faststart clip (moov before mdat), made once.
 fn small_clip() -> Option<&'static Vec<u8>> {
     static CLIP: OnceLock<Option<Vec<u8>>> = OnceLock::new();
+    CLIP.get_or_init(|| make_small("small", &["-movflags", "+faststart"]))
+        .as_ref()
+}
+
+/// A small fragmented clip (empty moov, one fragment per 3 frames), made once.
+fn small_fragmented_clip() -> Option<&'static Vec<u8>> {
+    static CLIP: OnceLock<Option<Vec<u8>>> = OnceLock::new();
     CLIP.get_or_init(|| {
-        if !ffmpeg_available() {
-            return None;
-        }
-        let dir = work_dir("small");
-        let path = dir.join("small.mp4");
-        make_clip(&path, "libx264", "64x64", 10, &["-movflags", "+faststart"]);
-        let bytes = std::fs::read(&path).unwrap();
-        std::fs::remove_dir_all(dir).ok();
-        Some(bytes)
+        make_small(
+            "small-frag",
+            &[
+                "-g",
+                "3",
+                "-movflags",
+                "+frag_keyframe+empty_moov+default_base_moof",
+            ],
+        )
     })
     .as_ref()
 }
@@ -563,6 +582,21 @@ fn truncated_files_give_typed_errors() {
     }
 }
 
+#[test]
+fn truncated_fragmented_files_give_typed_errors_or_fewer_samples() {
+    let Some(clip) = small_fragmented_clip() else {
+        return;
+    };
+    assert_eq!(demux_bytes(clip).unwrap(), 10);
+    for cut in (0..clip.len()).step_by(5) {
+        // A cut between fragments leaves a shorter, valid file.
+        match demux_bytes(&clip[..cut]) {
+            Ok(n) => assert!(n < 10, "cut at {cut} still gave {n} samples"),
+            result => assert_typed(result, &format!("cut at {cut}")),
+        }
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
 
@@ -571,10 +605,12 @@ proptest! {
         flips in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..12),
         in_header in any::<bool>(),
         cut in any::<Option<prop::sample::Index>>(),
+        fragmented in any::<bool>(),
     ) {
-        let Some(clip) = small_clip() else { return Ok(()) };
+        let clip = if fragmented { small_fragmented_clip() } else { small_clip() };
+        let Some(clip) = clip else { return Ok(()) };
         let mut bytes = clip.clone();
-        // Half the cases aim at the boxes before the media data (ftyp + moov).
+        // Half the cases aim at the first boxes (ftyp, moov, the first moof).
         let span = if in_header { bytes.len().min(1500) } else { bytes.len() };
         for (at, value) in &flips {
             let i = at.index(span);

@@ -72,7 +72,9 @@ enum Mode {
 ///
 /// Chunks arrive in decode order, Annex-B or length-prefixed, each with a pts (and a dts
 /// where it differs). Durations come from dts deltas; the last sample repeats the one
-/// before it.
+/// before it. The file's timeline starts at the first picture: an offset common to all
+/// timestamps (a stream starting at 10 s) is not kept. The track timescale is the
+/// chunks' timebase when it is `1/n` (or a whole fraction of a second), else 90 kHz.
 pub struct Mp4Muxer<W: Write> {
     writer: W,
     write_at: Option<WriteAt<W>>,
@@ -194,6 +196,14 @@ impl<W: Write> Mp4Muxer<W> {
             .timebase
             .get_or_insert_with(|| track_timebase(dts.timebase));
         let (pts, dts) = (pts.rescale(timebase).ticks, dts.rescale(timebase).ticks);
+        if let Some(prev) = &self.pending
+            && dts <= prev.dts
+        {
+            return Err(VideoError::invalid_input(format!(
+                "MP4 needs increasing dts: {dts} after {}",
+                prev.dts
+            )));
+        }
 
         let nals = match chunk.layout.length_size() {
             None => split_annexb(&chunk.data)
@@ -226,14 +236,6 @@ impl<W: Write> Mp4Muxer<W> {
             push_length_prefixed(&mut data, nal, 4)?;
         }
 
-        if let Some(prev) = &self.pending
-            && dts <= prev.dts
-        {
-            return Err(VideoError::invalid_input(format!(
-                "MP4 needs increasing dts: {dts} after {}",
-                prev.dts
-            )));
-        }
         if self.summary.samples == 0 {
             self.first_dts = dts;
             if in_band {
@@ -484,6 +486,41 @@ mod tests {
             .write_chunk(&chunk(vec![0, 0, 0, 1, 0x65, 0x88, 0x84], 0, 0, true))
             .unwrap_err();
         assert_eq!(err.kind(), crate::ErrorKind::InvalidInput);
+    }
+
+    #[test]
+    fn decreasing_dts_is_invalid_input_and_the_muxer_stays_usable() {
+        let sps_pps_idr = [
+            &[0, 0, 0, 1][..],
+            &[
+                0x67, 0x64, 0x00, 0x0d, 0xac, 0xd9, 0x41, 0x41, 0xfb, 0x01, 0x10, 0x00, 0x00, 0x03,
+                0x00, 0x10, 0x00, 0x00, 0x03, 0x03, 0x20, 0xf1, 0x42, 0x99, 0x60,
+            ],
+            &[0, 0, 0, 1, 0x68, 0xeb, 0xe3, 0xcb, 0x22, 0xc0],
+            &[0, 0, 0, 1, 0x65, 0x88, 0x84],
+        ]
+        .concat();
+        let mut mux = Mp4Muxer::new(std::io::Cursor::new(Vec::new())).unwrap();
+        mux.write_chunk(&chunk(sps_pps_idr.clone(), 3000, 3000, true))
+            .unwrap();
+        let err = mux
+            .write_chunk(&chunk(vec![0, 0, 0, 1, 0x41, 0x9a], 0, 0, false))
+            .unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::InvalidInput);
+        mux.write_chunk(&chunk(vec![0, 0, 0, 1, 0x41, 0x9a], 6000, 6000, false))
+            .unwrap();
+        let (cursor, summary) = mux.finish().unwrap();
+        assert_eq!(summary.samples, 2);
+        assert_eq!(summary.keyframes, 1);
+        assert_eq!(summary.configurations, 1);
+        assert_eq!(summary.duration.map(|d| d.ticks), Some(6000));
+        // The file reads back: two samples, the parameter sets out of band.
+        let bytes = cursor.into_inner();
+        let mut demux = crate::container::Mp4Demuxer::from_bytes(&bytes).unwrap();
+        assert_eq!(demux.track().frame_count, 2);
+        assert_eq!(demux.track().parameter_sets.len(), 2);
+        let first = demux.next_sample().unwrap().unwrap();
+        assert_eq!(first.data, vec![0, 0, 0, 3, 0x65, 0x88, 0x84]);
     }
 
     #[test]

@@ -17,6 +17,7 @@
 pub mod api;
 pub mod backend;
 pub mod bitstream;
+pub mod container;
 pub mod pattern;
 pub mod metrics;
 pub mod pipeline;

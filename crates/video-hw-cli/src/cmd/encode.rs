@@ -9,7 +9,8 @@ use clap::Args;
 use serde::Serialize;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use video_hw::{Dimensions, EncodeInput, EncodeSession, PixelFormat, pattern};
+use video_hw::transform::{TransformSpec, transform_input};
+use video_hw::{ColorDescription, Dimensions, EncodeInput, EncodeSession, PixelFormat, pattern};
 
 /// Arguments of `encode`.
 #[derive(Args, Debug)]
@@ -90,13 +91,17 @@ pub fn run(args: EncodeArgs) -> Result<ExitCode> {
         Ok(())
     };
     let mut n = 0u64;
+    let mut size = args.size;
     while limit.is_none_or(|l| n < l) {
+        for spec in args.switches.iter().filter(|s| s.frame == n) {
+            let request = spec.request(session.config());
+            size = request.config.dimensions;
+            session
+                .request_session_switch(request)
+                .context("requesting a session switch")?;
+        }
         let picture = match &mut reader {
-            None => EncodeInput::packed(
-                PixelFormat::I420,
-                args.size,
-                pattern::i420_frame(args.size, n),
-            )?,
+            None => EncodeInput::packed(PixelFormat::I420, size, pattern::i420_frame(size, n))?,
             Some(r) => {
                 let buf = input::read_up_to(&mut **r, frame_bytes)?;
                 if buf.is_empty() {
@@ -110,7 +115,14 @@ pub fn run(args: EncodeArgs) -> Result<ExitCode> {
                         args.pix_fmt
                     );
                 }
-                EncodeInput::packed(args.pix_fmt, args.size, buf)?
+                let raw = EncodeInput::packed(args.pix_fmt, args.size, buf)?;
+                if size == args.size {
+                    raw
+                } else {
+                    // A size switch on file input: scale here, on the caller's thread.
+                    let spec = TransformSpec::to(PixelFormat::I420).with_size(size);
+                    transform_input(&raw, &ColorDescription::default(), &spec)?
+                }
             }
         };
         let force =

@@ -9,8 +9,9 @@
 #    (`rustup component add rust-src`). Without them the step fails, unless
 #    VIDEO_HW_MACOS_CLIPPY=skip, which reports it as skipped.
 #
-# Each toolchain has its own target dir (target/apple, target/apple-clippy): the first run
-# builds std for the target and takes minutes; later runs are incremental.
+# Each toolchain has its own target dir ($VIDEO_HW_APPLE_TARGET_DIR, default target/apple, and
+# the same with -clippy): the first run builds std for the target and takes minutes; later runs
+# are incremental. CI points it outside the clone so that runs on one machine share it.
 # Exit status: non-zero when anything does not compile or clippy warns.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,8 +20,10 @@ target=aarch64-apple-darwin
 args=(-p video-hw --no-default-features --features backend-vt
       -Zbuild-std=std,panic_abort --target "$target" --lib --tests)
 
+dir=${VIDEO_HW_APPLE_TARGET_DIR:-target/apple}
+
 echo "== cargo check ($target, Debian rustc-web)"
-RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 /usr/bin/cargo check "${args[@]}" --target-dir target/apple
+RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 /usr/bin/cargo check "${args[@]}" --target-dir "$dir"
 
 echo "== cargo clippy ($target)"
 if [[ "${VIDEO_HW_MACOS_CLIPPY:-}" == skip ]]; then
@@ -35,5 +38,5 @@ if ! rustup component list --installed 2>/dev/null | grep -q '^rust-src'; then
     echo "clippy for $target needs rustup's rust-src: rustup component add rust-src" >&2
     exit 1
 fi
-RUSTC_BOOTSTRAP=1 cargo clippy "${args[@]}" --target-dir target/apple-clippy -- -D warnings
+RUSTC_BOOTSTRAP=1 cargo clippy "${args[@]}" --target-dir "$dir-clippy" -- -D warnings
 echo "macOS type-check and clippy passed"

@@ -1,59 +1,9 @@
 //! End-to-end tests of the `video-hw` command on the default (software) backend.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn video_hw(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_video-hw"))
-        .args(args)
-        .output()
-        .expect("video-hw runs")
-}
-
-fn temp(name: &str) -> PathBuf {
-    std::env::temp_dir().join(format!("video-hw-cli-{}-{name}", std::process::id()))
-}
-
-fn conformance() -> Option<PathBuf> {
-    let dir = std::env::var_os("VIDEO_HW_CONFORMANCE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance")
-        });
-    if dir.join("manifest.tsv").is_file() {
-        return Some(dir);
-    }
-    let msg = format!("conformance streams not found at {}", dir.display());
-    assert!(
-        std::env::var("VIDEO_HW_REQUIRE_CONFORMANCE").as_deref() != Ok("1"),
-        "{msg}"
-    );
-    eprintln!("SKIPPED: {msg}");
-    None
-}
-
-fn have_ffmpeg() -> bool {
-    let ok = Command::new("ffmpeg")
-        .arg("-version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(
-            std::env::var("VIDEO_HW_REQUIRE_FFMPEG").as_deref() != Ok("1"),
-            "ffmpeg not found"
-        );
-        eprintln!("SKIPPED: ffmpeg not found");
-    }
-    ok
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+use common::*;
+use std::process::Command;
 
 #[test]
 fn probe_lists_every_backend_as_json() {

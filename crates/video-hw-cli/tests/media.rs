@@ -1,34 +1,11 @@
 //! End-to-end tests of MP4 input/output, the pipeline metrics report and session switches
 //! through the `video-hw` command, checked with FFmpeg.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn video_hw(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_video-hw"))
-        .args(args)
-        .output()
-        .expect("video-hw runs")
-}
-
-fn temp(name: &str) -> PathBuf {
-    std::env::temp_dir().join(format!("video-hw-media-{}-{name}", std::process::id()))
-}
-
-fn have_ffmpeg() -> bool {
-    let ok = Command::new("ffmpeg")
-        .arg("-version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(
-            std::env::var("VIDEO_HW_REQUIRE_FFMPEG").as_deref() != Ok("1"),
-            "ffmpeg not found"
-        );
-        eprintln!("SKIPPED: ffmpeg not found");
-    }
-    ok
-}
+use common::*;
+use std::path::Path;
+use std::process::Command;
 
 fn ffmpeg(args: &[&str]) {
     let o = Command::new("ffmpeg")
@@ -86,14 +63,6 @@ fn frame_sizes(path: &Path) -> Vec<(String, usize)> {
         }
     }
     runs
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 #[test]

@@ -126,12 +126,7 @@ pub fn run(args: DecodeArgs) -> Result<ExitCode> {
     {
         eprintln!("{m}");
     }
-    for e in report.errors.iter().take(5) {
-        eprintln!("video-hw: error: {e}");
-    }
-    if report.errors.len() > 5 {
-        eprintln!("video-hw: ... and {} more errors", report.errors.len() - 5);
-    }
+    super::print_errors(&report.errors);
     Ok(if report.errors.is_empty() && report.frames > 0 {
         ExitCode::SUCCESS
     } else {

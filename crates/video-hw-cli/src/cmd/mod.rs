@@ -164,3 +164,14 @@ pub fn finish_encode(session: &mut EncodeSession, on_chunk: &mut ChunkSink) -> R
     session.flush()?;
     reap_ready_encode(session, on_chunk)
 }
+
+/// Prints the first errors of a run on stderr (at most 5 lines, then a count). Errors are
+/// shown even with `-q`.
+pub fn print_errors(errors: &[String]) {
+    for e in errors.iter().take(5) {
+        eprintln!("video-hw: error: {e}");
+    }
+    if errors.len() > 5 {
+        eprintln!("video-hw: ... and {} more errors", errors.len() - 5);
+    }
+}

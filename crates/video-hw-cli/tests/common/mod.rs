@@ -1,0 +1,64 @@
+//! Helpers shared by the command's end-to-end tests.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// Runs the `video-hw` binary built for these tests.
+pub fn video_hw(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_video-hw"))
+        .args(args)
+        .output()
+        .expect("video-hw runs")
+}
+
+/// A temporary path unique to this process and `name`.
+pub fn temp(name: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("video-hw-cli-{}-{name}", std::process::id()))
+}
+
+/// The conformance folder, or `None` with a message (a panic under
+/// `VIDEO_HW_REQUIRE_CONFORMANCE=1`).
+pub fn conformance() -> Option<PathBuf> {
+    let dir = std::env::var_os("VIDEO_HW_CONFORMANCE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance")
+        });
+    if dir.join("manifest.tsv").is_file() {
+        return Some(dir);
+    }
+    let msg = format!("conformance streams not found at {}", dir.display());
+    assert!(
+        std::env::var("VIDEO_HW_REQUIRE_CONFORMANCE").as_deref() != Ok("1"),
+        "{msg}"
+    );
+    eprintln!("SKIPPED: {msg}");
+    None
+}
+
+/// Whether ffmpeg is on PATH (a panic under `VIDEO_HW_REQUIRE_FFMPEG=1` when it is not).
+pub fn have_ffmpeg() -> bool {
+    let ok = Command::new("ffmpeg")
+        .arg("-version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(
+            std::env::var("VIDEO_HW_REQUIRE_FFMPEG").as_deref() != Ok("1"),
+            "ffmpeg not found"
+        );
+        eprintln!("SKIPPED: ffmpeg not found");
+    }
+    ok
+}
+
+/// A command's stdout as text.
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// A command's stderr as text.
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}

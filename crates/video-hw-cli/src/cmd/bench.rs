@@ -24,8 +24,8 @@ use std::sync::Arc;
 use std::time::Instant;
 use video_hw::metrics::Metrics;
 use video_hw::{
-    Backend, Codec, DecodeOutput, DecoderConfig, Dimensions, EncodeSession,
-    EncoderConfig, PixelFormat, bitstream, pattern,
+    Backend, Codec, DecodeOutput, DecoderConfig, Dimensions, EncodeSession, EncoderConfig,
+    PixelFormat, bitstream, pattern,
 };
 
 pub use report::utc_now;
@@ -211,11 +211,7 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
                 }
             );
         }
-        eprintln!(
-            "reports: {} and {}",
-            md_path.display(),
-            json_path.display()
-        );
+        eprintln!("reports: {} and {}", md_path.display(), json_path.display());
     }
     Ok(if all_passed {
         ExitCode::SUCCESS
@@ -327,8 +323,8 @@ impl Run<'_> {
 
     fn decode_workload(&mut self) -> Result<(Workload, Codec)> {
         let (input, codec) = self.decode_input()?;
-        let data = std::fs::read(&input)
-            .with_context(|| format!("cannot read {}", input.display()))?;
+        let data =
+            std::fs::read(&input).with_context(|| format!("cannot read {}", input.display()))?;
         let units: Vec<Vec<u8>> = bitstream::assemble_annexb(codec, &data)
             .iter()
             .map(|au| au.to_annexb())
@@ -367,7 +363,10 @@ impl Run<'_> {
             match frames_per_session {
                 None => frames_per_session = Some(per),
                 Some(n) if n != per => {
-                    bail!("decode gave {per} frames per session in run {}, {n} before", i + 1)
+                    bail!(
+                        "decode gave {per} frames per session in run {}, {n} before",
+                        i + 1
+                    )
                 }
                 Some(_) => {}
             }
@@ -543,10 +542,13 @@ impl Run<'_> {
             Some(a)
         };
         let ff_out = |i: usize| {
-            Some(
-                self.ff
-                    .encode_args(self.backend, &config, &ff_source, args.frames, &out_of("ffmpeg", i)),
-            )
+            Some(self.ff.encode_args(
+                self.backend,
+                &config,
+                &ff_source,
+                args.frames,
+                &out_of("ffmpeg", i),
+            ))
         };
         let sessions = args.sessions;
         let (mut vh_t, mut ff_t, mut st_t) = (Vec::new(), Vec::new(), Vec::new());
@@ -563,7 +565,10 @@ impl Run<'_> {
             let s = inproc::encode(self.backend, &config, &pictures, sessions, &self.metrics)?;
             let want = args.frames * sessions as u64;
             if s.outputs != want {
-                bail!("in-process encode gave {} chunks for {want} frames", s.outputs);
+                bail!(
+                    "in-process encode gave {} chunks for {want} frames",
+                    s.outputs
+                );
             }
             if timed {
                 vh_t.push(v);
@@ -585,8 +590,18 @@ impl Run<'_> {
         let mut verify = Vec::new();
         if args.verify {
             let reference = self.raw_source()?;
-            verify.extend(self.verify_encode("video-hw output", &out_of("video-hw", 0), &config, &reference));
-            verify.extend(self.verify_encode("FFmpeg output", &out_of("ffmpeg", 0), &config, &ff_source));
+            verify.extend(self.verify_encode(
+                "video-hw output",
+                &out_of("video-hw", 0),
+                &config,
+                &reference,
+            ));
+            verify.extend(self.verify_encode(
+                "FFmpeg output",
+                &out_of("ffmpeg", 0),
+                &config,
+                &ff_source,
+            ));
         }
         Ok(Workload {
             name: "encode".into(),
@@ -616,7 +631,11 @@ impl Run<'_> {
         let bytes = std::fs::metadata(path).map_or(0, |m| m.len());
         match self.ff.probe(path) {
             Ok(p) => {
-                let want_codec = if config.codec == Codec::Hevc { "hevc" } else { "h264" };
+                let want_codec = if config.codec == Codec::Hevc {
+                    "hevc"
+                } else {
+                    "h264"
+                };
                 let (w, h) = (
                     u64::from(config.dimensions.width()),
                     u64::from(config.dimensions.height()),

@@ -145,7 +145,10 @@ fn schedule(base: &EncoderConfig, alt: Dimensions) -> [EncoderConfig; 4] {
 
 fn three_quarters(size: Dimensions) -> Result<Dimensions> {
     let shrink = |v: u32| ((v * 3 / 4) & !1).max(16);
-    Ok(Dimensions::new(shrink(size.width()), shrink(size.height()))?)
+    Ok(Dimensions::new(
+        shrink(size.width()),
+        shrink(size.height()),
+    )?)
 }
 
 struct Loop {
@@ -282,7 +285,9 @@ pub fn run(args: SoakArgs) -> Result<ExitCode> {
         .unwrap_or_else(|| (args.duration / 5).min(Duration::from_secs(60)));
     let sample_every = Duration::from_secs(1).min(args.duration / 10);
     let start = Instant::now();
-    let mut samples: Vec<(f64, f64)> = rss::current_mb().map(|m| vec![(0.0, m)]).unwrap_or_default();
+    let mut samples: Vec<(f64, f64)> = rss::current_mb()
+        .map(|m| vec![(0.0, m)])
+        .unwrap_or_default();
     let mut next_sample = start + sample_every;
     let mut next_progress = start + Duration::from_secs(10);
     let mut state = 0usize;
@@ -435,7 +440,9 @@ pub fn run(args: SoakArgs) -> Result<ExitCode> {
             samples,
         },
         gpu_memory: match backend {
-            Backend::Nvidia => "not implemented: GPU memory sampling on NVIDIA is not built yet".into(),
+            Backend::Nvidia => {
+                "not implemented: GPU memory sampling on NVIDIA is not built yet".into()
+            }
             _ => format!("not sampled ({backend} backend)"),
         },
         passed,
@@ -506,7 +513,10 @@ mod tests {
             let (a, b) = (&configs[i], &configs[(i + 1) % configs.len()]);
             let size_changed = a.dimensions != b.dimensions;
             let rate_changed = a.rate_control != b.rate_control;
-            assert!(size_changed != rate_changed, "switch {i} changes exactly one thing");
+            assert!(
+                size_changed != rate_changed,
+                "switch {i} changes exactly one thing"
+            );
             assert_eq!(size_changed, i % 2 == 1, "switch {i}");
         }
     }

@@ -119,7 +119,13 @@ impl Ffmpeg {
             Backend::VideoToolbox => v.extend(strings(&["-hwaccel", "videotoolbox"])),
             _ => {}
         }
-        v.extend(strings(&["-i", &input.display().to_string(), "-f", "null", "-"]));
+        v.extend(strings(&[
+            "-i",
+            &input.display().to_string(),
+            "-f",
+            "null",
+            "-",
+        ]));
         v
     }
 
@@ -294,13 +300,20 @@ impl Ffmpeg {
     /// Mean PSNR (dB, all planes) of the first `frames` pictures of `encoded` against `reference`,
     /// from FFmpeg's `psnr` filter.
     pub fn psnr(&self, encoded: &Path, reference: &RawSource, frames: u64) -> Result<f64> {
-        let mut args = strings(&["-hide_banner", "-nostdin", "-i", &encoded.display().to_string()]);
+        let mut args = strings(&[
+            "-hide_banner",
+            "-nostdin",
+            "-i",
+            &encoded.display().to_string(),
+        ]);
         args.extend(reference.input_args());
         args.extend(strings(&[
             "-frames:v",
             &frames.to_string(),
             "-lavfi",
-            "[0:v][1:v]psnr",
+            // Raw streams carry no timestamps and the two inputs get different frame rates;
+            // number the frames on both sides so that picture n meets picture n.
+            "[0:v]settb=1/1000,setpts=N*40[a];[1:v]settb=1/1000,setpts=N*40[b];[a][b]psnr",
             "-f",
             "null",
             "-",
@@ -319,7 +332,10 @@ impl Ffmpeg {
 
 /// The `average:` figure of the psnr filter's summary line (`inf` when identical).
 pub fn parse_psnr_average(log: &str) -> Option<f64> {
-    let line = log.lines().rev().find(|l| l.contains("PSNR") && l.contains("average:"))?;
+    let line = log
+        .lines()
+        .rev()
+        .find(|l| l.contains("PSNR") && l.contains("average:"))?;
     let value = line.split("average:").nth(1)?.split_whitespace().next()?;
     if value == "inf" {
         return Some(f64::INFINITY);
@@ -404,10 +420,14 @@ mod tests {
         ] {
             assert!(joined.contains(want), "missing `{want}` in {joined}");
         }
-        assert_eq!(Ffmpeg::encoder_name(Backend::Nvidia, Codec::Hevc), "hevc_nvenc");
-        assert!(ff
-            .decode_args(Backend::Nvidia, Path::new("x.h264"))
-            .join(" ")
-            .contains("-hwaccel cuda"));
+        assert_eq!(
+            Ffmpeg::encoder_name(Backend::Nvidia, Codec::Hevc),
+            "hevc_nvenc"
+        );
+        assert!(
+            ff.decode_args(Backend::Nvidia, Path::new("x.h264"))
+                .join(" ")
+                .contains("-hwaccel cuda")
+        );
     }
 }

@@ -186,9 +186,19 @@ impl BenchReport {
                 "| side | runs | frames | mean s | median s | p95 s | CV | fps | ratio vs FFmpeg |"
             );
             let _ = writeln!(s, "|---|---|---|---|---|---|---|---|---|");
-            row(&mut s, "video-hw (process)", &w.video_hw.process, w.ratio_process);
+            row(
+                &mut s,
+                "video-hw (process)",
+                &w.video_hw.process,
+                w.ratio_process,
+            );
             if let Some(st) = &w.video_hw.steady_state {
-                row(&mut s, "video-hw (in-process steady state)", st, w.ratio_steady_state);
+                row(
+                    &mut s,
+                    "video-hw (in-process steady state)",
+                    st,
+                    w.ratio_steady_state,
+                );
             }
             row(&mut s, "FFmpeg (process)", &w.ffmpeg.process, Some(1.0));
             let _ = writeln!(s, "\nCommands:\n");

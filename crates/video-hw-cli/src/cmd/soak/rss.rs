@@ -51,7 +51,14 @@ mod tests {
     fn slope_of_a_line_is_exact_and_noise_averages_out() {
         let line: Vec<(f64, f64)> = (0..10).map(|i| (i as f64, 3.0 + 2.0 * i as f64)).collect();
         assert!((slope(&line).unwrap() - 2.0).abs() < 1e-12);
-        let flat_noisy = [(0.0, 10.0), (1.0, 12.0), (2.0, 10.0), (3.0, 12.0), (4.0, 10.0), (5.0, 12.0)];
+        let flat_noisy = [
+            (0.0, 10.0),
+            (1.0, 12.0),
+            (2.0, 10.0),
+            (3.0, 12.0),
+            (4.0, 10.0),
+            (5.0, 12.0),
+        ];
         assert!(slope(&flat_noisy).unwrap().abs() < 0.2);
         assert_eq!(slope(&[(1.0, 1.0)]), None);
         assert_eq!(slope(&[(1.0, 1.0), (1.0, 2.0)]), None);

@@ -94,10 +94,14 @@ impl Ffmpeg {
         if !out.status.success() {
             bail!("{} -version failed", self.ffmpeg.display());
         }
-        Ok(String::from_utf8_lossy(&out.stdout)
-            .lines()
+        let text = String::from_utf8_lossy(&out.stdout);
+        let first = text.lines().next().unwrap_or_default();
+        // "ffmpeg version 5.1.9-0+deb12u1 Copyright (c) ...": keep what names the build.
+        Ok(first
+            .split(" Copyright")
             .next()
-            .unwrap_or_default()
+            .unwrap_or(first)
+            .trim()
             .to_owned())
     }
 

@@ -24,8 +24,8 @@ use std::sync::Arc;
 use std::time::Instant;
 use video_hw::metrics::Metrics;
 use video_hw::{
-    Backend, Codec, DecodeOutput, DecoderConfig, Dimensions, EncodeSession, EncoderConfig,
-    PixelFormat, bitstream, pattern,
+    Backend, Codec, DecodeOutput, DecodeSession, DecoderConfig, Dimensions, EncodeSession,
+    EncoderConfig, PixelFormat, bitstream, pattern,
 };
 
 pub use report::utc_now;
@@ -123,12 +123,7 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
     let exe = std::env::current_exe().context("cannot find the video-hw binary")?;
-    // Resolve `auto` once so that both sides and every child use the same backend.
-    let probe_session = EncodeSession::new(args.common.backend, args.enc.config(args.size))
-        .context("opening an encoder to resolve the backend")?;
-    let backend = probe_session.backend();
-    let implementation = probe_session.summary().implementation;
-    drop(probe_session);
+    let (backend, implementation) = resolve_backend(&args)?;
     let mut run = Run {
         args: &args,
         exe,
@@ -220,6 +215,23 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// Resolves `auto` once, so that both sides and every child use the same backend: the backend
+/// of an encoder for the codec, else of a decoder (a decode-only backend).
+fn resolve_backend(args: &BenchArgs) -> Result<(Backend, String)> {
+    let codec = args.enc.codec;
+    let enc_err = match EncodeSession::new(args.common.backend, args.enc.config(args.size)) {
+        Ok(s) => return Ok((s.backend(), s.summary().implementation)),
+        Err(e) => e,
+    };
+    match DecodeSession::new(args.common.backend, DecoderConfig::new(codec)) {
+        Ok(s) => Ok((s.backend(), s.summary().implementation)),
+        Err(dec_err) => bail!(
+            "backend {} has no {codec} encoder ({enc_err}) nor decoder ({dec_err})",
+            args.common.backend
+        ),
+    }
 }
 
 fn fmt_ratio(r: Option<f64>) -> String {

@@ -32,6 +32,12 @@ enum Command {
     /// Encode a test pattern, decode it back and report quality: the quickest check that a
     /// backend works on this machine.
     Roundtrip(cmd::roundtrip::RoundtripArgs),
+    /// Compare decode and encode speed with the matching FFmpeg command, verify the outputs,
+    /// and write Markdown and JSON reports.
+    Bench(cmd::bench::BenchArgs),
+    /// Run an encode -> decode -> transform -> encode loop with session switches for a while,
+    /// watching memory and counting every frame.
+    Soak(cmd::soak::SoakArgs),
 }
 
 /// Options every command takes.
@@ -56,6 +62,8 @@ fn main() -> ExitCode {
         Command::Encode(a) => cmd::encode::run(a),
         Command::Transcode(a) => cmd::transcode::run(a),
         Command::Roundtrip(a) => cmd::roundtrip::run(a),
+        Command::Bench(a) => cmd::bench::run(a),
+        Command::Soak(a) => cmd::soak::run(a),
     };
     match result {
         Ok(code) => code,

@@ -1,9 +1,11 @@
 //! One module per subcommand, plus the encoder options they share.
 
+pub mod bench;
 pub mod decode;
 pub mod encode;
 pub mod probe;
 pub mod roundtrip;
+pub mod soak;
 pub mod switch_spec;
 pub mod transcode;
 

@@ -13,7 +13,17 @@ use crate::api::raw::EncodeInput;
 use crate::bitstream::AccessUnit;
 use std::fmt;
 
+#[cfg(all(feature = "backend-nvidia", any(target_os = "linux", target_os = "windows")))]
+mod nvidia;
 pub mod software;
+
+/// NVIDIA internals exposed for tests and tools (not a stable API).
+#[cfg(all(feature = "backend-nvidia", any(target_os = "linux", target_os = "windows")))]
+#[doc(hidden)]
+pub use nvidia::{
+    gpu_memory_info, nvdec_abi_layout,
+    stats::{NvdecCounters, snapshot as nvdec_counters},
+};
 
 /// Which backend a session uses.
 #[derive(
@@ -161,9 +171,12 @@ pub fn probe() -> Vec<BackendReport> {
 pub fn probe_one(backend: Backend) -> BackendReport {
     match backend {
         Backend::Software => software::probe(),
+        #[cfg(all(feature = "backend-nvidia", any(target_os = "linux", target_os = "windows")))]
+        Backend::Nvidia => nvidia::probe(),
+        #[cfg(not(all(feature = "backend-nvidia", any(target_os = "linux", target_os = "windows"))))]
         Backend::Nvidia => BackendReport::unavailable(
             backend,
-            "the NVIDIA backend is not implemented in this build yet",
+            "the NVIDIA backend is not in this build (feature backend-nvidia, Linux or Windows)",
         ),
         Backend::VideoToolbox => BackendReport::unavailable(
             backend,
@@ -244,6 +257,23 @@ fn select(requested: Backend, codec: Codec, decode: bool) -> Result<(Selection, 
     )))
 }
 
+/// Whether `backend` produces `output` itself. Every backend serves CPU YUV and metadata (the
+/// session converts between I420 and NV12); GPU-resident frames and RGB need a backend that
+/// makes them (NVIDIA: device buffers and its CUDA kernel).
+pub(crate) fn serves_output(backend: Backend, output: crate::api::config::DecodeOutput) -> bool {
+    use crate::api::config::DecodeOutput;
+    use crate::api::frame::PixelFormat;
+    match output {
+        DecodeOutput::Native | DecodeOutput::MetadataOnly => true,
+        DecodeOutput::Cpu(PixelFormat::I420 | PixelFormat::Nv12) => true,
+        DecodeOutput::Gpu => backend == Backend::Nvidia,
+        DecodeOutput::Cpu(
+            PixelFormat::Rgb24 | PixelFormat::Rgba | PixelFormat::Bgra | PixelFormat::Argb,
+        ) => backend == Backend::Nvidia,
+        DecodeOutput::Cpu(_) => false,
+    }
+}
+
 /// Picks the decoder backend and returns a factory that builds it on the worker thread.
 pub(crate) fn decoder_factory(
     requested: Backend,
@@ -252,6 +282,8 @@ pub(crate) fn decoder_factory(
     let (selection, _) = select(requested, config.codec, true)?;
     let factory = match selection.backend {
         Backend::Software => software::decoder_factory(config)?,
+        #[cfg(all(feature = "backend-nvidia", any(target_os = "linux", target_os = "windows")))]
+        Backend::Nvidia => nvidia::decoder_factory(config)?,
         other => {
             return Err(VideoError::unsupported(format!(
                 "{other} decoding is not implemented in this build"

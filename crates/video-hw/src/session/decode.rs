@@ -68,8 +68,8 @@ impl DecodeSession {
     /// Opens a decoder on `backend` (`Backend::Auto` picks the best available one).
     pub fn new(backend: Backend, config: DecoderConfig) -> Result<Self> {
         config.validate()?;
-        check_output(&config)?;
         let (selection, factory) = backend::decoder_factory(backend, &config)?;
+        check_output(selection.backend, &config)?;
         let summary = Arc::new(Mutex::new(DecodeSummary {
             backend: Some(selection.backend),
             selection: selection.reason.clone(),
@@ -179,7 +179,10 @@ impl DecodeSession {
     }
 }
 
-fn check_output(config: &DecoderConfig) -> Result<()> {
+fn check_output(backend: Backend, config: &DecoderConfig) -> Result<()> {
+    if backend::serves_output(backend, config.output) {
+        return Ok(());
+    }
     match config.output {
         DecodeOutput::Native | DecodeOutput::MetadataOnly => Ok(()),
         DecodeOutput::Cpu(PixelFormat::I420 | PixelFormat::Nv12) => Ok(()),

@@ -5,7 +5,10 @@
 //!
 //! Without the headers or a C compiler the test says so and passes, unless
 //! `VIDEO_HW_REQUIRE_ABI=1` (CI sets it), where it fails.
-#![cfg(all(feature = "backend-nvidia", any(target_os = "linux", target_os = "windows")))]
+#![cfg(all(
+    feature = "backend-nvidia",
+    any(target_os = "linux", target_os = "windows")
+))]
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -21,7 +24,9 @@ fn skip_or_fail(why: &str) {
     if std::env::var("VIDEO_HW_REQUIRE_ABI").as_deref() == Ok("1") {
         panic!("NVDEC ABI check cannot run: {why} (VIDEO_HW_REQUIRE_ABI=1)");
     }
-    eprintln!("**** SKIPPED: NVDEC ABI check cannot run: {why}. Install libffmpeg-nvenc-dev and a C compiler; set VIDEO_HW_REQUIRE_ABI=1 to make this a failure. ****");
+    eprintln!(
+        "**** SKIPPED: NVDEC ABI check cannot run: {why}. Install libffmpeg-nvenc-dev and a C compiler; set VIDEO_HW_REQUIRE_ABI=1 to make this a failure. ****"
+    );
 }
 
 #[test]
@@ -32,7 +37,10 @@ fn nvdec_struct_layouts_match_the_sdk_headers() {
         return;
     }
     let ours = video_hw::backend::nvdec_abi_layout();
-    assert!(ours.len() > 60, "the layout table covers every declared field");
+    assert!(
+        ours.len() > 60,
+        "the layout table covers every declared field"
+    );
     let mut c = String::from(
         "#include <stdio.h>\n#include <stddef.h>\n#include <dynlink_cuda.h>\n\
          #include <dynlink_cuviddec.h>\n#include <dynlink_nvcuvid.h>\nint main(void) {\n",
@@ -71,7 +79,9 @@ fn nvdec_struct_layouts_match_the_sdk_headers() {
         "the C layout program does not compile (a field we declare is missing from the headers?):\n{}",
         String::from_utf8_lossy(&built.stderr)
     );
-    let run = Command::new(&exe).output().expect("run the C layout program");
+    let run = Command::new(&exe)
+        .output()
+        .expect("run the C layout program");
     assert!(run.status.success());
     let theirs: BTreeMap<String, usize> = String::from_utf8_lossy(&run.stdout)
         .lines()
@@ -93,5 +103,8 @@ fn nvdec_struct_layouts_match_the_sdk_headers() {
         "NVDEC ABI mismatches:\n{}",
         mismatches.join("\n")
     );
-    eprintln!("NVDEC ABI: {} sizes and offsets match the headers", ours.len());
+    eprintln!(
+        "NVDEC ABI: {} sizes and offsets match the headers",
+        ours.len()
+    );
 }

@@ -13,12 +13,18 @@ use crate::api::raw::EncodeInput;
 use crate::bitstream::AccessUnit;
 use std::fmt;
 
-#[cfg(all(feature = "backend-nvidia", any(target_os = "linux", target_os = "windows")))]
+#[cfg(all(
+    feature = "backend-nvidia",
+    any(target_os = "linux", target_os = "windows")
+))]
 mod nvidia;
 pub mod software;
 
 /// NVIDIA internals exposed for tests and tools (not a stable API).
-#[cfg(all(feature = "backend-nvidia", any(target_os = "linux", target_os = "windows")))]
+#[cfg(all(
+    feature = "backend-nvidia",
+    any(target_os = "linux", target_os = "windows")
+))]
 #[doc(hidden)]
 pub use nvidia::{
     gpu_memory_info, nvdec_abi_layout,
@@ -171,9 +177,15 @@ pub fn probe() -> Vec<BackendReport> {
 pub fn probe_one(backend: Backend) -> BackendReport {
     match backend {
         Backend::Software => software::probe(),
-        #[cfg(all(feature = "backend-nvidia", any(target_os = "linux", target_os = "windows")))]
+        #[cfg(all(
+            feature = "backend-nvidia",
+            any(target_os = "linux", target_os = "windows")
+        ))]
         Backend::Nvidia => nvidia::probe(),
-        #[cfg(not(all(feature = "backend-nvidia", any(target_os = "linux", target_os = "windows"))))]
+        #[cfg(not(all(
+            feature = "backend-nvidia",
+            any(target_os = "linux", target_os = "windows")
+        )))]
         Backend::Nvidia => BackendReport::unavailable(
             backend,
             "the NVIDIA backend is not in this build (feature backend-nvidia, Linux or Windows)",
@@ -282,7 +294,10 @@ pub(crate) fn decoder_factory(
     let (selection, _) = select(requested, config.codec, true)?;
     let factory = match selection.backend {
         Backend::Software => software::decoder_factory(config)?,
-        #[cfg(all(feature = "backend-nvidia", any(target_os = "linux", target_os = "windows")))]
+        #[cfg(all(
+            feature = "backend-nvidia",
+            any(target_os = "linux", target_os = "windows")
+        ))]
         Backend::Nvidia => nvidia::decoder_factory(config)?,
         other => {
             return Err(VideoError::unsupported(format!(

@@ -34,7 +34,10 @@ pub(crate) fn map_error(e: DriverError, what: &str) -> VideoError {
 /// What `cuInit` said, once per process: the device count and first device's name, or why not.
 pub(crate) fn driver() -> std::result::Result<&'static DriverInfo, String> {
     static DRIVER: OnceLock<std::result::Result<DriverInfo, String>> = OnceLock::new();
-    DRIVER.get_or_init(init_driver).as_ref().map_err(Clone::clone)
+    DRIVER
+        .get_or_init(init_driver)
+        .as_ref()
+        .map_err(Clone::clone)
 }
 
 /// The CUDA driver as found at run time.
@@ -128,7 +131,8 @@ impl Stream {
     /// Waits for everything queued on the stream.
     pub fn synchronize(&self) -> Result<()> {
         // SAFETY: the stream is alive.
-        unsafe { cu::stream::synchronize(self.raw) }.map_err(|e| map_error(e, "cuStreamSynchronize"))
+        unsafe { cu::stream::synchronize(self.raw) }
+            .map_err(|e| map_error(e, "cuStreamSynchronize"))
     }
 }
 
@@ -157,8 +161,7 @@ impl DeviceBuffer {
     pub fn new(ctx: Arc<Context>, len: usize) -> Result<Self> {
         ctx.make_current()?;
         // SAFETY: plain allocation in the current context.
-        let ptr =
-            unsafe { cu::malloc_sync(len.max(1)) }.map_err(|e| map_error(e, "cuMemAlloc"))?;
+        let ptr = unsafe { cu::malloc_sync(len.max(1)) }.map_err(|e| map_error(e, "cuMemAlloc"))?;
         Ok(Self { ptr, len, ctx })
     }
 }
@@ -265,7 +268,10 @@ pub(crate) fn copy_2d(
     p.Height = rows;
     // SAFETY: the caller guarantees both regions hold `rows` rows at their pitches and stay
     // alive until the stream is synchronised.
-    check(unsafe { sys::cuMemcpy2DAsync_v2(&p, stream) }, "cuMemcpy2DAsync")
+    check(
+        unsafe { sys::cuMemcpy2DAsync_v2(&p, stream) },
+        "cuMemcpy2DAsync",
+    )
 }
 
 /// Free and total device memory of the current context's device (`cuMemGetInfo`).

@@ -19,7 +19,9 @@ use crate::api::color::{
 };
 use crate::api::config::{DecodeOutput, DecoderConfig};
 use crate::api::error::{Result, VideoError};
-use crate::api::frame::{CropRect, DecodedFrame, FrameData, GpuApi, GpuSurface, PixelFormat, Plane};
+use crate::api::frame::{
+    CropRect, DecodedFrame, FrameData, GpuApi, GpuSurface, PixelFormat, Plane,
+};
 use crate::backend::DecoderBackend;
 use crate::bitstream::AccessUnit;
 use std::collections::VecDeque;
@@ -49,7 +51,9 @@ fn nv_codec(codec: Codec) -> Result<cudaVideoCodec> {
         Codec::H264 => Ok(cudaVideoCodec_H264),
         Codec::Hevc => Ok(cudaVideoCodec_HEVC),
         #[allow(unreachable_patterns)]
-        other => Err(VideoError::unsupported(format!("NVDEC backend has no {other} decoder"))),
+        other => Err(VideoError::unsupported(format!(
+            "NVDEC backend has no {other} decoder"
+        ))),
     }
 }
 
@@ -62,7 +66,8 @@ pub(crate) fn query_caps(lib: &Nvcuvid, codec: Codec, bit_depth: u8) -> Result<C
         ..Default::default()
     };
     // SAFETY: `caps` is a valid CUVIDDECODECAPS with the IN fields set.
-    check(unsafe { (lib.get_decoder_caps)(&mut caps) }, "cuvidGetDecoderCaps")?;
+    let res = unsafe { (lib.get_decoder_caps)(&mut caps) };
+    check(res, "cuvidGetDecoderCaps")?;
     Ok(caps)
 }
 
@@ -202,12 +207,10 @@ impl NvdecDecoder {
             pExtVideoInfo: std::ptr::null_mut(),
         };
         let mut parser = std::ptr::null_mut();
-        // SAFETY: `params` is fully initialised; `pUserData` points into the boxed state,
-        // which outlives the parser (the parser is destroyed first, in `destroy_parser`).
-        check(
-            unsafe { (lib.create_video_parser)(&mut parser, &mut params) },
-            "cuvidCreateVideoParser",
-        )?;
+        // SAFETY: `params` is fully initialised; `pUserData` points at the leaked state, which
+        // outlives the parser (`Drop` destroys the parser first).
+        let res = unsafe { (lib.create_video_parser)(&mut parser, &mut params) };
+        check(res, "cuvidCreateVideoParser")?;
         self.parser = parser;
         Ok(())
     }
@@ -227,8 +230,16 @@ impl NvdecDecoder {
         s.ctx.make_current()?;
         let mut packet = CUVIDSOURCEDATAPACKET {
             flags,
-            payload_size: if with_payload { s.packet.len() as tcu_ulong } else { 0 },
-            payload: if with_payload { s.packet.as_ptr() } else { std::ptr::null() },
+            payload_size: if with_payload {
+                s.packet.len() as tcu_ulong
+            } else {
+                0
+            },
+            payload: if with_payload {
+                s.packet.as_ptr()
+            } else {
+                std::ptr::null()
+            },
             timestamp,
         };
         let lib = s.lib;
@@ -343,7 +354,10 @@ unsafe extern "system" fn on_decode(user: *mut c_void, pic: *mut CUVIDPICPARAMS)
     };
     // SAFETY: `pic` is valid for the call.
     let (idx, intra) = unsafe { ((*pic).CurrPicIdx, (*pic).intra_pic_flag != 0) };
-    if let Some(slot) = usize::try_from(idx).ok().and_then(|i| state.intra.get_mut(i)) {
+    if let Some(slot) = usize::try_from(idx)
+        .ok()
+        .and_then(|i| state.intra.get_mut(i))
+    {
         *slot = intra;
     }
     // SAFETY: the decoder handle is alive and `pic` comes straight from the parser.
@@ -354,7 +368,9 @@ unsafe extern "system" fn on_decode(user: *mut c_void, pic: *mut CUVIDPICPARAMS)
             1
         }
         Err(e) => {
-            state.errors.push(VideoError::invalid_bitstream(e.context().to_string()));
+            state
+                .errors
+                .push(VideoError::invalid_bitstream(e.context().to_string()));
             0
         }
     }
@@ -461,13 +477,15 @@ impl State {
         let display = display_rect(f);
         let color = color_of(f);
 
-        if let Some(dec) = self.decoder.as_mut() {
-            if dec.codec == codec && dec.bit_depth == bit_depth && dec.width == w && dec.height == h
-            {
-                dec.display = display;
-                dec.color = color;
-                return Ok(dec.surfaces);
-            }
+        if let Some(dec) = self.decoder.as_mut()
+            && dec.codec == codec
+            && dec.bit_depth == bit_depth
+            && dec.width == w
+            && dec.height == h
+        {
+            dec.display = display;
+            dec.color = color;
+            return Ok(dec.surfaces);
         }
         // The format changes: pictures of the old sequence still queued are copied out now,
         // while their surfaces exist.
@@ -475,12 +493,13 @@ impl State {
         self.drain_queue(&mut pending);
         self.ready.append(&mut pending);
 
-        if let Some(dec) = self.decoder.as_mut() {
-            if dec.codec == codec
-                && dec.bit_depth == bit_depth
-                && w <= dec.max_width
-                && h <= dec.max_height
-                && surfaces <= dec.surfaces
+        if let Some(dec) = self.decoder.as_mut()
+            && dec.codec == codec
+            && dec.bit_depth == bit_depth
+            && w <= dec.max_width
+            && h <= dec.max_height
+            && surfaces <= dec.surfaces
+        {
             {
                 let mut re = CUVIDRECONFIGUREDECODERINFO {
                     ulWidth: w,
@@ -547,7 +566,10 @@ impl State {
         check(res, "cuvidCreateDecoder").map_err(|e| {
             VideoError::new(
                 e.kind(),
-                format!("{} ({codec} {w}x{h} {bit_depth}-bit, {surfaces} surfaces)", e.context()),
+                format!(
+                    "{} ({codec} {w}x{h} {bit_depth}-bit, {surfaces} surfaces)",
+                    e.context()
+                ),
             )
         })?;
         stats::add(&COUNTERS.decoders_created, 1);
@@ -584,7 +606,9 @@ impl State {
     /// Checks, maps, copies out and unmaps one displayed picture.
     fn emit(&mut self, info: &CUVIDPARSERDISPINFO) -> Result<Option<DecodedFrame>> {
         let Some(dec) = self.decoder.as_ref() else {
-            return Err(VideoError::backend("NVDEC displayed a picture without a decoder"));
+            return Err(VideoError::backend(
+                "NVDEC displayed a picture without a decoder",
+            ));
         };
         let (handle, lib) = (dec.handle, self.lib);
         // SAFETY: an all-zero status struct is valid plain data.
@@ -600,7 +624,9 @@ impl State {
                         info.picture_index
                     )));
                 }
-                s if s == cuvidDecodeStatus_Error_Concealed => stats::add(&COUNTERS.concealed_errors, 1),
+                s if s == cuvidDecodeStatus_Error_Concealed => {
+                    stats::add(&COUNTERS.concealed_errors, 1)
+                }
                 _ => {}
             }
         }
@@ -613,8 +639,9 @@ impl State {
         proc.output_stream = self.stream.raw();
         let (mut ptr, mut pitch) = (0u64, 0u32);
         // SAFETY: the handle is alive; the outputs are written by the call.
-        let res =
-            unsafe { (lib.map_video_frame)(handle, info.picture_index, &mut ptr, &mut pitch, &mut proc) };
+        let res = unsafe {
+            (lib.map_video_frame)(handle, info.picture_index, &mut ptr, &mut pitch, &mut proc)
+        };
         check(res, "cuvidMapVideoFrame")?;
         let mapped = Mapped { lib, handle, ptr };
         let frame = self.copy_out(info, mapped.ptr, pitch as usize);
@@ -625,11 +652,20 @@ impl State {
     }
 
     /// Copies the mapped picture at `ptr` (pitch `pitch`) to what the session asked for.
-    fn copy_out(&mut self, info: &CUVIDPARSERDISPINFO, ptr: u64, pitch: usize) -> Result<DecodedFrame> {
+    fn copy_out(
+        &mut self,
+        info: &CUVIDPARSERDISPINFO,
+        ptr: u64,
+        pitch: usize,
+    ) -> Result<DecodedFrame> {
         let dec = self.decoder.as_ref().expect("emit checked the decoder");
         let wide = dec.bit_depth > 8;
         let bps = if wide { 2 } else { 1 };
-        let native = if wide { PixelFormat::P016 } else { PixelFormat::Nv12 };
+        let native = if wide {
+            PixelFormat::P016
+        } else {
+            PixelFormat::Nv12
+        };
         let chroma = ptr + (pitch * (dec.height as usize).next_multiple_of(2)) as u64;
         let (coded_w, coded_h) = (dec.width, dec.height);
         let display = dec.display;
@@ -638,7 +674,7 @@ impl State {
             .ok()
             .and_then(|i| self.intra.get(i).copied())
             .unwrap_or(false);
-        let pts = self.pts_seen.then(|| Timestamp {
+        let pts = self.pts_seen.then_some(Timestamp {
             ticks: info.timestamp,
             timebase: self.timebase,
         });
@@ -657,9 +693,25 @@ impl State {
                 let dst = buf.ptr();
                 let luma_rows = coded_h as usize;
                 let dst_chroma = dst + (dst_pitch * luma_rows) as u64;
-                cuda::copy_2d(stream, Mem::Device(ptr), pitch, Mem::Device(dst), dst_pitch, row, luma_rows)?;
+                cuda::copy_2d(
+                    stream,
+                    Mem::Device(ptr),
+                    pitch,
+                    Mem::Device(dst),
+                    dst_pitch,
+                    row,
+                    luma_rows,
+                )?;
                 let crows = luma_rows.div_ceil(2);
-                cuda::copy_2d(stream, Mem::Device(chroma), pitch, Mem::Device(dst_chroma), dst_pitch, row, crows)?;
+                cuda::copy_2d(
+                    stream,
+                    Mem::Device(chroma),
+                    pitch,
+                    Mem::Device(dst_chroma),
+                    dst_pitch,
+                    row,
+                    crows,
+                )?;
                 self.stream.synchronize()?;
                 stats::add(&COUNTERS.device_copies, 1);
                 let surface = GpuSurface {
@@ -670,9 +722,20 @@ impl State {
                     keepalive: Box::new(buf),
                 };
                 let coded = dims(coded_w, coded_h)?;
-                (native, coded, display, FrameData::Gpu(surface), row * (luma_rows + crows))
+                (
+                    native,
+                    coded,
+                    display,
+                    FrameData::Gpu(surface),
+                    row * (luma_rows + crows),
+                )
             }
-            DecodeOutput::Cpu(target @ (PixelFormat::Rgb24 | PixelFormat::Rgba | PixelFormat::Bgra | PixelFormat::Argb)) => {
+            DecodeOutput::Cpu(
+                target @ (PixelFormat::Rgb24
+                | PixelFormat::Rgba
+                | PixelFormat::Bgra
+                | PixelFormat::Argb),
+            ) => {
                 let src = Source {
                     luma: ptr,
                     luma_pitch: pitch,
@@ -698,8 +761,17 @@ impl State {
                 let size = dims(display.width, display.height)?;
                 let stride = rgb.len() / display.height.max(1) as usize;
                 let n = rgb.len();
-                let planes = vec![Plane { data: rgb.into(), stride }];
-                (target, size, CropRect::full(size), FrameData::Cpu(planes), n)
+                let planes = vec![Plane {
+                    data: rgb.into(),
+                    stride,
+                }];
+                (
+                    target,
+                    size,
+                    CropRect::full(size),
+                    FrameData::Cpu(planes),
+                    n,
+                )
             }
             DecodeOutput::MetadataOnly => {
                 let coded = dims(coded_w, coded_h)?;
@@ -709,7 +781,13 @@ impl State {
             // (the session turns NV12 into I420 where asked).
             _ => {
                 let (planes, size, n) = self.host_planes(ptr, chroma, pitch, display, bps)?;
-                (native, size, CropRect::full(size), FrameData::Cpu(planes), n)
+                (
+                    native,
+                    size,
+                    CropRect::full(size),
+                    FrameData::Cpu(planes),
+                    n,
+                )
             }
         };
         stats::add(&COUNTERS.copy_bytes, bytes as u64);
@@ -745,10 +823,26 @@ impl State {
         let stream = self.stream.raw();
         let src_luma = luma + (top * pitch + left * bps) as u64;
         let src_chroma = chroma + ((top / 2) * pitch + left * bps) as u64;
-        cuda::copy_2d(stream, Mem::Device(src_luma), pitch, Mem::Host(host), row, row, h)?;
+        cuda::copy_2d(
+            stream,
+            Mem::Device(src_luma),
+            pitch,
+            Mem::Host(host),
+            row,
+            row,
+            h,
+        )?;
         // SAFETY: `total` bytes were reserved; the chroma rows start after the luma rows.
         let host_chroma = unsafe { host.cast::<u8>().add(row * h) }.cast();
-        cuda::copy_2d(stream, Mem::Device(src_chroma), pitch, Mem::Host(host_chroma), crow, crow, ch)?;
+        cuda::copy_2d(
+            stream,
+            Mem::Device(src_chroma),
+            pitch,
+            Mem::Host(host_chroma),
+            crow,
+            crow,
+            ch,
+        )?;
         self.stream.synchronize()?;
         stats::add(&COUNTERS.host_copies, 1);
         let bytes = self.staging.as_ref().expect("allocated above").bytes(total);
@@ -794,10 +888,23 @@ impl State {
         kernel.launch(stream, src, format, coeffs, dst, pitch)?;
         let staging = self.staging(len)?;
         let host = staging.as_mut_ptr();
-        cuda::copy_2d(stream, Mem::Device(dst), pitch, Mem::Host(host), pitch, pitch, src.height as usize)?;
+        cuda::copy_2d(
+            stream,
+            Mem::Device(dst),
+            pitch,
+            Mem::Host(host),
+            pitch,
+            pitch,
+            src.height as usize,
+        )?;
         self.stream.synchronize()?;
         stats::add(&COUNTERS.host_copies, 1);
-        Ok(self.staging.as_ref().expect("allocated").bytes(len).to_vec())
+        Ok(self
+            .staging
+            .as_ref()
+            .expect("allocated")
+            .bytes(len)
+            .to_vec())
     }
 
     /// RGB on the CPU from a host copy of the planes (the fallback path).
@@ -809,7 +916,8 @@ impl State {
             height: src.height,
         };
         let bps = if src.wide { 2 } else { 1 };
-        let (planes, _, _) = self.host_planes(src.luma, src.chroma, src.luma_pitch, display, bps)?;
+        let (planes, _, _) =
+            self.host_planes(src.luma, src.chroma, src.luma_pitch, display, bps)?;
         rgb::convert_cpu(
             &planes[0].data,
             &planes[1].data,
@@ -845,5 +953,7 @@ impl Drop for Mapped {
 pub(crate) fn library() -> std::result::Result<&'static Nvcuvid, String> {
     static LIB: std::sync::OnceLock<std::result::Result<Nvcuvid, String>> =
         std::sync::OnceLock::new();
-    LIB.get_or_init(Nvcuvid::load).as_ref().map_err(Clone::clone)
+    LIB.get_or_init(Nvcuvid::load)
+        .as_ref()
+        .map_err(Clone::clone)
 }

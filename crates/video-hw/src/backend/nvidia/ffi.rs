@@ -4,7 +4,13 @@
 //! Layouts follow the Video Codec SDK headers; `tests/nvdec_abi.rs` compares every size and
 //! field offset declared here with a C compiler's view of the headers.
 
-#![allow(non_camel_case_types, non_snake_case, non_upper_case_globals, missing_docs)]
+#![allow(
+    non_camel_case_types,
+    non_snake_case,
+    non_upper_case_globals,
+    missing_docs
+)]
+#![allow(clippy::upper_case_acronyms)]
 
 use cudarc::driver::sys::{CUcontext, CUresult, CUstream};
 use std::ffi::{c_int, c_short, c_uint, c_ulong, c_ulonglong, c_void};
@@ -254,7 +260,8 @@ pub type PFNVIDDECODECALLBACK =
     Option<unsafe extern "system" fn(*mut c_void, *mut CUVIDPICPARAMS) -> c_int>;
 pub type PFNVIDDISPLAYCALLBACK =
     Option<unsafe extern "system" fn(*mut c_void, *mut CUVIDPARSERDISPINFO) -> c_int>;
-pub type PFNVIDOPPOINTCALLBACK = Option<unsafe extern "system" fn(*mut c_void, *mut c_void) -> c_int>;
+pub type PFNVIDOPPOINTCALLBACK =
+    Option<unsafe extern "system" fn(*mut c_void, *mut c_void) -> c_int>;
 
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
@@ -331,8 +338,9 @@ impl Nvcuvid {
     pub fn load() -> Result<Self, String> {
         // SAFETY: loading the NVIDIA driver's NVDEC library runs its initialisers, which have
         // no preconditions on our side.
-        let lib = unsafe { libloading::Library::new(NVCUVID_LIBRARY) }
-            .map_err(|e| format!("cannot open {NVCUVID_LIBRARY} (NVIDIA driver with NVDEC): {e}"))?;
+        let lib = unsafe { libloading::Library::new(NVCUVID_LIBRARY) }.map_err(|e| {
+            format!("cannot open {NVCUVID_LIBRARY} (NVIDIA driver with NVDEC): {e}")
+        })?;
         macro_rules! sym {
             ($name:literal) => {
                 // SAFETY: the symbol's type is the prototype declared in nvcuvid.h/cuviddec.h.
@@ -369,46 +377,170 @@ pub fn abi_layout() -> Vec<(&'static str, usize)> {
         };
     }
     let mut v = Vec::new();
-    layout!(v, CUVIDDECODECAPS {
-        eCodecType, eChromaFormat, nBitDepthMinus8, reserved1, bIsSupported, nNumNVDECs,
-        nOutputFormatMask, nMaxWidth, nMaxHeight, nMaxMBCount, nMinWidth, nMinHeight,
-        bIsHistogramSupported, nCounterBitDepth, nMaxHistogramBins, reserved3
-    });
-    layout!(v, CUVIDDECODECREATEINFO {
-        ulWidth, ulHeight, ulNumDecodeSurfaces, CodecType, ChromaFormat, ulCreationFlags,
-        bitDepthMinus8, ulIntraDecodeOnly, ulMaxWidth, ulMaxHeight, Reserved1, display_area,
-        OutputFormat, DeinterlaceMode, ulTargetWidth, ulTargetHeight, ulNumOutputSurfaces,
-        vidLock, target_rect, enableHistogram, Reserved2
-    });
-    layout!(v, CUVIDRECONFIGUREDECODERINFO {
-        ulWidth, ulHeight, ulTargetWidth, ulTargetHeight, ulNumDecodeSurfaces, reserved1,
-        display_area, target_rect, reserved2
-    });
-    layout!(v, CUVIDPICPARAMS {
-        PicWidthInMbs, FrameHeightInMbs, CurrPicIdx, field_pic_flag, bottom_field_flag,
-        second_field, nBitstreamDataLen, pBitstreamData, nNumSlices, pSliceDataOffsets,
-        ref_pic_flag, intra_pic_flag, Reserved, CodecSpecific
-    });
-    layout!(v, CUVIDPROCPARAMS {
-        progressive_frame, second_field, top_field_first, unpaired_field, reserved_flags,
-        reserved_zero, raw_input_dptr, raw_input_pitch, raw_input_format, raw_output_dptr,
-        raw_output_pitch, Reserved1, output_stream, Reserved, histogram_dptr, Reserved2
-    });
-    layout!(v, CUVIDGETDECODESTATUS { decodeStatus, reserved, pReserved });
-    layout!(v, CUVIDEOFORMAT {
-        codec, frame_rate, progressive_sequence, bit_depth_luma_minus8,
-        bit_depth_chroma_minus8, min_num_decode_surfaces, coded_width, coded_height,
-        display_area, chroma_format, bitrate, display_aspect_ratio, video_signal_description,
-        seqhdr_data_length
-    });
-    layout!(v, CUVIDSOURCEDATAPACKET { flags, payload_size, payload, timestamp });
-    layout!(v, CUVIDPARSERDISPINFO {
-        picture_index, progressive_frame, top_field_first, repeat_first_field, timestamp
-    });
-    layout!(v, CUVIDPARSERPARAMS {
-        CodecType, ulMaxNumDecodeSurfaces, ulClockRate, ulErrorThreshold, ulMaxDisplayDelay,
-        uReserved1, pUserData, pfnSequenceCallback, pfnDecodePicture, pfnDisplayPicture,
-        pfnGetOperatingPoint, pvReserved2, pExtVideoInfo
-    });
+    layout!(
+        v,
+        CUVIDDECODECAPS {
+            eCodecType,
+            eChromaFormat,
+            nBitDepthMinus8,
+            reserved1,
+            bIsSupported,
+            nNumNVDECs,
+            nOutputFormatMask,
+            nMaxWidth,
+            nMaxHeight,
+            nMaxMBCount,
+            nMinWidth,
+            nMinHeight,
+            bIsHistogramSupported,
+            nCounterBitDepth,
+            nMaxHistogramBins,
+            reserved3
+        }
+    );
+    layout!(
+        v,
+        CUVIDDECODECREATEINFO {
+            ulWidth,
+            ulHeight,
+            ulNumDecodeSurfaces,
+            CodecType,
+            ChromaFormat,
+            ulCreationFlags,
+            bitDepthMinus8,
+            ulIntraDecodeOnly,
+            ulMaxWidth,
+            ulMaxHeight,
+            Reserved1,
+            display_area,
+            OutputFormat,
+            DeinterlaceMode,
+            ulTargetWidth,
+            ulTargetHeight,
+            ulNumOutputSurfaces,
+            vidLock,
+            target_rect,
+            enableHistogram,
+            Reserved2
+        }
+    );
+    layout!(
+        v,
+        CUVIDRECONFIGUREDECODERINFO {
+            ulWidth,
+            ulHeight,
+            ulTargetWidth,
+            ulTargetHeight,
+            ulNumDecodeSurfaces,
+            reserved1,
+            display_area,
+            target_rect,
+            reserved2
+        }
+    );
+    layout!(
+        v,
+        CUVIDPICPARAMS {
+            PicWidthInMbs,
+            FrameHeightInMbs,
+            CurrPicIdx,
+            field_pic_flag,
+            bottom_field_flag,
+            second_field,
+            nBitstreamDataLen,
+            pBitstreamData,
+            nNumSlices,
+            pSliceDataOffsets,
+            ref_pic_flag,
+            intra_pic_flag,
+            Reserved,
+            CodecSpecific
+        }
+    );
+    layout!(
+        v,
+        CUVIDPROCPARAMS {
+            progressive_frame,
+            second_field,
+            top_field_first,
+            unpaired_field,
+            reserved_flags,
+            reserved_zero,
+            raw_input_dptr,
+            raw_input_pitch,
+            raw_input_format,
+            raw_output_dptr,
+            raw_output_pitch,
+            Reserved1,
+            output_stream,
+            Reserved,
+            histogram_dptr,
+            Reserved2
+        }
+    );
+    layout!(
+        v,
+        CUVIDGETDECODESTATUS {
+            decodeStatus,
+            reserved,
+            pReserved
+        }
+    );
+    layout!(
+        v,
+        CUVIDEOFORMAT {
+            codec,
+            frame_rate,
+            progressive_sequence,
+            bit_depth_luma_minus8,
+            bit_depth_chroma_minus8,
+            min_num_decode_surfaces,
+            coded_width,
+            coded_height,
+            display_area,
+            chroma_format,
+            bitrate,
+            display_aspect_ratio,
+            video_signal_description,
+            seqhdr_data_length
+        }
+    );
+    layout!(
+        v,
+        CUVIDSOURCEDATAPACKET {
+            flags,
+            payload_size,
+            payload,
+            timestamp
+        }
+    );
+    layout!(
+        v,
+        CUVIDPARSERDISPINFO {
+            picture_index,
+            progressive_frame,
+            top_field_first,
+            repeat_first_field,
+            timestamp
+        }
+    );
+    layout!(
+        v,
+        CUVIDPARSERPARAMS {
+            CodecType,
+            ulMaxNumDecodeSurfaces,
+            ulClockRate,
+            ulErrorThreshold,
+            ulMaxDisplayDelay,
+            uReserved1,
+            pUserData,
+            pfnSequenceCallback,
+            pfnDecodePicture,
+            pfnDisplayPicture,
+            pfnGetOperatingPoint,
+            pvReserved2,
+            pExtVideoInfo
+        }
+    );
     v
 }

@@ -88,7 +88,10 @@ fn probe_uncached() -> BackendReport {
         detail: if available {
             format!("{device}; {}", notes.join("; "))
         } else {
-            format!("{device}: NVDEC decodes neither H.264 nor HEVC here ({})", notes.join("; "))
+            format!(
+                "{device}: NVDEC decodes neither H.264 nor HEVC here ({})",
+                notes.join("; ")
+            )
         },
         decode,
         encode: Vec::new(),

@@ -120,8 +120,8 @@ impl RgbKernel {
         dst: CUdeviceptr,
         dst_pitch: usize,
     ) -> Result<()> {
-        let (bpp, at) =
-            packing(format).ok_or_else(|| VideoError::unsupported(format!("{format} is not RGB")))?;
+        let (bpp, at) = packing(format)
+            .ok_or_else(|| VideoError::unsupported(format!("{format} is not RGB")))?;
         let int = |v: usize| c_int::try_from(v).map_err(|_| VideoError::invalid_input("too large"));
         let mut luma = src.luma;
         let mut luma_pitch = int(src.luma_pitch)?;
@@ -190,7 +190,9 @@ pub(crate) fn convert_cpu(
     let bps = if wide { 2 } else { 1 };
     let cw = width.div_ceil(2) * 2;
     if luma.len() < width * bps * height || chroma.len() < cw * bps * height.div_ceil(2) {
-        return Err(VideoError::invalid_input("planes too short for RGB conversion"));
+        return Err(VideoError::invalid_input(
+            "planes too short for RGB conversion",
+        ));
     }
     let sample = |plane: &[u8], idx: usize| -> f32 {
         if wide {
@@ -219,4 +221,3 @@ pub(crate) fn convert_cpu(
     }
     Ok(out)
 }
-

@@ -43,7 +43,8 @@ counters! {
     rgb_cpu_fallbacks: "Frames converted to RGB on the CPU because the kernel path failed.",
 }
 
-pub(crate) static COUNTERS: std::sync::LazyLock<Atomics> = std::sync::LazyLock::new(Atomics::default);
+pub(crate) static COUNTERS: std::sync::LazyLock<Atomics> =
+    std::sync::LazyLock::new(Atomics::default);
 
 /// Adds `n` to a counter.
 pub(crate) fn add(counter: &AtomicU64, n: u64) {

@@ -60,12 +60,11 @@ impl PooledBuffer {
 
 impl Drop for PooledBuffer {
     fn drop(&mut self) {
-        if let Some(b) = self.buffer.take() {
-            if let Ok(mut idle) = self.pool.idle.lock() {
-                if idle.len() < MAX_IDLE {
-                    idle.push(b);
-                }
-            }
+        if let Some(b) = self.buffer.take()
+            && let Ok(mut idle) = self.pool.idle.lock()
+            && idle.len() < MAX_IDLE
+        {
+            idle.push(b);
         }
     }
 }

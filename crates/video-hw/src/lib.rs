@@ -17,6 +17,7 @@
 pub mod api;
 pub mod backend;
 pub mod bitstream;
+pub mod pattern;
 mod session;
 pub mod transform;
 
@@ -30,4 +31,7 @@ pub use api::frame::{CropRect, DecodedFrame, FrameData, GpuApi, GpuSurface, Pixe
 pub use api::packet::{BitstreamLayout, DecodeInput, EncodedChunk};
 pub use api::raw::{EncodeInput, PlaneBuffer, RawPlane};
 pub use backend::{Backend, BackendReport, CodecSupport, Selection, probe};
-pub use session::{DecodeSession, DecodeSummary, EncodeSession, EncodeSummary};
+pub use session::{
+    DecodeSession, DecodeSummary, EncodeSession, EncodeSummary, SessionSwitchRequest, SwitchMode,
+    SwitchStats,
+};

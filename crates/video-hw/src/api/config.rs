@@ -185,12 +185,12 @@ impl EncoderConfig {
             }
             _ => {}
         }
-        if let Some(n) = self.layout.length_size() {
-            if !matches!(n, 1 | 2 | 4) {
-                return Err(VideoError::invalid_input(format!(
-                    "length prefix of {n} bytes (must be 1, 2 or 4)"
-                )));
-            }
+        if let Some(n) = self.layout.length_size()
+            && !matches!(n, 1 | 2 | 4)
+        {
+            return Err(VideoError::invalid_input(format!(
+                "length prefix of {n} bytes (must be 1, 2 or 4)"
+            )));
         }
         Ok(())
     }

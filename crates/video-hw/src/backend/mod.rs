@@ -161,6 +161,19 @@ pub(crate) trait EncoderBackend {
 
     /// Implementation name for summaries (e.g. `openh264`).
     fn implementation(&self) -> String;
+
+    /// What this adapter can change without a new session (default: nothing).
+    fn in_place(&self) -> crate::session::InPlace {
+        crate::session::InPlace::default()
+    }
+
+    /// Applies `new` in place; only called for changes [`EncoderBackend::in_place`] allows.
+    fn reconfigure(&mut self, new: &EncoderConfig) -> Result<()> {
+        let _ = new;
+        Err(VideoError::unsupported(
+            "this encoder cannot be reconfigured in place",
+        ))
+    }
 }
 
 /// Builds a decoder adapter on the worker thread.

@@ -17,7 +17,9 @@ pub mod nal;
 pub mod param_sets;
 pub mod sps;
 
-pub use access_unit::{AccessUnit, AccessUnitAssembler};
-pub use annexb::{AnnexBSplitter, Nal};
+pub use access_unit::{AccessUnit, AccessUnitAssembler, assemble_annexb};
+pub use annexb::{AnnexBSplitter, Nal, split_annexb};
+pub use avcc::AvcDecoderConfigurationRecord;
+pub use hvcc::HevcDecoderConfigurationRecord;
 pub use param_sets::ParameterSetCache;
-pub use sps::StreamInfo;
+pub use sps::{StreamInfo, parse_h264_sps, parse_hevc_sps};

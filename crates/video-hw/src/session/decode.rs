@@ -2,12 +2,15 @@
 
 use super::worker::{Command, WorkerHandle, WorkerPorts};
 use crate::api::codec::{Codec, Timestamp};
+use crate::api::color::ColorDescription;
 use crate::api::config::{DecodeOutput, DecoderConfig};
 use crate::api::error::{Rejected, Result, VideoError};
 use crate::api::frame::{DecodedFrame, FrameData, PixelFormat};
 use crate::api::packet::DecodeInput;
 use crate::backend::{self, Backend, BackendReport, DecoderBackend, Selection};
-use crate::bitstream::{AccessUnit, AccessUnitAssembler, AnnexBSplitter, Nal, layout};
+use crate::bitstream::{
+    AccessUnit, AccessUnitAssembler, AnnexBSplitter, Nal, ParameterSetCache, layout, nal,
+};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -213,6 +216,8 @@ struct DecodeWorker {
     errors_since_flush: u64,
     next_pts: Option<Timestamp>,
     ticks_per_frame: i64,
+    /// Parameter sets seen in any input, for the colour description of the frames.
+    parameter_sets: ParameterSetCache,
 }
 
 impl DecodeWorker {
@@ -222,6 +227,7 @@ impl DecodeWorker {
         summary: Arc<Mutex<DecodeSummary>>,
     ) -> Self {
         let ticks_per_frame = config.timebase.ticks_per_frame(config.fps_hint);
+        let codec = config.codec;
         Self {
             assembler: AccessUnitAssembler::new(config.codec),
             splitter: AnnexBSplitter::new(),
@@ -236,6 +242,7 @@ impl DecodeWorker {
             errors_since_flush: 0,
             next_pts: None,
             ticks_per_frame,
+            parameter_sets: ParameterSetCache::new(codec),
         }
     }
 
@@ -304,7 +311,6 @@ impl DecodeWorker {
         self.splitter.finish(&mut nals);
         self.assemble(nals, units);
         self.assembler.finish(units);
-        self.splitter = AnnexBSplitter::new();
     }
 
     fn assemble(&mut self, nals: Vec<Nal>, units: &mut Vec<AccessUnit>) {
@@ -332,6 +338,14 @@ impl DecodeWorker {
     ) -> bool {
         let mut frames = Vec::new();
         for au in units {
+            for nal in au
+                .nals
+                .iter()
+                .filter(|n| nal::is_parameter_set(self.config.codec, n))
+            {
+                // A malformed parameter set is the adapter's to report; colour falls back.
+                let _ = self.parameter_sets.insert(nal);
+            }
             self.aus_since_flush += 1;
             if let Ok(mut s) = self.summary.lock() {
                 s.access_units += 1;
@@ -340,10 +354,10 @@ impl DecodeWorker {
             if !self.emit_frames(&mut frames, ports) {
                 return false;
             }
-            if let Err(e) = result {
-                if !self.emit_error(e, ports) {
-                    return false;
-                }
+            if let Err(e) = result
+                && !self.emit_error(e, ports)
+            {
+                return false;
             }
         }
         true
@@ -352,7 +366,6 @@ impl DecodeWorker {
     fn flush(&mut self, ports: &WorkerPorts<DecodeInput, DecodedFrame>) -> bool {
         let mut units = Vec::new();
         self.end_annexb(&mut units);
-        self.assembler = AccessUnitAssembler::new(self.config.codec);
         self.chunk_pts.clear();
         if !self.decode_units(units, ports) {
             return false;
@@ -362,10 +375,10 @@ impl DecodeWorker {
         if !self.emit_frames(&mut frames, ports) {
             return false;
         }
-        if let Err(e) = result {
-            if !self.emit_error(e, ports) {
-                return false;
-            }
+        if let Err(e) = result
+            && !self.emit_error(e, ports)
+        {
+            return false;
         }
         // Nothing is lost silently: input that produced no picture and no error is an error.
         if self.frames_since_flush == 0 && self.errors_since_flush == 0 {
@@ -382,10 +395,10 @@ impl DecodeWorker {
             } else {
                 None
             };
-            if let Some(e) = error {
-                if !self.emit_error(e, ports) {
-                    return false;
-                }
+            if let Some(e) = error
+                && !self.emit_error(e, ports)
+            {
+                return false;
             }
         }
         self.annexb_bytes = 0;
@@ -421,6 +434,11 @@ impl DecodeWorker {
                 }),
             };
             frame.pts = Some(pts);
+            if frame.color == ColorDescription::default()
+                && let Some(info) = self.parameter_sets.active_stream_info()
+            {
+                frame.color = info.color;
+            }
             self.next_pts = Some(Timestamp {
                 ticks: pts.ticks + self.ticks_per_frame,
                 timebase: pts.timebase,

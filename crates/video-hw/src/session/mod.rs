@@ -2,7 +2,10 @@
 
 mod decode;
 mod encode;
+mod generation;
 mod worker;
 
 pub use decode::{DecodeSession, DecodeSummary};
 pub use encode::{EncodeSession, EncodeSummary};
+pub(crate) use generation::InPlace;
+pub use generation::{SessionSwitchRequest, SwitchMode, SwitchStats};

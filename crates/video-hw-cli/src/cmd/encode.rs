@@ -1,0 +1,175 @@
+//! `video-hw encode`.
+
+use super::{EncodeOpts, finish_encode, submit_encode};
+use crate::input;
+use crate::progress::Progress;
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use serde::Serialize;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use video_hw::{Dimensions, EncodeInput, EncodeSession, PixelFormat, pattern};
+
+/// Arguments of `encode`.
+#[derive(Args, Debug)]
+pub struct EncodeArgs {
+    /// Raw frames to encode (`-` for stdin); omit with --pattern.
+    pub input: Option<PathBuf>,
+    /// Where to write the Annex-B stream (`-` for stdout).
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Encode a generated moving test pattern instead of a file.
+    #[arg(long)]
+    pub pattern: bool,
+    /// Number of frames (default: all of the input; 300 for --pattern).
+    #[arg(long)]
+    pub frames: Option<u64>,
+    /// Picture size of the input, e.g. 1280x720.
+    #[arg(long, default_value = "640x360")]
+    pub size: Dimensions,
+    /// Pixel format of the raw input: i420, nv12, rgb24, rgba, bgra, argb.
+    #[arg(long = "pix-fmt", default_value = "i420")]
+    pub pix_fmt: PixelFormat,
+    /// Make every Nth frame a forced keyframe (0: never).
+    #[arg(long, default_value_t = 0)]
+    pub force_keyframe_every: u64,
+    /// Switch the encoder configuration at a frame: FRAME:key=value[,key=value...] with keys
+    /// bitrate, fps, size, codec, gop, mode=immediate|keyframe|drain (repeatable).
+    #[arg(long = "switch")]
+    pub switches: Vec<super::switch_spec::SwitchSpec>,
+    #[command(flatten)]
+    pub enc: EncodeOpts,
+    #[command(flatten)]
+    pub common: crate::Common,
+}
+
+#[derive(Serialize)]
+struct EncodeReport {
+    output: String,
+    codec: String,
+    backend: String,
+    selection: String,
+    implementation: String,
+    size: String,
+    frames_in: u64,
+    chunks: u64,
+    keyframes: u64,
+    bytes: u64,
+    seconds: f64,
+    fps: f64,
+}
+
+/// Encodes raw frames or the test pattern.
+pub fn run(args: EncodeArgs) -> Result<ExitCode> {
+    let frame_bytes = args.pix_fmt.frame_size(args.size);
+    let mut reader = match (&args.input, args.pattern) {
+        (Some(_), true) => bail!("give an input file or --pattern, not both"),
+        (None, false) => bail!("give an input file of raw frames, or --pattern"),
+        (Some(p), false) => Some(input::open(p)?),
+        (None, true) => None,
+    };
+    let limit = args.frames.or(args.pattern.then_some(300));
+    let config = args.enc.config(args.size);
+    let mut session = EncodeSession::new(args.common.backend, config).context("opening encoder")?;
+    let mut out: Box<dyn Write> = if args.output.as_os_str() == "-" {
+        Box::new(std::io::BufWriter::new(std::io::stdout()))
+    } else {
+        Box::new(std::io::BufWriter::new(
+            std::fs::File::create(&args.output)
+                .with_context(|| format!("cannot create {}", args.output.display()))?,
+        ))
+    };
+    let mut progress = Progress::new("encode", args.common.quiet);
+    let mut written = 0u64;
+    let mut errors: Vec<String> = Vec::new();
+    let mut on_chunk = |c: Result<video_hw::EncodedChunk, video_hw::VideoError>| -> Result<()> {
+        match c {
+            Ok(c) => {
+                out.write_all(&c.data).context("writing output")?;
+                written += 1;
+            }
+            Err(e) => errors.push(e.to_string()),
+        }
+        Ok(())
+    };
+    let mut n = 0u64;
+    while limit.is_none_or(|l| n < l) {
+        let picture = match &mut reader {
+            None => EncodeInput::packed(
+                PixelFormat::I420,
+                args.size,
+                pattern::i420_frame(args.size, n),
+            )?,
+            Some(r) => {
+                let buf = input::read_up_to(&mut **r, frame_bytes)?;
+                if buf.is_empty() {
+                    break;
+                }
+                if buf.len() < frame_bytes {
+                    bail!(
+                        "input ends inside frame {n}: {} of {frame_bytes} bytes ({} {} frames are {frame_bytes} bytes)",
+                        buf.len(),
+                        args.size,
+                        args.pix_fmt
+                    );
+                }
+                EncodeInput::packed(args.pix_fmt, args.size, buf)?
+            }
+        };
+        let force =
+            args.force_keyframe_every > 0 && n > 0 && n.is_multiple_of(args.force_keyframe_every);
+        submit_encode(
+            &mut session,
+            picture.with_force_keyframe(force),
+            &mut on_chunk,
+        )?;
+        n += 1;
+        progress.tick(n);
+    }
+    finish_encode(&mut session, &mut on_chunk)?;
+    out.flush().context("writing output")?;
+    let seconds = progress.elapsed();
+    progress.finish();
+    let s = session.summary();
+    let report = EncodeReport {
+        output: args.output.display().to_string(),
+        codec: args.enc.codec.to_string(),
+        backend: session.backend().to_string(),
+        selection: session.selection().reason.clone(),
+        implementation: s.implementation.clone(),
+        size: args.size.to_string(),
+        frames_in: s.frames_in,
+        chunks: s.chunks_out,
+        keyframes: s.keyframes,
+        bytes: s.bytes_out,
+        seconds,
+        fps: s.frames_in as f64 / seconds.max(1e-9),
+    };
+    if args.common.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    }
+    if !args.common.quiet {
+        eprintln!(
+            "encoded {} frames ({}) into {} chunks, {} bytes, {} keyframes, in {:.2} s ({:.1} fps) on {} [{}] ({})",
+            report.frames_in,
+            report.size,
+            report.chunks,
+            report.bytes,
+            report.keyframes,
+            report.seconds,
+            report.fps,
+            report.backend,
+            report.implementation,
+            report.selection
+        );
+    }
+    if s.errors > 0 || written != s.frames_in {
+        eprintln!(
+            "video-hw: {} errors, {} of {} frames written",
+            s.errors, written, s.frames_in
+        );
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
+}

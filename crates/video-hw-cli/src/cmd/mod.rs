@@ -1,0 +1,166 @@
+//! One module per subcommand, plus the encoder options they share.
+
+pub mod decode;
+pub mod encode;
+pub mod probe;
+pub mod roundtrip;
+pub mod switch_spec;
+pub mod transcode;
+
+use anyhow::{Result, bail};
+use clap::Args;
+use std::time::Duration;
+use video_hw::{
+    BitstreamLayout, Codec, DecodeSession, DecodedFrame, Dimensions, EncodeInput, EncodeSession,
+    EncodedChunk, EncoderConfig, RateControl, Rational, VideoError,
+};
+
+/// Encoder settings shared by `encode`, `transcode` and `roundtrip`.
+#[derive(Args, Debug, Clone)]
+pub struct EncodeOpts {
+    /// Output codec: h264 or hevc.
+    #[arg(long = "codec", default_value = "h264")]
+    pub codec: Codec,
+    /// Target bitrate, e.g. 2M, 800k or 1500000 (bits per second).
+    #[arg(long, default_value = "2M", value_parser = parse_bitrate)]
+    pub bitrate: u32,
+    /// Rate control: vbr, cbr or cqp.
+    #[arg(long, default_value = "vbr", value_parser = ["vbr", "cbr", "cqp"])]
+    pub rc: String,
+    /// Quantiser for --rc cqp.
+    #[arg(long, default_value_t = 26)]
+    pub qp: u8,
+    /// Frames per second.
+    #[arg(long, default_value = "30")]
+    pub fps: Rational,
+    /// Frames from one keyframe to the next.
+    #[arg(long, default_value_t = 60)]
+    pub gop: u32,
+    /// Consecutive B-frames.
+    #[arg(long = "bframes", default_value_t = 0)]
+    pub b_frames: u32,
+    /// Lowest latency over compression.
+    #[arg(long)]
+    pub low_latency: bool,
+}
+
+impl EncodeOpts {
+    /// The encoder configuration for pictures of `size`.
+    pub fn config(&self, size: Dimensions) -> EncoderConfig {
+        let mut c = EncoderConfig::new(self.codec, size);
+        c.fps = self.fps;
+        c.rate_control = match self.rc.as_str() {
+            "cbr" => RateControl::Cbr {
+                bitrate: self.bitrate,
+            },
+            "cqp" => RateControl::Cqp { qp: self.qp },
+            _ => RateControl::Vbr {
+                bitrate: self.bitrate,
+                max_bitrate: self.bitrate.saturating_mul(2),
+            },
+        };
+        c.gop_length = self.gop;
+        c.b_frames = self.b_frames;
+        c.low_latency = self.low_latency;
+        c.layout = BitstreamLayout::AnnexB;
+        c
+    }
+}
+
+/// Parses `2M`, `800k`, `1500000`.
+pub fn parse_bitrate(s: &str) -> Result<u32, String> {
+    let s = s.trim();
+    let (num, mult) = match s.chars().last() {
+        Some('k' | 'K') => (&s[..s.len() - 1], 1_000.0),
+        Some('m' | 'M') => (&s[..s.len() - 1], 1_000_000.0),
+        _ => (s, 1.0),
+    };
+    let v: f64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a bitrate like 2M or 800k"))?;
+    let bits = v * mult;
+    if !(1.0..=u32::MAX as f64).contains(&bits) {
+        return Err(format!("bitrate `{s}` is out of range"));
+    }
+    Ok(bits as u32)
+}
+
+/// Submits `input` to a decoder, reaping frames into `on_frame` whenever it pushes back.
+pub fn submit_decode(
+    session: &mut DecodeSession,
+    mut input: video_hw::DecodeInput,
+    on_frame: &mut dyn FnMut(Result<DecodedFrame, video_hw::VideoError>) -> Result<()>,
+) -> Result<()> {
+    loop {
+        match session.submit(input) {
+            Ok(()) => break,
+            Err(r) if r.kind() == video_hw::ErrorKind::Backpressure => {
+                input = r.input;
+                match session.reap_timeout(Duration::from_millis(50)) {
+                    Ok(Some(f)) => on_frame(Ok(f))?,
+                    Ok(None) => {}
+                    Err(e) => on_frame(Err(e))?,
+                }
+            }
+            Err(r) => bail!(r.error),
+        }
+    }
+    reap_ready_decode(session, on_frame)
+}
+
+/// Hands every frame that is ready now to `on_frame`.
+pub fn reap_ready_decode(
+    session: &mut DecodeSession,
+    on_frame: &mut dyn FnMut(Result<DecodedFrame, video_hw::VideoError>) -> Result<()>,
+) -> Result<()> {
+    loop {
+        match session.try_reap() {
+            Ok(Some(f)) => on_frame(Ok(f))?,
+            Ok(None) => return Ok(()),
+            Err(e) => on_frame(Err(e))?,
+        }
+    }
+}
+
+/// What an encoder hands back: a chunk, or an error it survived (e.g. a failed switch).
+pub type ChunkSink<'a> = dyn FnMut(Result<EncodedChunk, VideoError>) -> Result<()> + 'a;
+
+/// Submits a picture to an encoder, reaping chunks into `on_chunk` whenever it pushes back.
+pub fn submit_encode(
+    session: &mut EncodeSession,
+    mut input: EncodeInput,
+    on_chunk: &mut ChunkSink,
+) -> Result<()> {
+    loop {
+        match session.submit(input) {
+            Ok(()) => break,
+            Err(r) if r.kind() == video_hw::ErrorKind::Backpressure => {
+                input = r.input;
+                match session.reap_timeout(Duration::from_millis(50)) {
+                    Ok(Some(c)) => on_chunk(Ok(c))?,
+                    Ok(None) => {}
+                    Err(e) => on_chunk(Err(e))?,
+                }
+            }
+            Err(r) => bail!(r.error),
+        }
+    }
+    reap_ready_encode(session, on_chunk)
+}
+
+/// Hands every chunk that is ready now to `on_chunk`.
+pub fn reap_ready_encode(session: &mut EncodeSession, on_chunk: &mut ChunkSink) -> Result<()> {
+    loop {
+        match session.try_reap() {
+            Ok(Some(c)) => on_chunk(Ok(c))?,
+            Ok(None) => return Ok(()),
+            Err(e) => on_chunk(Err(e))?,
+        }
+    }
+}
+
+/// Flushes an encoder and hands every remaining chunk to `on_chunk`.
+pub fn finish_encode(session: &mut EncodeSession, on_chunk: &mut ChunkSink) -> Result<()> {
+    session.flush()?;
+    reap_ready_encode(session, on_chunk)
+}

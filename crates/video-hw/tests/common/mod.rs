@@ -1,0 +1,282 @@
+//! Helpers shared by the integration tests: locating test data, running decoders and
+//! encoders to completion, and checking files with FFmpeg.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use video_hw::{
+    Backend, Codec, DecodeInput, DecodeOutput, DecodeSession, DecodedFrame, DecoderConfig,
+    Dimensions, EncodeSession, EncodedChunk, EncoderConfig, ErrorKind, VideoError, pattern,
+};
+
+/// Whether an environment flag is set to 1.
+pub fn flag(name: &str) -> bool {
+    std::env::var(name).is_ok_and(|v| v == "1")
+}
+
+/// The conformance folder: `$VIDEO_HW_CONFORMANCE`, else `../shared/conformance` beside the
+/// repository. `None` (with a message) when absent; a panic when
+/// `VIDEO_HW_REQUIRE_CONFORMANCE=1`.
+pub fn conformance_dir() -> Option<PathBuf> {
+    let dir = std::env::var_os("VIDEO_HW_CONFORMANCE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance")
+        });
+    if dir.join("manifest.tsv").is_file() {
+        return Some(dir);
+    }
+    let msg = format!(
+        "conformance streams not found at {} (set VIDEO_HW_CONFORMANCE to the folder holding manifest.tsv)",
+        dir.display()
+    );
+    assert!(!flag("VIDEO_HW_REQUIRE_CONFORMANCE"), "{msg}");
+    eprintln!("SKIPPED: {msg}");
+    None
+}
+
+/// One row of the conformance manifest.
+#[derive(Debug, Clone)]
+pub struct ManifestRow {
+    pub file: String,
+    pub codec: Codec,
+    pub frames: u64,
+    pub width: u32,
+    pub height: u32,
+    pub md5: String,
+    pub notes: String,
+}
+
+/// The manifest's rows.
+pub fn manifest(dir: &Path) -> Vec<ManifestRow> {
+    let text = std::fs::read_to_string(dir.join("manifest.tsv")).expect("manifest.tsv readable");
+    text.lines()
+        .skip(1)
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            ManifestRow {
+                file: f[0].to_string(),
+                codec: f[1].parse().expect("codec column"),
+                frames: f[3].parse().expect("frames column"),
+                width: f[4].parse().expect("width column"),
+                height: f[5].parse().expect("height column"),
+                md5: f[7].to_string(),
+                notes: f.get(9).unwrap_or(&"").to_string(),
+            }
+        })
+        .collect()
+}
+
+/// Whether `backend` can serve `codec` in this direction here. Backends that cannot are
+/// skipped with a message — except when the environment demands them (software is always
+/// demanded when a software codec is compiled in; NVIDIA under `VIDEO_HW_REQUIRE_GPU=1`;
+/// VideoToolbox under `VIDEO_HW_REQUIRE_VT=1`).
+pub fn usable(backend: Backend, codec: Codec, decode: bool) -> bool {
+    let report = video_hw::backend::probe_one(backend);
+    let ok = if decode {
+        report.decodes(codec)
+    } else {
+        report.encodes(codec)
+    };
+    if ok {
+        return true;
+    }
+    let what = if decode { "decode" } else { "encode" };
+    let demanded = match backend {
+        Backend::Software => cfg!(feature = "sw-openh264") && codec == Codec::H264,
+        Backend::Nvidia => decode && flag("VIDEO_HW_REQUIRE_GPU"),
+        Backend::VideoToolbox => flag("VIDEO_HW_REQUIRE_VT"),
+        Backend::Auto => true,
+    };
+    let msg = format!("{backend} cannot {what} {codec} here: {}", report.detail);
+    assert!(!demanded, "{msg}");
+    eprintln!("SKIPPED: {msg}");
+    false
+}
+
+/// Everything a decoder produced for one stream.
+#[derive(Default)]
+pub struct Decoded {
+    pub frames: Vec<DecodedFrame>,
+    pub errors: Vec<VideoError>,
+    /// The implementation that decoded (from the session summary).
+    pub implementation: String,
+}
+
+impl Decoded {
+    /// MD5 of all frames, planar and cropped, in output order.
+    pub fn md5(&self) -> String {
+        use md5::{Digest, Md5};
+        let mut h = Md5::new();
+        let mut buf = Vec::new();
+        for f in &self.frames {
+            buf.clear();
+            f.write_planar(&mut buf).expect("CPU frame");
+            h.update(&buf);
+        }
+        h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+/// Reaps everything that is ready.
+pub fn reap_ready(session: &mut DecodeSession, out: &mut Decoded) {
+    loop {
+        match session.try_reap() {
+            Ok(Some(f)) => out.frames.push(f),
+            Ok(None) => return,
+            Err(e) => out.errors.push(e),
+        }
+    }
+}
+
+/// Submits, reaping whenever the session pushes back.
+pub fn submit_all(
+    session: &mut DecodeSession,
+    inputs: impl IntoIterator<Item = DecodeInput>,
+    out: &mut Decoded,
+) {
+    for mut input in inputs {
+        loop {
+            match session.submit(input) {
+                Ok(()) => break,
+                Err(r) => {
+                    assert_eq!(
+                        r.kind(),
+                        ErrorKind::Backpressure,
+                        "submit failed: {}",
+                        r.error
+                    );
+                    input = r.input;
+                    reap_ready(session, out);
+                }
+            }
+        }
+        reap_ready(session, out);
+    }
+}
+
+/// Flushes and reaps the rest.
+pub fn finish(session: &mut DecodeSession, out: &mut Decoded) {
+    session.flush().expect("flush");
+    reap_ready(session, out);
+}
+
+/// Decodes `data` as Annex-B in chunks of `chunk` bytes, with CPU I420 output.
+pub fn decode_annexb(backend: Backend, codec: Codec, data: &[u8], chunk: usize) -> Decoded {
+    let config =
+        DecoderConfig::new(codec).with_output(DecodeOutput::Cpu(video_hw::PixelFormat::I420));
+    let mut session = DecodeSession::new(backend, config).expect("decoder opens");
+    let mut out = Decoded {
+        implementation: session.summary().implementation,
+        ..Default::default()
+    };
+    submit_all(
+        &mut session,
+        data.chunks(chunk.max(1)).map(DecodeInput::annexb),
+        &mut out,
+    );
+    finish(&mut session, &mut out);
+    out
+}
+
+/// Encodes `n` pattern frames with `config` and returns every chunk.
+pub fn encode_pattern(backend: Backend, config: EncoderConfig, n: u64) -> Vec<EncodedChunk> {
+    let size = config.dimensions;
+    let mut enc = EncodeSession::new(backend, config).expect("encoder opens");
+    let mut chunks = Vec::new();
+    for i in 0..n {
+        let mut input = pattern::encode_input(size, i).expect("pattern");
+        loop {
+            match enc.submit(input) {
+                Ok(()) => break,
+                Err(r) => {
+                    assert_eq!(r.kind(), ErrorKind::Backpressure, "{}", r.error);
+                    input = r.input;
+                    while let Some(c) = enc.try_reap().expect("reap") {
+                        chunks.push(c);
+                    }
+                }
+            }
+        }
+        while let Some(c) = enc.try_reap().expect("reap") {
+            chunks.push(c);
+        }
+    }
+    chunks.extend(enc.drain().expect("drain"));
+    chunks
+}
+
+/// A small H.264 stream from the software encoder (the reference input for decoders).
+pub fn reference_stream(codec: Codec, size: Dimensions, n: u64) -> Option<Vec<u8>> {
+    if !video_hw::backend::probe_one(Backend::Software).encodes(codec) {
+        return None;
+    }
+    let chunks = encode_pattern(Backend::Software, EncoderConfig::new(codec, size), n);
+    Some(chunks.into_iter().flat_map(|c| c.data).collect())
+}
+
+/// Whether `ffmpeg` and `ffprobe` are on PATH; a panic when `VIDEO_HW_REQUIRE_FFMPEG=1`
+/// and they are not.
+pub fn have_ffmpeg() -> bool {
+    let ok = ["ffmpeg", "ffprobe"].iter().all(|t| {
+        Command::new(t)
+            .arg("-version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    });
+    if !ok {
+        assert!(
+            !flag("VIDEO_HW_REQUIRE_FFMPEG"),
+            "ffmpeg/ffprobe not found on PATH"
+        );
+        eprintln!("SKIPPED: ffmpeg/ffprobe not found on PATH");
+    }
+    ok
+}
+
+/// Runs `ffmpeg -v error` decoding `path` and returns what it printed (empty when clean).
+pub fn ffmpeg_errors(path: &Path) -> String {
+    let out = Command::new("ffmpeg")
+        .args(["-hide_banner", "-nostdin", "-v", "error", "-i"])
+        .arg(path)
+        .args(["-f", "null", "-"])
+        .output()
+        .expect("ffmpeg runs");
+    let mut text = String::from_utf8_lossy(&out.stderr).into_owned();
+    if !out.status.success() {
+        text.push_str(&format!("\nffmpeg exit status {}", out.status));
+    }
+    text
+}
+
+/// Frame count and size of the first video stream according to ffprobe.
+pub fn ffprobe_frames(path: &Path) -> (u64, String) {
+    let out = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-count_frames",
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "stream=nb_read_frames,width,height",
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(path)
+        .output()
+        .expect("ffprobe runs");
+    let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let f: Vec<&str> = text.split(',').collect();
+    assert_eq!(f.len(), 3, "unexpected ffprobe output `{text}`");
+    (
+        f[2].parse().expect("frame count"),
+        format!("{}x{}", f[0], f[1]),
+    )
+}
+
+/// A temporary file path unique to this process and `name`.
+pub fn temp_path(name: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("video-hw-test-{}-{name}", std::process::id()))
+}

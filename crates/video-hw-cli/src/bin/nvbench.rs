@@ -11,7 +11,7 @@
 
 use anyhow::{Context, Result, bail};
 use std::sync::{Arc, Barrier};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use video_hw::{
     Backend, Codec, DecodeInput, DecodeOutput, DecodeSession, DecoderConfig, PixelFormat,
 };
@@ -75,9 +75,10 @@ fn decode_once(dec: &mut DecodeSession, data: &[u8], chunk: usize) -> Result<u64
     let mut frames = 0u64;
     for piece in data.chunks(chunk) {
         let mut input = DecodeInput::annexb(piece);
-        while let Err(rejected) = dec.submit(input) {
+        // try_submit + reap: never block in submit while the worker waits for us to reap.
+        while let Err(rejected) = dec.try_submit(input) {
             input = rejected.input;
-            while dec.try_reap()?.is_some() {
+            if dec.reap_timeout(Duration::from_millis(1))?.is_some() {
                 frames += 1;
             }
         }

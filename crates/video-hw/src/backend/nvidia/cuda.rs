@@ -240,38 +240,61 @@ pub(crate) fn copy_2d(
     width_bytes: usize,
     rows: usize,
 ) -> Result<()> {
-    // SAFETY: an all-zero CUDA_MEMCPY2D is a valid starting value (plain data).
-    let mut p: sys::CUDA_MEMCPY2D = unsafe { std::mem::zeroed() };
-    match src {
-        Mem::Device(d) => {
-            p.srcMemoryType = sys::CUmemorytype::CU_MEMORYTYPE_DEVICE;
-            p.srcDevice = d;
-        }
-        Mem::Host(h) => {
-            p.srcMemoryType = sys::CUmemorytype::CU_MEMORYTYPE_HOST;
-            p.srcHost = h;
-        }
-    }
-    match dst {
-        Mem::Device(d) => {
-            p.dstMemoryType = sys::CUmemorytype::CU_MEMORYTYPE_DEVICE;
-            p.dstDevice = d;
-        }
-        Mem::Host(h) => {
-            p.dstMemoryType = sys::CUmemorytype::CU_MEMORYTYPE_HOST;
-            p.dstHost = h;
-        }
-    }
-    p.srcPitch = src_pitch;
-    p.dstPitch = dst_pitch;
-    p.WidthInBytes = width_bytes;
-    p.Height = rows;
+    use sys::CUmemorytype::{CU_MEMORYTYPE_DEVICE, CU_MEMORYTYPE_HOST};
+    let (src_type, src_host, src_device) = match src {
+        Mem::Device(d) => (CU_MEMORYTYPE_DEVICE, std::ptr::null(), d),
+        Mem::Host(h) => (CU_MEMORYTYPE_HOST, h.cast_const(), 0),
+    };
+    let (dst_type, dst_host, dst_device) = match dst {
+        Mem::Device(d) => (CU_MEMORYTYPE_DEVICE, std::ptr::null_mut(), d),
+        Mem::Host(h) => (CU_MEMORYTYPE_HOST, h, 0),
+    };
+    let p = sys::CUDA_MEMCPY2D {
+        srcXInBytes: 0,
+        srcY: 0,
+        srcMemoryType: src_type,
+        srcHost: src_host,
+        srcDevice: src_device,
+        srcArray: std::ptr::null_mut(),
+        srcPitch: src_pitch,
+        dstXInBytes: 0,
+        dstY: 0,
+        dstMemoryType: dst_type,
+        dstHost: dst_host,
+        dstDevice: dst_device,
+        dstArray: std::ptr::null_mut(),
+        dstPitch: dst_pitch,
+        WidthInBytes: width_bytes,
+        Height: rows,
+    };
     // SAFETY: the caller guarantees both regions hold `rows` rows at their pitches and stay
     // alive until the stream is synchronised.
     check(
         unsafe { sys::cuMemcpy2DAsync_v2(&p, stream) },
         "cuMemcpy2DAsync",
     )
+}
+
+/// Queues a fill of `rows` rows of `width_bytes` at `dst` (pitch `pitch`) with the
+/// little-endian 16-bit `value` (`wide`) or its low byte.
+pub(crate) fn fill_2d(
+    stream: CUstream,
+    dst: CUdeviceptr,
+    pitch: usize,
+    width_bytes: usize,
+    rows: usize,
+    value: u16,
+    wide: bool,
+) -> Result<()> {
+    // SAFETY: the caller guarantees the region is device memory of `rows` rows at `pitch`.
+    let res = unsafe {
+        if wide {
+            sys::cuMemsetD2D16Async(dst, pitch, value, width_bytes / 2, rows, stream)
+        } else {
+            sys::cuMemsetD2D8Async(dst, pitch, value as u8, width_bytes, rows, stream)
+        }
+    };
+    check(res, "cuMemsetD2DAsync")
 }
 
 /// Free and total device memory of the current context's device (`cuMemGetInfo`).

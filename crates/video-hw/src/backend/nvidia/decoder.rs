@@ -57,11 +57,17 @@ fn nv_codec(codec: Codec) -> Result<cudaVideoCodec> {
     }
 }
 
-/// Asks NVDEC what it can do for `codec` at `bit_depth`, 4:2:0 (a context must be current).
-pub(crate) fn query_caps(lib: &Nvcuvid, codec: Codec, bit_depth: u8) -> Result<CUVIDDECODECAPS> {
+/// Asks NVDEC what it can do for `codec` at `bit_depth` in `chroma` format (a context must be
+/// current).
+pub(crate) fn query_caps(
+    lib: &Nvcuvid,
+    codec: Codec,
+    bit_depth: u8,
+    chroma: cudaVideoChromaFormat,
+) -> Result<CUVIDDECODECAPS> {
     let mut caps = CUVIDDECODECAPS {
         eCodecType: nv_codec(codec)?,
-        eChromaFormat: cudaVideoChromaFormat_420,
+        eChromaFormat: chroma,
         nBitDepthMinus8: u32::from(bit_depth.saturating_sub(8)),
         ..Default::default()
     };
@@ -77,6 +83,8 @@ struct ActiveDecoder {
     handle: CUvideodecoder,
     codec: Codec,
     bit_depth: u8,
+    /// 4:0:0: the chroma planes handed out are filled with the neutral value.
+    monochrome: bool,
     max_width: u32,
     max_height: u32,
     surfaces: u32,
@@ -419,11 +427,18 @@ impl State {
     /// Sets up the decoder for a new sequence; returns the decode surface count for the parser.
     fn on_sequence(&mut self, f: &CUVIDEOFORMAT) -> Result<u32> {
         let codec = self.codec;
-        if f.chroma_format != cudaVideoChromaFormat_420 {
+        if f.chroma_format != cudaVideoChromaFormat_420
+            && f.chroma_format != cudaVideoChromaFormat_Monochrome
+        {
             return Err(VideoError::unsupported(format!(
-                "NVDEC backend decodes 4:2:0 only; this {codec} stream has chroma format {}",
+                "NVDEC backend decodes 4:2:0 and 4:0:0 only; this {codec} stream has chroma \
+                 format {} (2: 4:2:2, 3: 4:4:4)",
                 f.chroma_format
             )));
+        }
+        let monochrome = f.chroma_format == cudaVideoChromaFormat_Monochrome;
+        if std::env::var_os("VIDEO_HW_NV_DEBUG").is_some() {
+            eprintln!("video-hw nvdec: sequence {f:?}");
         }
         if f.bit_depth_luma_minus8 != f.bit_depth_chroma_minus8 || f.bit_depth_luma_minus8 > 4 {
             return Err(VideoError::unsupported(format!(
@@ -434,11 +449,12 @@ impl State {
         }
         let bit_depth = 8 + f.bit_depth_luma_minus8;
         let (w, h) = (f.coded_width, f.coded_height);
-        let caps = query_caps(self.lib, codec, bit_depth)?;
+        let caps = query_caps(self.lib, codec, bit_depth, f.chroma_format)?;
         let gpu = &self.gpu_name;
         if caps.bIsSupported == 0 {
             return Err(VideoError::unsupported(format!(
-                "NVDEC on {gpu} does not decode {codec} {bit_depth}-bit 4:2:0"
+                "NVDEC on {gpu} does not decode {codec} {bit_depth}-bit {}",
+                if monochrome { "4:0:0" } else { "4:2:0" }
             )));
         }
         if w > caps.nMaxWidth || h > caps.nMaxHeight {
@@ -480,6 +496,7 @@ impl State {
         if let Some(dec) = self.decoder.as_mut()
             && dec.codec == codec
             && dec.bit_depth == bit_depth
+            && dec.monochrome == monochrome
             && dec.width == w
             && dec.height == h
         {
@@ -496,6 +513,7 @@ impl State {
         if let Some(dec) = self.decoder.as_mut()
             && dec.codec == codec
             && dec.bit_depth == bit_depth
+            && dec.monochrome == monochrome
             && w <= dec.max_width
             && h <= dec.max_height
             && surfaces <= dec.surfaces
@@ -532,7 +550,7 @@ impl State {
             ulHeight: h as tcu_ulong,
             ulNumDecodeSurfaces: surfaces as tcu_ulong,
             CodecType: nv_codec(codec)?,
-            ChromaFormat: cudaVideoChromaFormat_420,
+            ChromaFormat: f.chroma_format,
             ulCreationFlags: cudaVideoCreate_PreferCUVID,
             bitDepthMinus8: tcu_ulong::from(bit_depth - 8),
             ulIntraDecodeOnly: 0,
@@ -546,11 +564,9 @@ impl State {
                 bottom: h as i16,
             },
             OutputFormat: surface_format,
-            DeinterlaceMode: if f.progressive_sequence != 0 {
-                cudaVideoDeinterlaceMode_Weave
-            } else {
-                cudaVideoDeinterlaceMode_Adaptive
-            },
+            // Weave: interlaced content comes out as the decoded frames (both fields), as
+            // the reference decoders give it, never deinterlaced.
+            DeinterlaceMode: cudaVideoDeinterlaceMode_Weave,
             ulTargetWidth: w as tcu_ulong,
             ulTargetHeight: h as tcu_ulong,
             ulNumOutputSurfaces: 2,
@@ -578,6 +594,7 @@ impl State {
             handle,
             codec,
             bit_depth,
+            monochrome,
             max_width: w,
             max_height: h,
             surfaces,
@@ -670,6 +687,7 @@ impl State {
         let (coded_w, coded_h) = (dec.width, dec.height);
         let display = dec.display;
         let color = dec.color;
+        let monochrome = dec.monochrome;
         let keyframe = usize::try_from(info.picture_index)
             .ok()
             .and_then(|i| self.intra.get(i).copied())
@@ -703,15 +721,27 @@ impl State {
                     luma_rows,
                 )?;
                 let crows = luma_rows.div_ceil(2);
-                cuda::copy_2d(
-                    stream,
-                    Mem::Device(chroma),
-                    pitch,
-                    Mem::Device(dst_chroma),
-                    dst_pitch,
-                    row,
-                    crows,
-                )?;
+                if monochrome {
+                    cuda::fill_2d(
+                        stream,
+                        dst_chroma,
+                        dst_pitch,
+                        row,
+                        crows,
+                        0x80 << (8 * (bps - 1)),
+                        wide,
+                    )?;
+                } else {
+                    cuda::copy_2d(
+                        stream,
+                        Mem::Device(chroma),
+                        pitch,
+                        Mem::Device(dst_chroma),
+                        dst_pitch,
+                        row,
+                        crows,
+                    )?;
+                }
                 self.stream.synchronize()?;
                 stats::add(&COUNTERS.device_copies, 1);
                 let surface = GpuSurface {
@@ -747,7 +777,10 @@ impl State {
                     height: display.height,
                     wide,
                 };
-                let coeffs = Coeffs::for_color(color, display.height);
+                let mut coeffs = Coeffs::for_color(color, display.height);
+                if monochrome {
+                    coeffs = coeffs.luma_only();
+                }
                 let rgb = match self.rgb_gpu(&src, target, coeffs) {
                     Ok(bytes) => {
                         stats::add(&COUNTERS.rgb_gpu, 1);
@@ -761,10 +794,7 @@ impl State {
                 let size = dims(display.width, display.height)?;
                 let stride = rgb.len() / display.height.max(1) as usize;
                 let n = rgb.len();
-                let planes = vec![Plane {
-                    data: rgb.into(),
-                    stride,
-                }];
+                let planes = vec![Plane { data: rgb, stride }];
                 (
                     target,
                     size,
@@ -780,7 +810,8 @@ impl State {
             // Native, Cpu(NV12/I420/P016): the visible picture as semi-planar host planes
             // (the session turns NV12 into I420 where asked).
             _ => {
-                let (planes, size, n) = self.host_planes(ptr, chroma, pitch, display, bps)?;
+                let (planes, size, n) =
+                    self.host_planes(ptr, chroma, pitch, display, bps, monochrome)?;
                 (
                     native,
                     size,
@@ -811,6 +842,7 @@ impl State {
         pitch: usize,
         display: CropRect,
         bps: usize,
+        monochrome: bool,
     ) -> Result<(Vec<Plane>, Dimensions, usize)> {
         let (left, top) = ((display.left & !1) as usize, (display.top & !1) as usize);
         let (w, h) = (display.width as usize, display.height as usize);
@@ -852,7 +884,13 @@ impl State {
                 stride: row,
             },
             Plane {
-                data: bytes[row * h..].into(),
+                data: if monochrome {
+                    // Neutral chroma (128, or 0x8000 little-endian for 16-bit samples).
+                    let neutral: &[u8] = if bps == 2 { &[0x00, 0x80] } else { &[0x80] };
+                    neutral.repeat(crow * ch / bps).into()
+                } else {
+                    bytes[row * h..].into()
+                },
                 stride: crow,
             },
         ];
@@ -868,7 +906,7 @@ impl State {
     }
 
     /// RGB through the CUDA kernel: convert on the device, then one copy to pinned memory.
-    fn rgb_gpu(&mut self, src: &Source, format: PixelFormat, coeffs: Coeffs) -> Result<Vec<u8>> {
+    fn rgb_gpu(&mut self, src: &Source, format: PixelFormat, coeffs: Coeffs) -> Result<Arc<[u8]>> {
         if self.rgb_kernel.is_none() {
             self.rgb_kernel = Some(RgbKernel::load(self.ctx.clone()).map_err(|e| e.to_string()));
         }
@@ -899,16 +937,11 @@ impl State {
         )?;
         self.stream.synchronize()?;
         stats::add(&COUNTERS.host_copies, 1);
-        Ok(self
-            .staging
-            .as_ref()
-            .expect("allocated")
-            .bytes(len)
-            .to_vec())
+        Ok(self.staging.as_ref().expect("allocated").bytes(len).into())
     }
 
     /// RGB on the CPU from a host copy of the planes (the fallback path).
-    fn rgb_cpu(&mut self, src: &Source, format: PixelFormat, coeffs: Coeffs) -> Result<Vec<u8>> {
+    fn rgb_cpu(&mut self, src: &Source, format: PixelFormat, coeffs: Coeffs) -> Result<Arc<[u8]>> {
         let display = CropRect {
             left: src.left,
             top: src.top,
@@ -917,7 +950,7 @@ impl State {
         };
         let bps = if src.wide { 2 } else { 1 };
         let (planes, _, _) =
-            self.host_planes(src.luma, src.chroma, src.luma_pitch, display, bps)?;
+            self.host_planes(src.luma, src.chroma, src.luma_pitch, display, bps, false)?;
         rgb::convert_cpu(
             &planes[0].data,
             &planes[1].data,

@@ -35,10 +35,10 @@ pub const cudaVideoSurfaceFormat_P016: cudaVideoSurfaceFormat = 1;
 // cudaVideoDeinterlaceMode
 pub type cudaVideoDeinterlaceMode = c_int;
 pub const cudaVideoDeinterlaceMode_Weave: cudaVideoDeinterlaceMode = 0;
-pub const cudaVideoDeinterlaceMode_Adaptive: cudaVideoDeinterlaceMode = 2;
 
 // cudaVideoChromaFormat
 pub type cudaVideoChromaFormat = c_int;
+pub const cudaVideoChromaFormat_Monochrome: cudaVideoChromaFormat = 0;
 pub const cudaVideoChromaFormat_420: cudaVideoChromaFormat = 1;
 
 // cudaVideoCreateFlags

@@ -14,6 +14,8 @@
 pub(crate) mod cuda;
 pub(crate) mod decoder;
 pub(crate) mod ffi;
+#[cfg(test)]
+mod gpu_tests;
 pub(crate) mod rgb;
 pub(crate) mod stats;
 pub(crate) mod surface_pool;
@@ -57,7 +59,7 @@ fn probe_uncached() -> BackendReport {
         let mut depths = Vec::new();
         let (mut max_w, mut max_h) = (0, 0);
         for depth in [8u8, 10] {
-            match decoder::query_caps(lib, codec, depth) {
+            match decoder::query_caps(lib, codec, depth, ffi::cudaVideoChromaFormat_420) {
                 Ok(c) if c.bIsSupported != 0 => {
                     depths.push(depth);
                     max_w = max_w.max(c.nMaxWidth);

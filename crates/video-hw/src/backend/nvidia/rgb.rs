@@ -28,6 +28,17 @@ pub(crate) struct Coeffs {
 }
 
 impl Coeffs {
+    /// The same conversion with the chroma terms removed (4:0:0: grey from luma alone).
+    pub fn luma_only(self) -> Self {
+        Self {
+            rv: 0.0,
+            gu: 0.0,
+            gv: 0.0,
+            bu: 0.0,
+            ..self
+        }
+    }
+
     /// The coefficients for a picture with colour `color`, `height` lines tall (an unspecified
     /// matrix resolves to BT.601 below 720 lines, else BT.709; identity is treated as BT.601).
     pub fn for_color(color: ColorDescription, height: u32) -> Self {
@@ -184,7 +195,7 @@ pub(crate) fn convert_cpu(
     wide: bool,
     format: PixelFormat,
     coeffs: Coeffs,
-) -> Result<Vec<u8>> {
+) -> Result<std::sync::Arc<[u8]>> {
     let (bpp, at) =
         packing(format).ok_or_else(|| VideoError::unsupported(format!("{format} is not RGB")))?;
     let bps = if wide { 2 } else { 1 };
@@ -219,5 +230,5 @@ pub(crate) fn convert_cpu(
             }
         }
     }
-    Ok(out)
+    Ok(out.into())
 }

@@ -241,7 +241,7 @@ fn gpu_output_frames_round_trip_to_the_manifest_md5() {
     for file in [
         "h264/test-25fps.h264",
         "hevc/test-25fps.h265",
-        "h264/CVFC1_Sony_C.jsv",
+        "h264/clip-c.h264",
     ] {
         let s = find(&dir, file);
         let frames = decode_file(&dir.join(file), s.codec, DecodeOutput::Gpu).expect("decode");

@@ -23,7 +23,7 @@ use crate::api::frame::{
     CropRect, DecodedFrame, FrameData, GpuApi, GpuSurface, PixelFormat, Plane,
 };
 use crate::backend::DecoderBackend;
-use crate::bitstream::AccessUnit;
+use crate::bitstream::{AccessUnit, nal, sps};
 use std::collections::VecDeque;
 use std::ffi::{c_int, c_void};
 use std::sync::Arc;
@@ -124,6 +124,10 @@ struct State {
     pts_seen: bool,
     /// Annex-B bytes of the access unit being parsed.
     packet: Vec<u8>,
+    /// Coded size and crop of the latest SPS seen in the input: NVDEC's parser reports the
+    /// display area's right/bottom edges but drops the left/top crop offsets, so the crop
+    /// comes from our own SPS parse when the coded sizes agree.
+    sps_crop: Option<(Dimensions, CropRect)>,
     gpu_pool: Option<Arc<SurfacePool>>,
     staging: Option<PinnedBuffer>,
     rgb_buffer: Option<DeviceBuffer>,
@@ -163,6 +167,7 @@ impl NvdecDecoder {
             errors: Vec::new(),
             pts_seen: false,
             packet: Vec::new(),
+            sps_crop: None,
             gpu_pool: None,
             staging: None,
             rgb_buffer: None,
@@ -298,6 +303,17 @@ impl DecoderBackend for NvdecDecoder {
         let s = self.state();
         s.packet.clear();
         for nal in &au.nals {
+            if nal::is_parameter_set(s.codec, nal) {
+                let sps = match (s.codec, nal::nal_type(s.codec, nal)) {
+                    (Codec::H264, Some(7)) => Some(sps::parse_h264_sps(nal)),
+                    (Codec::Hevc, Some(33)) => Some(sps::parse_hevc_sps(nal)),
+                    _ => None,
+                };
+                // An SPS we cannot parse is left to NVDEC's parser to judge.
+                if let Some(Ok(info)) = sps {
+                    s.sps_crop = Some((info.coded, info.crop));
+                }
+            }
             s.packet.extend_from_slice(&[0, 0, 0, 1]);
             s.packet.extend_from_slice(nal);
         }
@@ -490,7 +506,17 @@ impl State {
         let delay = display_delay();
         let surfaces = (u32::from(f.min_num_decode_surfaces) + delay + SURFACE_MARGIN)
             .clamp(u32::from(f.min_num_decode_surfaces).max(1), MAX_SURFACES);
-        let display = display_rect(f);
+        let display = match self.sps_crop {
+            Some((coded, crop))
+                if coded.width() == w
+                    && coded.height() == h
+                    && crop.left + crop.width <= w
+                    && crop.top + crop.height <= h =>
+            {
+                crop
+            }
+            _ => display_rect(f),
+        };
         let color = color_of(f);
 
         if let Some(dec) = self.decoder.as_mut()

@@ -8,6 +8,11 @@
 //! before the clock starts (decoder creation excluded, as PyNvVideoCodec's figure is); the
 //! clock stops when the last session has flushed. Prints one JSON object: the median run's
 //! frames, seconds and aggregate fps, every run's fps, and the NVDEC counters.
+//!
+//! The reaping thread polls (`try_reap`, yielding when nothing is ready) rather than sleeping
+//! in `reap_timeout` (`--wait`): every sleep is a wake-up the worker must pay for, which on
+//! the lent H100 (a Firecracker microVM) costs a large share of a 1080p frame's time.
+//! `--queue` sets the session's output queue (default 32 frames).
 
 use anyhow::{Context, Result, bail};
 use std::sync::{Arc, Barrier};
@@ -24,6 +29,8 @@ struct Args {
     runs: usize,
     backend: Backend,
     chunk: usize,
+    queue: usize,
+    poll: bool,
 }
 
 fn parse_args() -> Result<Args> {
@@ -35,6 +42,8 @@ fn parse_args() -> Result<Args> {
         runs: 3,
         backend: Backend::Nvidia,
         chunk: 1 << 20,
+        queue: 32,
+        poll: true,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -46,6 +55,8 @@ fn parse_args() -> Result<Args> {
             "--runs" => a.runs = value()?.parse()?,
             "--backend" => a.backend = value()?.parse()?,
             "--chunk" => a.chunk = value()?.parse()?,
+            "--queue" => a.queue = value()?.parse()?,
+            "--wait" => a.poll = false,
             "--output" => {
                 a.output = match value()?.as_str() {
                     "gpu" => DecodeOutput::Gpu,
@@ -57,39 +68,51 @@ fn parse_args() -> Result<Args> {
             "-h" | "--help" => {
                 println!(
                     "video-hw-nvbench --input FILE --codec h264|hevc --sessions N \
-                     --output gpu|nv12|i420|rgb24|rgba|bgra|native|metadata [--runs R] [--backend B]"
+                     --output gpu|nv12|i420|rgb24|rgba|bgra|native|metadata [--runs R] [--backend B] \
+                     [--chunk BYTES] [--queue FRAMES] [--wait]"
                 );
                 std::process::exit(0);
             }
             other => bail!("unknown argument {other}"),
         }
     }
-    if a.input.is_empty() || a.sessions == 0 || a.runs == 0 || a.chunk == 0 {
+    if a.input.is_empty() || a.sessions == 0 || a.runs == 0 || a.chunk == 0 || a.queue == 0 {
         bail!("--input is required; --sessions, --runs and --chunk must be positive");
     }
     Ok(a)
 }
 
-/// Decodes `data` once through `dec`; returns the frame count.
-fn decode_once(dec: &mut DecodeSession, data: &[u8], chunk: usize) -> Result<u64> {
+/// Takes every frame ready now; whether there was any.
+fn reap_some(dec: &mut DecodeSession, frames: &mut u64) -> Result<bool> {
+    let mut any = false;
+    while dec.try_reap()?.is_some() {
+        *frames += 1;
+        any = true;
+    }
+    Ok(any)
+}
+
+/// Decodes `data` once through `dec`; returns the frame count. With `poll`, the caller
+/// never sleeps waiting for frames (it yields), so the worker never has to wake it.
+fn decode_once(dec: &mut DecodeSession, data: &[u8], chunk: usize, poll: bool) -> Result<u64> {
     let mut frames = 0u64;
     for piece in data.chunks(chunk) {
         let mut input = DecodeInput::annexb(piece);
         // try_submit + reap: never block in submit while the worker waits for us to reap.
         while let Err(rejected) = dec.try_submit(input) {
             input = rejected.input;
-            if dec.reap_timeout(Duration::from_millis(1))?.is_some() {
-                frames += 1;
+            if !reap_some(dec, &mut frames)? {
+                if poll {
+                    std::thread::yield_now();
+                } else if dec.reap_timeout(Duration::from_millis(1))?.is_some() {
+                    frames += 1;
+                }
             }
         }
-        while dec.try_reap()?.is_some() {
-            frames += 1;
-        }
+        reap_some(dec, &mut frames)?;
     }
     dec.flush()?;
-    while dec.try_reap()?.is_some() {
-        frames += 1;
-    }
+    reap_some(dec, &mut frames)?;
     Ok(frames)
 }
 
@@ -99,13 +122,14 @@ fn run(args: &Args, data: &Arc<Vec<u8>>) -> Result<(u64, f64)> {
     let mut threads = Vec::new();
     for _ in 0..args.sessions {
         let (barrier, data) = (barrier.clone(), data.clone());
-        let config = DecoderConfig::new(args.codec).with_output(args.output);
-        let (backend, chunk) = (args.backend, args.chunk);
+        let mut config = DecoderConfig::new(args.codec).with_output(args.output);
+        config.output_queue = args.queue;
+        let (backend, chunk, poll) = (args.backend, args.chunk, args.poll);
         threads.push(std::thread::spawn(move || -> Result<u64> {
             let session = DecodeSession::new(backend, config);
             barrier.wait();
             let mut dec = session?;
-            let n = decode_once(&mut dec, &data, chunk)?;
+            let n = decode_once(&mut dec, &data, chunk, poll)?;
             Ok(n)
         }));
     }
@@ -161,6 +185,8 @@ fn main() -> Result<()> {
         "frames": frames,
         "seconds": seconds,
         "fps": frames as f64 / seconds,
+        "output_queue": args.queue,
+        "reaper": if args.poll { "poll" } else { "wait" },
         "runs_fps": results.iter().map(|(f, s)| *f as f64 / s).collect::<Vec<_>>(),
         "counters": counters,
     });

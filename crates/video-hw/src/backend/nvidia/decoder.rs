@@ -128,6 +128,9 @@ struct State {
     /// display area's right/bottom edges but drops the left/top crop offsets, so the crop
     /// comes from our own SPS parse when the coded sizes agree.
     sps_crop: Option<(Dimensions, CropRect)>,
+    /// Mark each packet as one whole picture (`CUVID_PKT_ENDOFPICTURE`), so the parser
+    /// decodes it at once; `VIDEO_HW_NV_END_OF_PICTURE=0` leaves picture ends to the parser.
+    end_of_picture: bool,
     gpu_pool: Option<Arc<SurfacePool>>,
     staging: Option<PinnedBuffer>,
     rgb_buffer: Option<DeviceBuffer>,
@@ -168,6 +171,7 @@ impl NvdecDecoder {
             pts_seen: false,
             packet: Vec::new(),
             sps_crop: None,
+            end_of_picture: std::env::var("VIDEO_HW_NV_END_OF_PICTURE").as_deref() != Ok("0"),
             gpu_pool: None,
             staging: None,
             rgb_buffer: None,
@@ -317,7 +321,11 @@ impl DecoderBackend for NvdecDecoder {
             s.packet.extend_from_slice(&[0, 0, 0, 1]);
             s.packet.extend_from_slice(nal);
         }
-        let mut flags = CUVID_PKT_ENDOFPICTURE;
+        let mut flags = if s.end_of_picture {
+            CUVID_PKT_ENDOFPICTURE
+        } else {
+            0
+        };
         let mut ts = 0;
         if let Some(pts) = au.pts {
             flags |= CUVID_PKT_TIMESTAMP;

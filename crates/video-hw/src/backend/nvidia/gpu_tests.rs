@@ -209,37 +209,41 @@ fn adapter_outputs_gpu_and_rgb() {
 #[test]
 fn adapter_throughput_on_bench_input() {
     let Some(gpu) = gpu_name() else { return };
-    let Some(path) = std::env::var_os("VIDEO_HW_BENCH_INPUT") else {
-        return;
-    };
-    let data = std::fs::read(&path).expect("read");
-    for output in [
-        DecodeOutput::Gpu,
-        DecodeOutput::Native,
-        DecodeOutput::Cpu(PixelFormat::Rgb24),
-    ] {
-        let lib = library().expect("library");
-        let aus = access_units(Codec::H264, &data);
-        let mut dec = NvdecDecoder::new(
-            lib,
-            &DecoderConfig::new(Codec::H264).with_output(output),
-            gpu.clone(),
-        )
-        .expect("decoder");
-        let t = Instant::now();
-        let mut n = 0;
-        let mut frames = Vec::new();
-        for au in &aus {
-            dec.decode(au, &mut frames).expect("decode");
+    let inputs = [
+        (Codec::H264, std::env::var_os("VIDEO_HW_BENCH_INPUT")),
+        (Codec::Hevc, std::env::var_os("VIDEO_HW_BENCH_HEVC")),
+    ];
+    for (codec, path) in inputs {
+        let Some(path) = path else { continue };
+        let data = std::fs::read(&path).expect("read");
+        for (output, with_pts) in [
+            (DecodeOutput::Gpu, true),
+            (DecodeOutput::Gpu, false),
+            (DecodeOutput::Native, true),
+            (DecodeOutput::Cpu(PixelFormat::Rgb24), true),
+        ] {
+            let lib = library().expect("library");
+            let mut aus = access_units(codec, &data);
+            if !with_pts {
+                aus.iter_mut().for_each(|a| a.pts = None);
+            }
+            let config = DecoderConfig::new(codec).with_output(output);
+            let mut dec = NvdecDecoder::new(lib, &config, gpu.clone()).expect("decoder");
+            let t = Instant::now();
+            let mut n = 0;
+            let mut frames = Vec::new();
+            for au in &aus {
+                dec.decode(au, &mut frames).expect("decode");
+                n += frames.len();
+                frames.clear();
+            }
+            dec.flush(&mut frames).expect("flush");
             n += frames.len();
-            frames.clear();
+            let s = t.elapsed().as_secs_f64();
+            eprintln!(
+                "ADAPTER-BENCH {codec} {output:?} pts={with_pts}: {n} frames in {s:.3} s = {:.1} fps",
+                n as f64 / s
+            );
         }
-        dec.flush(&mut frames).expect("flush");
-        n += frames.len();
-        let s = t.elapsed().as_secs_f64();
-        eprintln!(
-            "ADAPTER-BENCH {output:?}: {n} frames in {s:.3} s = {:.1} fps",
-            n as f64 / s
-        );
     }
 }

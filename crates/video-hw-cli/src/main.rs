@@ -4,6 +4,8 @@ mod cmd;
 mod input;
 mod progress;
 mod sink;
+mod sink_chunks;
+mod source;
 
 use clap::{Args, Parser, Subcommand};
 use std::process::ExitCode;

@@ -17,7 +17,10 @@
 pub mod api;
 pub mod backend;
 pub mod bitstream;
+pub mod container;
+pub mod metrics;
 pub mod pattern;
+pub mod pipeline;
 mod session;
 pub mod transform;
 

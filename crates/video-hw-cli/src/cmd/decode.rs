@@ -1,21 +1,24 @@
 //! `video-hw decode`.
 
 use super::{reap_ready_decode, submit_decode};
-use crate::input;
 use crate::progress::Progress;
 use crate::sink::FrameSink;
+use crate::source::Source;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use serde::Serialize;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use video_hw::metrics::{Metrics, MetricsReport, PipelineSwitch};
+use video_hw::pipeline::{FrameTransform, IngestItem, Output, PipelineConfig, PipelineScheduler};
+use video_hw::transform::{TransformSpec, Transformer};
 use video_hw::{Codec, DecodeInput, DecodeOutput, DecodeSession, DecoderConfig, PixelFormat};
 
 /// Arguments of `decode`.
 #[derive(Args, Debug)]
 pub struct DecodeArgs {
-    /// Annex-B H.264/HEVC stream to decode (`-` for stdin).
+    /// H.264/HEVC stream to decode: Annex-B or MP4/MOV (`-` for stdin).
     pub input: PathBuf,
     /// Write the decoded frames here as raw planar YUV (I420, cropped) or packed RGB (`-` for stdout).
     #[arg(short, long)]
@@ -33,6 +36,9 @@ pub struct DecodeArgs {
     /// aggregate frame rate (the input is read into memory).
     #[arg(long, default_value_t = 1)]
     pub sessions: usize,
+    /// Print the pipeline metrics (stage latencies, queue depths, transform paths) on stderr.
+    #[arg(long)]
+    pub metrics: bool,
     /// Bytes handed to the decoder per submit.
     #[arg(long, default_value_t = 1 << 20)]
     pub chunk_size: usize,
@@ -54,6 +60,8 @@ struct DecodeReport {
     seconds: f64,
     fps: f64,
     md5: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    metrics: Option<MetricsReport>,
 }
 
 /// Decodes a stream.
@@ -64,23 +72,33 @@ pub fn run(args: DecodeArgs) -> Result<ExitCode> {
     if args.chunk_size == 0 {
         bail!("--chunk-size must be at least 1");
     }
-    let mut reader = input::open(&args.input)?;
-    let head = input::read_up_to(&mut *reader, 64 * 1024)?;
-    if head.is_empty() {
-        bail!("{} is empty", args.input.display());
-    }
-    let codec = input::detect_codec(args.codec, &args.input, &head)?;
-    let output = match args.to {
-        Some(f) => DecodeOutput::Cpu(f),
-        None if args.md5 || args.output.is_some() => DecodeOutput::Cpu(PixelFormat::I420),
-        None => DecodeOutput::MetadataOnly,
-    };
-    let config = DecoderConfig::new(codec).with_output(output);
-    let report = if args.sessions == 1 {
-        decode_stream(&args, config, head, reader)?
+    let source = Source::open(&args.input, args.codec, args.chunk_size)?;
+    let codec = source.codec;
+    let pixels = args.md5 || args.output.is_some() || args.to.is_some();
+    let mut config = DecoderConfig::new(codec).with_output(if pixels {
+        DecodeOutput::Native
     } else {
-        decode_many(&args, config, head, reader)?
+        DecodeOutput::MetadataOnly
+    });
+    if let Some(tb) = source.timebase {
+        config.timebase = tb;
+    }
+    let notes = source.notes.clone();
+    let container = source.container;
+    let expected = source.frames;
+    let mut report = if args.sessions == 1 {
+        decode_stream(&args, config, source)?
+    } else {
+        decode_many(&args, config, source)?
     };
+    if let Some(n) = expected.map(|n| n * args.sessions as u64)
+        && n != report.frames
+    {
+        report.errors.push(format!(
+            "the container lists {n} samples but {} frames were decoded",
+            report.frames
+        ));
+    }
     if args.md5
         && let Some(m) = &report.md5
     {
@@ -91,15 +109,22 @@ pub fn run(args: DecodeArgs) -> Result<ExitCode> {
     }
     if !args.common.quiet {
         eprintln!(
-            "decoded {} frames of {} in {:.2} s ({:.1} fps) on {} [{}] ({})",
+            "decoded {} frames of {codec} ({container}) in {:.2} s ({:.1} fps) on {} [{}] ({})",
             report.frames,
-            codec,
             report.seconds,
             report.fps,
             report.backend,
             report.implementation,
             report.selection
         );
+        for n in &notes {
+            eprintln!("  note: {n}");
+        }
+    }
+    if args.metrics
+        && let Some(m) = &report.metrics
+    {
+        eprintln!("{m}");
     }
     for e in report.errors.iter().take(5) {
         eprintln!("video-hw: error: {e}");
@@ -114,56 +139,66 @@ pub fn run(args: DecodeArgs) -> Result<ExitCode> {
     })
 }
 
-fn decode_stream(
-    args: &DecodeArgs,
-    config: DecoderConfig,
-    head: Vec<u8>,
-    mut reader: Box<dyn std::io::Read + Send>,
-) -> Result<DecodeReport> {
+/// One session, run through the pipeline scheduler: ingest, decode submit and reap, and the
+/// transform pool (for `--to`) each on their own thread.
+fn decode_stream(args: &DecodeArgs, config: DecoderConfig, source: Source) -> Result<DecodeReport> {
     let codec = config.codec;
-    let mut session = DecodeSession::new(args.common.backend, config).context("opening decoder")?;
+    let session = DecodeSession::new(args.common.backend, config).context("opening decoder")?;
+    let backend = session.backend();
+    let selection = session.selection().reason.clone();
+    let implementation = session.summary().implementation;
+    let metrics = Metrics::new();
+    metrics.set_backend(backend.to_string());
+    metrics.record_session(false);
+    let scheduler = PipelineScheduler::new(
+        PipelineConfig::default().with_switch(PipelineSwitch::from_env(backend)),
+        metrics.clone(),
+    );
+    let transform = args.to.map(|f| {
+        Arc::new(Transformer::new(TransformSpec::to(f), metrics.clone())) as Arc<dyn FrameTransform>
+    });
     let mut sink = FrameSink::new(args.output.as_deref(), args.md5)?;
     let mut progress = Progress::new("decode", args.common.quiet);
     let mut frames = 0u64;
     let mut errors = Vec::new();
     let mut sizes: Vec<String> = Vec::new();
     let mut scratch = Vec::new();
-    let mut on_frame = |f: Result<video_hw::DecodedFrame, video_hw::VideoError>| -> Result<()> {
-        match f {
-            Ok(frame) => {
-                let size = frame.dimensions().to_string();
-                if sizes.last() != Some(&size) {
-                    sizes.push(size);
+    let start = std::time::Instant::now();
+    scheduler.run_decode(
+        source.map(|r| {
+            r.map(IngestItem::from)
+                .map_err(|e| video_hw::VideoError::backend(format!("{e:#}")))
+        }),
+        session,
+        transform,
+        |out| -> video_hw::Result<()> {
+            match out {
+                Output::Frame(unit) => {
+                    let size = unit.item.dimensions().to_string();
+                    if sizes.last() != Some(&size) {
+                        sizes.push(size);
+                    }
+                    sink.put(&unit.item, &mut scratch)
+                        .map_err(|e| video_hw::VideoError::backend(format!("{e:#}")))?;
+                    frames += 1;
+                    progress.tick(frames);
                 }
-                sink.put(&frame, &mut scratch)?;
-                frames += 1;
-                progress.tick(frames);
+                Output::Chunk(_) => {}
+                Output::Error { stage, error } => errors.push(format!("{}: {error}", stage.name())),
             }
-            Err(e) => errors.push(e.to_string()),
-        }
-        Ok(())
-    };
-    let mut chunk = head;
-    loop {
-        if !chunk.is_empty() {
-            submit_decode(&mut session, DecodeInput::annexb(chunk), &mut on_frame)?;
-        }
-        chunk = input::read_up_to(&mut *reader, args.chunk_size)?;
-        if chunk.is_empty() {
-            break;
-        }
-    }
-    session.flush()?;
-    reap_ready_decode(&mut session, &mut on_frame)?;
-    let seconds = progress.elapsed();
+            Ok(())
+        },
+    )?;
+    let seconds = start.elapsed().as_secs_f64();
     progress.finish();
-    let summary = session.summary();
+    let report = metrics.report();
+    video_hw::metrics::print_if_requested(backend, &report);
     Ok(DecodeReport {
         input: args.input.display().to_string(),
         codec,
-        backend: session.backend().to_string(),
-        selection: session.selection().reason.clone(),
-        implementation: summary.implementation,
+        backend: backend.to_string(),
+        selection,
+        implementation,
         sessions: 1,
         frames,
         errors,
@@ -171,84 +206,78 @@ fn decode_stream(
         seconds,
         fps: frames as f64 / seconds.max(1e-9),
         md5: sink.finish()?,
+        metrics: (args.metrics || args.common.json).then_some(report),
     })
 }
 
 /// Decodes `sessions` copies of the input concurrently; every copy must give the same MD5.
-fn decode_many(
-    args: &DecodeArgs,
-    config: DecoderConfig,
-    mut data: Vec<u8>,
-    mut reader: Box<dyn std::io::Read + Send>,
-) -> Result<DecodeReport> {
-    reader.read_to_end(&mut data).context("reading input")?;
-    let data: Arc<[u8]> = data.into();
+fn decode_many(args: &DecodeArgs, config: DecoderConfig, source: Source) -> Result<DecodeReport> {
+    let inputs: Vec<DecodeInput> = source.collect::<Result<_>>()?;
+    let inputs: Arc<[DecodeInput]> = inputs.into();
     let backend = args.common.backend;
-    let chunk_size = args.chunk_size;
     let md5 = args.md5;
+    let to = args.to;
     // Open every session first so that start-up is not part of the timing.
     let mut sessions = Vec::with_capacity(args.sessions);
     for i in 0..args.sessions {
-        sessions.push(
-            DecodeSession::new(backend, config.clone())
-                .with_context(|| format!("opening decoder {i}"))?,
-        );
+        let mut c = config.clone();
+        if let Some(f) = to {
+            c.output = DecodeOutput::Cpu(f);
+        }
+        sessions
+            .push(DecodeSession::new(backend, c).with_context(|| format!("opening decoder {i}"))?);
     }
     let first = &sessions[0];
     let (backend_name, selection) = (
         first.backend().to_string(),
         first.selection().reason.clone(),
     );
+    let implementation = first.summary().implementation;
     let start = std::time::Instant::now();
     let handles: Vec<_> = sessions
         .into_iter()
         .map(|mut session| {
-            let data = data.clone();
-            std::thread::spawn(
-                move || -> Result<(u64, Vec<String>, Option<String>, String)> {
-                    let mut sink = FrameSink::new(None, md5)?;
-                    let (mut frames, mut errors, mut scratch) = (0u64, Vec::new(), Vec::new());
-                    let mut on_frame =
-                        |f: Result<video_hw::DecodedFrame, video_hw::VideoError>| -> Result<()> {
-                            match f {
-                                Ok(frame) => {
-                                    sink.put(&frame, &mut scratch)?;
-                                    frames += 1;
-                                }
-                                Err(e) => errors.push(e.to_string()),
+            let inputs = inputs.clone();
+            std::thread::spawn(move || -> Result<(u64, Vec<String>, Option<String>)> {
+                let mut sink = FrameSink::new(None, md5)?;
+                let (mut frames, mut errors, mut scratch) = (0u64, Vec::new(), Vec::new());
+                let mut on_frame =
+                    |f: Result<video_hw::DecodedFrame, video_hw::VideoError>| -> Result<()> {
+                        match f {
+                            Ok(frame) => {
+                                sink.put(&frame, &mut scratch)?;
+                                frames += 1;
                             }
-                            Ok(())
-                        };
-                    for chunk in data.chunks(chunk_size) {
-                        submit_decode(&mut session, DecodeInput::annexb(chunk), &mut on_frame)?;
-                    }
-                    session.flush()?;
-                    reap_ready_decode(&mut session, &mut on_frame)?;
-                    let implementation = session.summary().implementation;
-                    Ok((frames, errors, sink.finish()?, implementation))
-                },
-            )
+                            Err(e) => errors.push(e.to_string()),
+                        }
+                        Ok(())
+                    };
+                for input in inputs.iter() {
+                    submit_decode(&mut session, input.clone(), &mut on_frame)?;
+                }
+                session.flush()?;
+                reap_ready_decode(&mut session, &mut on_frame)?;
+                Ok((frames, errors, sink.finish()?))
+            })
         })
         .collect();
     let mut frames = 0;
     let mut errors = Vec::new();
     let mut digests = Vec::new();
-    let mut implementation = String::new();
     for h in handles {
-        let (f, e, d, imp) = h
+        let (f, e, d) = h
             .join()
             .map_err(|_| anyhow::anyhow!("a decode thread panicked"))??;
         frames += f;
         errors.extend(e);
         digests.push(d);
-        implementation = imp;
     }
     let seconds = start.elapsed().as_secs_f64();
     if digests.windows(2).any(|w| w[0] != w[1]) {
         errors.push(format!("sessions disagree on the output: {digests:?}"));
     }
     Ok(DecodeReport {
-        input: Path::new(&args.input).display().to_string(),
+        input: args.input.display().to_string(),
         codec: config.codec,
         backend: backend_name,
         selection,
@@ -260,5 +289,6 @@ fn decode_many(
         seconds,
         fps: frames as f64 / seconds.max(1e-9),
         md5: digests.into_iter().next().flatten(),
+        metrics: None,
     })
 }

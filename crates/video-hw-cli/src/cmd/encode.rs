@@ -3,22 +3,26 @@
 use super::{EncodeOpts, finish_encode, submit_encode};
 use crate::input;
 use crate::progress::Progress;
+use crate::sink_chunks::ChunkOut;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use serde::Serialize;
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use video_hw::{Dimensions, EncodeInput, EncodeSession, PixelFormat, pattern};
+use video_hw::transform::{TransformSpec, transform_input};
+use video_hw::{ColorDescription, Dimensions, EncodeInput, EncodeSession, PixelFormat, pattern};
 
 /// Arguments of `encode`.
 #[derive(Args, Debug)]
 pub struct EncodeArgs {
     /// Raw frames to encode (`-` for stdin); omit with --pattern.
     pub input: Option<PathBuf>,
-    /// Where to write the Annex-B stream (`-` for stdout).
+    /// Where to write: an MP4 when the name ends in .mp4/.m4v/.mov, else Annex-B (`-` for stdout).
     #[arg(short, long)]
     pub output: PathBuf,
+    /// Write a fragmented MP4 (one fragment per keyframe; works on stdout, for live output).
+    #[arg(long)]
+    pub fragmented: bool,
     /// Encode a generated moving test pattern instead of a file.
     #[arg(long)]
     pub pattern: bool,
@@ -72,21 +76,14 @@ pub fn run(args: EncodeArgs) -> Result<ExitCode> {
     let limit = args.frames.or(args.pattern.then_some(300));
     let config = args.enc.config(args.size);
     let mut session = EncodeSession::new(args.common.backend, config).context("opening encoder")?;
-    let mut out: Box<dyn Write> = if args.output.as_os_str() == "-" {
-        Box::new(std::io::BufWriter::new(std::io::stdout()))
-    } else {
-        Box::new(std::io::BufWriter::new(
-            std::fs::File::create(&args.output)
-                .with_context(|| format!("cannot create {}", args.output.display()))?,
-        ))
-    };
+    let mut out = ChunkOut::create(&args.output, args.fragmented)?;
     let mut progress = Progress::new("encode", args.common.quiet);
     let mut written = 0u64;
     let mut errors: Vec<String> = Vec::new();
     let mut on_chunk = |c: Result<video_hw::EncodedChunk, video_hw::VideoError>| -> Result<()> {
         match c {
             Ok(c) => {
-                out.write_all(&c.data).context("writing output")?;
+                out.write(&c)?;
                 written += 1;
             }
             Err(e) => errors.push(e.to_string()),
@@ -94,13 +91,17 @@ pub fn run(args: EncodeArgs) -> Result<ExitCode> {
         Ok(())
     };
     let mut n = 0u64;
+    let mut size = args.size;
     while limit.is_none_or(|l| n < l) {
+        for spec in args.switches.iter().filter(|s| s.frame == n) {
+            let request = spec.request(session.config());
+            size = request.config.dimensions;
+            session
+                .request_session_switch(request)
+                .context("requesting a session switch")?;
+        }
         let picture = match &mut reader {
-            None => EncodeInput::packed(
-                PixelFormat::I420,
-                args.size,
-                pattern::i420_frame(args.size, n),
-            )?,
+            None => EncodeInput::packed(PixelFormat::I420, size, pattern::i420_frame(size, n))?,
             Some(r) => {
                 let buf = input::read_up_to(&mut **r, frame_bytes)?;
                 if buf.is_empty() {
@@ -114,7 +115,14 @@ pub fn run(args: EncodeArgs) -> Result<ExitCode> {
                         args.pix_fmt
                     );
                 }
-                EncodeInput::packed(args.pix_fmt, args.size, buf)?
+                let raw = EncodeInput::packed(args.pix_fmt, args.size, buf)?;
+                if size == args.size {
+                    raw
+                } else {
+                    // A size switch on file input: scale here, on the caller's thread.
+                    let spec = TransformSpec::to(PixelFormat::I420).with_size(size);
+                    transform_input(&raw, &ColorDescription::default(), &spec)?
+                }
             }
         };
         let force =
@@ -128,7 +136,7 @@ pub fn run(args: EncodeArgs) -> Result<ExitCode> {
         progress.tick(n);
     }
     finish_encode(&mut session, &mut on_chunk)?;
-    out.flush().context("writing output")?;
+    out.finish()?;
     let seconds = progress.elapsed();
     progress.finish();
     let s = session.summary();

@@ -1,35 +1,48 @@
 //! `video-hw transcode`.
 
+use super::switch_spec::SwitchSpec;
 use super::{EncodeOpts, finish_encode, reap_ready_decode, submit_decode, submit_encode};
-use crate::input;
 use crate::progress::Progress;
+use crate::sink_chunks::ChunkOut;
+use crate::source::Source;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use serde::Serialize;
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+use video_hw::metrics::{Metrics, MetricsReport, PipelineSwitch};
+use video_hw::pipeline::{FrameTransform, IngestItem, Output, PipelineConfig, PipelineScheduler};
+use video_hw::transform::{TransformSpec, Transformer, frame_to_encode_input, transform_frame};
 use video_hw::{
-    Codec, DecodeInput, DecodeOutput, DecodeSession, DecodedFrame, DecoderConfig, EncodeInput,
-    EncodeSession, PixelFormat,
+    Codec, DecodeOutput, DecodeSession, DecodedFrame, DecoderConfig, Dimensions, EncodeSession,
+    EncodedChunk, PixelFormat, SessionSwitchRequest, SwitchMode, VideoError,
 };
-use video_hw::{SessionSwitchRequest, SwitchMode};
 
 /// Arguments of `transcode`.
 #[derive(Args, Debug)]
 pub struct TranscodeArgs {
-    /// Annex-B H.264/HEVC stream to read (`-` for stdin).
+    /// H.264/HEVC stream to read: Annex-B or MP4/MOV (`-` for stdin).
     pub input: PathBuf,
-    /// Where to write the new Annex-B stream (`-` for stdout).
+    /// Where to write: an MP4 when the name ends in .mp4/.m4v/.mov, else Annex-B (`-` for stdout).
     #[arg(short, long)]
     pub output: PathBuf,
-    /// Codec of the input (default: from the extension, else from the stream).
+    /// Codec of the input (default: from the container, the extension, else the stream).
     #[arg(long = "input-codec")]
     pub input_codec: Option<Codec>,
+    /// Scale the pictures to this size (default: the input's).
+    #[arg(long)]
+    pub size: Option<Dimensions>,
     /// Switch the encoder configuration at an input frame: FRAME:key=value[,key=value...]
     /// with keys bitrate, fps, size, codec, gop, mode=immediate|keyframe|drain (repeatable).
     #[arg(long = "switch")]
-    pub switches: Vec<super::switch_spec::SwitchSpec>,
+    pub switches: Vec<SwitchSpec>,
+    /// Print the pipeline metrics (stage latencies, queue depths, transform paths) on stderr.
+    #[arg(long)]
+    pub metrics: bool,
+    /// Write a fragmented MP4 (one fragment per keyframe; works on stdout, for live output).
+    #[arg(long)]
+    pub fragmented: bool,
     #[command(flatten)]
     pub enc: EncodeOpts,
     #[command(flatten)]
@@ -40,60 +53,231 @@ pub struct TranscodeArgs {
 struct TranscodeReport {
     input: String,
     output: String,
+    container_in: String,
+    container_out: String,
     decoder: String,
     encoder: String,
     frames_decoded: u64,
-    frames_encoded: u64,
     chunks: u64,
+    keyframes: u64,
     bytes: u64,
+    generations: Vec<u64>,
     errors: Vec<String>,
     seconds: f64,
     fps: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    metrics: Option<MetricsReport>,
+}
+
+/// What the egress side counts.
+#[derive(Default)]
+struct Tally {
+    chunks: u64,
+    keyframes: u64,
+    bytes: u64,
+    generations: Vec<u64>,
+}
+
+impl Tally {
+    fn add(&mut self, out: &mut ChunkOut, c: &EncodedChunk) -> Result<()> {
+        out.write(c)?;
+        self.chunks += 1;
+        self.keyframes += u64::from(c.keyframe);
+        self.bytes += c.data.len() as u64;
+        if self.generations.last() != Some(&c.generation) {
+            self.generations.push(c.generation);
+        }
+        Ok(())
+    }
 }
 
 /// Decodes and re-encodes a stream.
 pub fn run(args: TranscodeArgs) -> Result<ExitCode> {
-    let mut reader = input::open(&args.input)?;
-    let head = input::read_up_to(&mut *reader, 64 * 1024)?;
-    if head.is_empty() {
-        bail!("{} is empty", args.input.display());
+    let source = Source::open(&args.input, args.input_codec, 1 << 20)?;
+    let container_in = source.container;
+    let mut out = ChunkOut::create(&args.output, args.fragmented)?;
+    let container_out = out.kind();
+    let mut dconfig = DecoderConfig::new(source.codec).with_output(DecodeOutput::Native);
+    if let Some(tb) = source.timebase {
+        dconfig.timebase = tb;
     }
-    let codec = input::detect_codec(args.input_codec, &args.input, &head)?;
-    let mut decoder = DecodeSession::new(
-        args.common.backend,
-        DecoderConfig::new(codec).with_output(DecodeOutput::Cpu(PixelFormat::I420)),
-    )
-    .context("opening decoder")?;
-    let mut out: Box<dyn Write> = if args.output.as_os_str() == "-" {
-        Box::new(std::io::BufWriter::new(std::io::stdout()))
-    } else {
-        Box::new(std::io::BufWriter::new(
-            std::fs::File::create(&args.output)
-                .with_context(|| format!("cannot create {}", args.output.display()))?,
-        ))
-    };
+    let decoder = DecodeSession::new(args.common.backend, dconfig).context("opening decoder")?;
+    let decoder_name = format!(
+        "{} [{}]",
+        decoder.backend(),
+        decoder.summary().implementation
+    );
+    let mut tally = Tally::default();
+    let mut errors = Vec::new();
     let mut progress = Progress::new("transcode", args.common.quiet);
+    let start = std::time::Instant::now();
+    let (decoded, encoder_name, metrics) = if args.switches.is_empty() && source.size.is_some() {
+        scheduled(
+            &args,
+            source,
+            decoder,
+            &mut out,
+            &mut tally,
+            &mut errors,
+            &mut progress,
+        )?
+    } else {
+        direct(
+            &args,
+            source,
+            decoder,
+            &mut out,
+            &mut tally,
+            &mut errors,
+            &mut progress,
+        )?
+    };
+    out.finish()?;
+    let seconds = start.elapsed().as_secs_f64();
+    progress.finish();
+    let report = TranscodeReport {
+        input: args.input.display().to_string(),
+        output: args.output.display().to_string(),
+        container_in: container_in.to_string(),
+        container_out: container_out.to_string(),
+        decoder: decoder_name,
+        encoder: encoder_name,
+        frames_decoded: decoded,
+        chunks: tally.chunks,
+        keyframes: tally.keyframes,
+        bytes: tally.bytes,
+        generations: tally.generations,
+        errors,
+        seconds,
+        fps: decoded as f64 / seconds.max(1e-9),
+        metrics: metrics.filter(|_| args.metrics || args.common.json),
+    };
+    if args.common.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    }
+    if !args.common.quiet {
+        eprintln!(
+            "transcoded {} frames ({container_in} -> {container_out}) into {} chunks ({} bytes, {} keyframes, generations {:?}) in {:.2} s ({:.1} fps): decode on {}, encode on {}",
+            report.frames_decoded,
+            report.chunks,
+            report.bytes,
+            report.keyframes,
+            report.generations,
+            report.seconds,
+            report.fps,
+            report.decoder,
+            report.encoder
+        );
+    }
+    if args.metrics
+        && let Some(m) = &report.metrics
+    {
+        eprintln!("{m}");
+    }
+    for e in report.errors.iter().take(5) {
+        eprintln!("video-hw: error: {e}");
+    }
+    if report.errors.len() > 5 {
+        eprintln!("video-hw: ... and {} more errors", report.errors.len() - 5);
+    }
+    Ok(
+        if report.errors.is_empty()
+            && report.frames_decoded > 0
+            && report.chunks == report.frames_decoded
+        {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        },
+    )
+}
+
+fn backend_error(e: anyhow::Error) -> VideoError {
+    VideoError::backend(format!("{e:#}"))
+}
+
+/// The common case, through the pipeline scheduler: ingest, decode submit/reap, the transform
+/// pool, encode submit/reap and egress each on their own thread.
+fn scheduled(
+    args: &TranscodeArgs,
+    source: Source,
+    decoder: DecodeSession,
+    out: &mut ChunkOut,
+    tally: &mut Tally,
+    errors: &mut Vec<String>,
+    progress: &mut Progress,
+) -> Result<(u64, String, Option<MetricsReport>)> {
+    let input_size = source.size.context("input size unknown")?;
+    let size = args.size.unwrap_or(input_size);
+    let encoder = EncodeSession::new(args.common.backend, args.enc.config(size))
+        .context("opening encoder")?;
+    let encoder_name = format!(
+        "{} [{}]",
+        encoder.backend(),
+        encoder.summary().implementation
+    );
+    let metrics = Metrics::new();
+    metrics.set_backend(decoder.backend().to_string());
+    metrics.record_session(false);
+    metrics.record_session(false);
+    let scheduler = PipelineScheduler::new(
+        PipelineConfig::default().with_switch(PipelineSwitch::from_env(decoder.backend())),
+        metrics.clone(),
+    );
+    let transform: Arc<dyn FrameTransform> = Arc::new(Transformer::new(
+        TransformSpec::to(PixelFormat::I420).with_size(size),
+        metrics.clone(),
+    ));
+    let summary = scheduler.run_transcode(
+        source.map(|r| r.map(IngestItem::from).map_err(backend_error)),
+        decoder,
+        Some(transform),
+        encoder,
+        |o| -> video_hw::Result<()> {
+            match o {
+                Output::Chunk(unit) => {
+                    tally.add(out, &unit.item).map_err(backend_error)?;
+                    progress.tick(tally.chunks);
+                }
+                Output::Frame(_) => {}
+                Output::Error { stage, error } => errors.push(format!("{}: {error}", stage.name())),
+            }
+            Ok(())
+        },
+    )?;
+    let report = metrics.report();
+    video_hw::metrics::print_if_requested(args.common.backend, &report);
+    Ok((summary.frames_decoded, encoder_name, Some(report)))
+}
+
+/// With `--switch` (or an input whose size is not known up front): decode and encode sessions
+/// driven from this thread, so that switches land on exact frame numbers. Conversions run
+/// here, never on a decoder or encoder worker.
+fn direct(
+    args: &TranscodeArgs,
+    source: Source,
+    mut decoder: DecodeSession,
+    out: &mut ChunkOut,
+    tally: &mut Tally,
+    errors: &mut Vec<String>,
+    progress: &mut Progress,
+) -> Result<(u64, String, Option<MetricsReport>)> {
     let mut encoder: Option<EncodeSession> = None;
     let mut decoded = 0u64;
-    let mut errors: Vec<String> = Vec::new();
-    let mut scratch = Vec::new();
-    let backend = args.common.backend;
-    let enc_opts = args.enc.clone();
-    let switches = args.switches.clone();
+    // The size set by --size or a size switch; otherwise the encoder follows the input.
+    let mut target: Option<Dimensions> = args.size;
+    let mut last_input: Option<Dimensions> = None;
     let mut encode_errors: Vec<String> = Vec::new();
-    let mut write_chunk = |c: Result<video_hw::EncodedChunk, video_hw::VideoError>| -> Result<()> {
+    let mut write = |c: Result<EncodedChunk, VideoError>| -> Result<()> {
         match c {
-            Ok(c) => out.write_all(&c.data).context("writing output"),
+            Ok(c) => tally.add(out, &c),
             Err(e) => {
                 encode_errors.push(e.to_string());
                 Ok(())
             }
         }
     };
-    // The size the encoder should produce: the input's, unless a --switch set one.
-    let mut forced_size: Option<video_hw::Dimensions> = None;
-    let mut input_size: Option<video_hw::Dimensions> = None;
-    let mut on_frame = |f: Result<DecodedFrame, video_hw::VideoError>| -> Result<()> {
+    let mut on_frame = |f: Result<DecodedFrame, VideoError>| -> Result<()> {
         let frame = match f {
             Ok(frame) => frame,
             Err(e) => {
@@ -108,11 +292,12 @@ pub fn run(args: TranscodeArgs) -> Result<ExitCode> {
         let enc = match &mut encoder {
             Some(e) => e,
             None => encoder.insert(
-                EncodeSession::new(backend, enc_opts.config(size)).context("opening encoder")?,
+                EncodeSession::new(args.common.backend, args.enc.config(target.unwrap_or(size)))
+                    .context("opening encoder")?,
             ),
         };
-        // The input changed size mid-stream: follow it with a new generation.
-        if input_size.is_some_and(|s| s != size) && forced_size.is_none() {
+        // The input changed size mid-stream and nothing pins the output size: follow it.
+        if target.is_none() && last_input.is_some_and(|s| s != size) {
             let mut config = enc.config().clone();
             config.dimensions = size;
             enc.request_session_switch(SessionSwitchRequest {
@@ -121,32 +306,26 @@ pub fn run(args: TranscodeArgs) -> Result<ExitCode> {
                 force_idr_on_activate: true,
             })?;
         }
-        input_size = Some(size);
-        for spec in switches.iter().filter(|s| s.frame == index) {
+        last_input = Some(size);
+        for spec in args.switches.iter().filter(|s| s.frame == index) {
             let request = spec.request(enc.config());
             if spec.size.is_some() {
-                forced_size = spec.size;
+                target = spec.size;
             }
             enc.request_session_switch(request)
                 .context("requesting a session switch")?;
         }
-        let target = forced_size.unwrap_or(size);
-        if target != size {
-            bail!(
-                "frame {index} is {size} but the encoder was switched to {target}: scaling needs the transform layer, which this build does not have yet"
-            );
-        }
-        scratch.clear();
-        frame.write_planar(&mut scratch)?;
-        let mut picture =
-            EncodeInput::packed(PixelFormat::I420, size, std::mem::take(&mut scratch))?;
-        picture.pts = frame.pts;
-        submit_encode(enc, picture, &mut write_chunk)
+        let want = target.unwrap_or(size);
+        let picture = if want == size && frame.format == PixelFormat::I420 {
+            frame_to_encode_input(frame)?
+        } else {
+            let spec = TransformSpec::to(PixelFormat::I420).with_size(want);
+            frame_to_encode_input(transform_frame(&frame, &spec)?)?
+        };
+        submit_encode(enc, picture, &mut write)
     };
-    let mut chunk = head;
-    while !chunk.is_empty() {
-        submit_decode(&mut decoder, DecodeInput::annexb(chunk), &mut on_frame)?;
-        chunk = input::read_up_to(&mut *reader, 1 << 20)?;
+    for input in source {
+        submit_decode(&mut decoder, input?, &mut on_frame)?;
     }
     decoder.flush()?;
     reap_ready_decode(&mut decoder, &mut on_frame)?;
@@ -157,54 +336,12 @@ pub fn run(args: TranscodeArgs) -> Result<ExitCode> {
             errors.join("; ")
         );
     };
-    finish_encode(&mut encoder, &mut write_chunk)?;
-    out.flush().context("writing output")?;
-    let seconds = progress.elapsed();
-    progress.finish();
-    let es = encoder.summary();
-    let report = TranscodeReport {
-        input: args.input.display().to_string(),
-        output: args.output.display().to_string(),
-        decoder: format!(
-            "{} [{}]",
-            decoder.backend(),
-            decoder.summary().implementation
-        ),
-        encoder: format!("{} [{}]", encoder.backend(), es.implementation),
-        frames_decoded: decoded,
-        frames_encoded: es.frames_in,
-        chunks: es.chunks_out,
-        bytes: es.bytes_out,
-        errors: errors.into_iter().chain(encode_errors).collect(),
-        seconds,
-        fps: decoded as f64 / seconds.max(1e-9),
-    };
-    if args.common.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
-    }
-    if !args.common.quiet {
-        eprintln!(
-            "transcoded {} frames into {} chunks ({} bytes) in {:.2} s ({:.1} fps): decode on {}, encode on {}",
-            report.frames_decoded,
-            report.chunks,
-            report.bytes,
-            report.seconds,
-            report.fps,
-            report.decoder,
-            report.encoder
-        );
-    }
-    for e in report.errors.iter().take(5) {
-        eprintln!("video-hw: error: {e}");
-    }
-    if report.errors.len() > 5 {
-        eprintln!("video-hw: ... and {} more errors", report.errors.len() - 5);
-    }
-    Ok(
-        if report.errors.is_empty() && report.chunks == report.frames_decoded {
-            ExitCode::SUCCESS
-        } else {
-            ExitCode::FAILURE
-        },
-    )
+    finish_encode(&mut encoder, &mut write)?;
+    errors.extend(encode_errors);
+    let name = format!(
+        "{} [{}]",
+        encoder.backend(),
+        encoder.summary().implementation
+    );
+    Ok((decoded, name, None))
 }

@@ -19,6 +19,9 @@ use std::fmt;
 ))]
 mod nvidia;
 pub mod software;
+#[cfg(all(feature = "backend-vt", target_vendor = "apple"))]
+mod videotoolbox;
+mod videotoolbox_shared;
 
 /// NVIDIA internals exposed for tests and tools (not a stable API).
 #[cfg(all(
@@ -203,10 +206,13 @@ pub fn probe_one(backend: Backend) -> BackendReport {
             backend,
             "the NVIDIA backend is not in this build (feature backend-nvidia, Linux or Windows)",
         ),
+        #[cfg(all(feature = "backend-vt", target_vendor = "apple"))]
+        Backend::VideoToolbox => videotoolbox::probe(),
+        #[cfg(not(all(feature = "backend-vt", target_vendor = "apple")))]
         Backend::VideoToolbox => BackendReport::unavailable(
             backend,
             if cfg!(target_vendor = "apple") {
-                "the VideoToolbox backend is not implemented in this build yet"
+                "the VideoToolbox backend is not compiled in (feature `backend-vt`)"
             } else {
                 "VideoToolbox exists only on Apple platforms"
             },
@@ -282,23 +288,6 @@ fn select(requested: Backend, codec: Codec, decode: bool) -> Result<(Selection, 
     )))
 }
 
-/// Whether `backend` produces `output` itself. Every backend serves CPU YUV and metadata (the
-/// session converts between I420 and NV12); GPU-resident frames and RGB need a backend that
-/// makes them (NVIDIA: device buffers and its CUDA kernel).
-pub(crate) fn serves_output(backend: Backend, output: crate::api::config::DecodeOutput) -> bool {
-    use crate::api::config::DecodeOutput;
-    use crate::api::frame::PixelFormat;
-    match output {
-        DecodeOutput::Native | DecodeOutput::MetadataOnly => true,
-        DecodeOutput::Cpu(PixelFormat::I420 | PixelFormat::Nv12) => true,
-        DecodeOutput::Gpu => backend == Backend::Nvidia,
-        DecodeOutput::Cpu(
-            PixelFormat::Rgb24 | PixelFormat::Rgba | PixelFormat::Bgra | PixelFormat::Argb,
-        ) => backend == Backend::Nvidia,
-        DecodeOutput::Cpu(_) => false,
-    }
-}
-
 /// Picks the decoder backend and returns a factory that builds it on the worker thread.
 pub(crate) fn decoder_factory(
     requested: Backend,
@@ -312,6 +301,8 @@ pub(crate) fn decoder_factory(
             any(target_os = "linux", target_os = "windows")
         ))]
         Backend::Nvidia => nvidia::decoder_factory(config)?,
+        #[cfg(all(feature = "backend-vt", target_vendor = "apple"))]
+        Backend::VideoToolbox => videotoolbox::decoder_factory(config)?,
         other => {
             return Err(VideoError::unsupported(format!(
                 "{other} decoding is not implemented in this build"
@@ -329,6 +320,8 @@ pub(crate) fn encoder_factory(
     let (selection, _) = select(requested, config.codec, false)?;
     let factory = match selection.backend {
         Backend::Software => software::encoder_factory(config)?,
+        #[cfg(all(feature = "backend-vt", target_vendor = "apple"))]
+        Backend::VideoToolbox => videotoolbox::encoder_factory(config)?,
         other => {
             return Err(VideoError::unsupported(format!(
                 "{other} encoding is not implemented in this build"

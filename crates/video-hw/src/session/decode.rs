@@ -65,6 +65,7 @@ pub struct DecodeSession {
     worker: WorkerHandle<DecodeInput, DecodedFrame>,
     selection: Selection,
     summary: Arc<Mutex<DecodeSummary>>,
+    output: DecodeOutput,
 }
 
 impl DecodeSession {
@@ -72,7 +73,8 @@ impl DecodeSession {
     pub fn new(backend: Backend, config: DecoderConfig) -> Result<Self> {
         config.validate()?;
         let (selection, factory) = backend::decoder_factory(backend, &config)?;
-        check_output(selection.backend, &config)?;
+        check_output(&config, selection.backend)?;
+        let output = config.output;
         let summary = Arc::new(Mutex::new(DecodeSummary {
             backend: Some(selection.backend),
             selection: selection.reason.clone(),
@@ -104,6 +106,7 @@ impl DecodeSession {
             worker,
             selection,
             summary,
+            output,
         })
     }
 
@@ -151,13 +154,18 @@ impl DecodeSession {
 
     /// The next decoded frame, if one is ready; never waits. A decode error is returned once,
     /// in stream order, and the session stays usable.
+    ///
+    /// A CPU format the backend did not produce itself is converted here, on the calling
+    /// thread, never on the decoder's worker.
     pub fn try_reap(&mut self) -> Result<Option<DecodedFrame>> {
-        self.worker.try_reap()
+        let frame = self.worker.try_reap()?;
+        frame.map(|f| shape_output(f, self.output)).transpose()
     }
 
     /// The next decoded frame, waiting at most `timeout`.
     pub fn reap_timeout(&mut self, timeout: Duration) -> Result<Option<DecodedFrame>> {
-        self.worker.reap_timeout(timeout)
+        let frame = self.worker.reap_timeout(timeout)?;
+        frame.map(|f| shape_output(f, self.output)).transpose()
     }
 
     /// Decodes everything submitted so far (the end of the stream) and makes every remaining
@@ -182,19 +190,23 @@ impl DecodeSession {
     }
 }
 
-fn check_output(backend: Backend, config: &DecoderConfig) -> Result<()> {
-    if backend::serves_output(backend, config.output) {
-        return Ok(());
-    }
+fn check_output(config: &DecoderConfig, backend: Backend) -> Result<()> {
     match config.output {
         DecodeOutput::Native | DecodeOutput::MetadataOnly => Ok(()),
-        DecodeOutput::Cpu(PixelFormat::I420 | PixelFormat::Nv12) => Ok(()),
+        DecodeOutput::Cpu(
+            PixelFormat::I420
+            | PixelFormat::Nv12
+            | PixelFormat::Rgb24
+            | PixelFormat::Rgba
+            | PixelFormat::Bgra,
+        ) => Ok(()),
         DecodeOutput::Cpu(other) => Err(VideoError::unsupported(format!(
-            "decoding to {other} needs the transform layer, which this build does not have yet"
+            "decoding to {other} is not supported (i420, nv12, rgb24, rgba, bgra are)"
         ))),
-        DecodeOutput::Gpu => Err(VideoError::unsupported(
-            "GPU-resident output needs a GPU backend (not available in this build)",
-        )),
+        DecodeOutput::Gpu if matches!(backend, Backend::Nvidia | Backend::VideoToolbox) => Ok(()),
+        DecodeOutput::Gpu => Err(VideoError::unsupported(format!(
+            "GPU-resident output needs a GPU backend; {backend} keeps frames in CPU memory"
+        ))),
     }
 }
 
@@ -443,7 +455,7 @@ impl DecodeWorker {
                 ticks: pts.ticks + self.ticks_per_frame,
                 timebase: pts.timebase,
             });
-            let frame = match shape_output(frame, self.config.output) {
+            let frame = match strip_pixels(frame, self.config.output) {
                 Ok(f) => f,
                 Err(e) => {
                     if !self.emit_error(e, ports) {
@@ -465,15 +477,20 @@ impl DecodeWorker {
     }
 }
 
-/// Converts a native frame into what the caller asked for.
-fn shape_output(mut frame: DecodedFrame, output: DecodeOutput) -> Result<DecodedFrame> {
+/// Drops the pixels of metadata-only sessions (cheap, so done on the worker).
+fn strip_pixels(mut frame: DecodedFrame, output: DecodeOutput) -> Result<DecodedFrame> {
+    if output == DecodeOutput::MetadataOnly {
+        frame.data = FrameData::MetadataOnly;
+    }
+    Ok(frame)
+}
+
+/// Converts a native frame into the CPU format the caller asked for (on the reaping thread).
+fn shape_output(frame: DecodedFrame, output: DecodeOutput) -> Result<DecodedFrame> {
     match output {
-        DecodeOutput::Native | DecodeOutput::Gpu => Ok(frame),
-        DecodeOutput::MetadataOnly => {
-            frame.data = FrameData::MetadataOnly;
-            Ok(frame)
+        DecodeOutput::Cpu(format) if format != frame.format && frame.planes().is_some() => {
+            crate::transform::transform_frame(&frame, &crate::transform::TransformSpec::to(format))
         }
-        DecodeOutput::Cpu(format) if format == frame.format => Ok(frame),
-        DecodeOutput::Cpu(format) => crate::transform::convert_yuv(&frame, format),
+        _ => Ok(frame),
     }
 }

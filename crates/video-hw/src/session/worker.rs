@@ -112,18 +112,27 @@ impl<I: Send + 'static, O: Send + 'static> WorkerHandle<I, O> {
             Ok(s) => s,
             Err(error) => return Err(Rejected { error, input }),
         };
-        let outcome = if timeout.is_zero() {
-            sender.try_send(Command::Work(input)).map_err(|e| match e {
-                TrySendError::Full(c) => (c, false),
-                TrySendError::Disconnected(c) => (c, true),
-            })
-        } else {
-            sender
-                .send_timeout(Command::Work(input), timeout)
-                .map_err(|e| match e {
-                    SendTimeoutError::Timeout(c) => (c, false),
-                    SendTimeoutError::Disconnected(c) => (c, true),
-                })
+        // Wait for a credit in short slices. While the output queue is full the worker cannot
+        // take more input until the caller reaps, so waiting longer would only stall: report
+        // backpressure at once instead.
+        let deadline = Instant::now() + timeout;
+        let mut cmd = Command::Work(input);
+        let outcome = loop {
+            match sender.try_send(cmd) {
+                Ok(()) => break Ok(()),
+                Err(TrySendError::Disconnected(c)) => break Err((c, true)),
+                Err(TrySendError::Full(c)) => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() || self.events.is_full() {
+                        break Err((c, false));
+                    }
+                    match sender.send_timeout(c, left.min(Duration::from_millis(2))) {
+                        Ok(()) => break Ok(()),
+                        Err(SendTimeoutError::Timeout(c)) => cmd = c,
+                        Err(SendTimeoutError::Disconnected(c)) => break Err((c, true)),
+                    }
+                }
+            }
         };
         outcome.map_err(|(cmd, gone)| {
             let Command::Work(input) = cmd else {

@@ -73,11 +73,17 @@ pub fn manifest(dir: &Path) -> Vec<ManifestRow> {
 /// demanded when a software codec is compiled in; NVIDIA under `VIDEO_HW_REQUIRE_GPU=1`;
 /// VideoToolbox under `VIDEO_HW_REQUIRE_VT=1`).
 pub fn usable(backend: Backend, codec: Codec, decode: bool) -> bool {
+    let serves = |r: &video_hw::BackendReport| {
+        if decode {
+            r.decodes(codec)
+        } else {
+            r.encodes(codec)
+        }
+    };
     let report = video_hw::backend::probe_one(backend);
-    let ok = if decode {
-        report.decodes(codec)
-    } else {
-        report.encodes(codec)
+    let ok = match backend {
+        Backend::Auto => video_hw::probe().iter().any(serves),
+        _ => serves(&report),
     };
     if ok {
         return true;

@@ -1,0 +1,161 @@
+//! Compressed input for `decode` and `transcode`: an Annex-B stream read in chunks, or the
+//! first video track of an MP4/MOV file (recognised by content, not by name).
+
+use crate::input;
+use anyhow::{Context, Result, bail};
+use std::io::{Read, Seek};
+use std::path::Path;
+use video_hw::bitstream::{parse_h264_sps, parse_hevc_sps, split_annexb};
+use video_hw::container::{self, ContainerKind, Mp4Demuxer};
+use video_hw::{Codec, DecodeInput, Dimensions, Timebase};
+
+/// Readers the MP4 demuxer can use.
+pub trait ReadSeek: Read + Seek + Send {}
+impl<T: Read + Seek + Send> ReadSeek for T {}
+
+/// An opened input: what it is, and an iterator over its decoder inputs.
+pub struct Source {
+    /// The codec of the stream.
+    pub codec: Codec,
+    /// `annexb` or `mp4`.
+    pub container: &'static str,
+    /// Timebase of the timestamps the inputs carry (MP4 track timescale).
+    pub timebase: Option<Timebase>,
+    /// Picture size, when known before decoding (first SPS, or the MP4 track).
+    pub size: Option<Dimensions>,
+    /// Frame count, when known up front (MP4).
+    pub frames: Option<u64>,
+    /// Notes for the summary (skipped audio tracks...).
+    pub notes: Vec<String>,
+    inner: Inner,
+}
+
+enum Inner {
+    AnnexB {
+        reader: Box<dyn Read + Send>,
+        pending: Option<Vec<u8>>,
+        chunk_size: usize,
+    },
+    Mp4(Box<Mp4Demuxer<Box<dyn ReadSeek>>>),
+}
+
+impl Source {
+    /// Opens `path` (`-` is stdin), recognising MP4 by its `ftyp` box.
+    pub fn open(path: &Path, explicit: Option<Codec>, chunk_size: usize) -> Result<Self> {
+        let mut reader = input::open(path)?;
+        let head = input::read_up_to(&mut *reader, 64 * 1024)?;
+        if head.is_empty() {
+            bail!("{} is empty", path.display());
+        }
+        match container::sniff(&head) {
+            Some(ContainerKind::Mp4) => Self::open_mp4(path, head, reader, explicit),
+            Some(ContainerKind::Matroska) => {
+                bail!(
+                    "{} is Matroska/WebM, which video-hw does not read yet",
+                    path.display()
+                )
+            }
+            _ => {
+                let codec = input::detect_codec(explicit, path, &head)?;
+                Ok(Self {
+                    codec,
+                    container: "annexb",
+                    timebase: None,
+                    size: first_sps_size(codec, &head),
+                    frames: None,
+                    notes: Vec::new(),
+                    inner: Inner::AnnexB {
+                        reader,
+                        pending: Some(head),
+                        chunk_size,
+                    },
+                })
+            }
+        }
+    }
+
+    fn open_mp4(
+        path: &Path,
+        head: Vec<u8>,
+        mut reader: Box<dyn Read + Send>,
+        explicit: Option<Codec>,
+    ) -> Result<Self> {
+        let seekable: Box<dyn ReadSeek> = if path.as_os_str() == "-" {
+            let mut all = head;
+            reader
+                .read_to_end(&mut all)
+                .context("reading MP4 from stdin")?;
+            Box::new(std::io::Cursor::new(all))
+        } else {
+            let f = std::fs::File::open(path)
+                .with_context(|| format!("cannot open {}", path.display()))?;
+            Box::new(std::io::BufReader::with_capacity(1 << 20, f))
+        };
+        let demux =
+            Mp4Demuxer::new(seekable).with_context(|| format!("reading MP4 {}", path.display()))?;
+        let track = demux.track();
+        if let Some(c) = explicit.filter(|c| *c != track.codec) {
+            bail!(
+                "--codec {c} given, but the MP4's video track is {}",
+                track.codec
+            );
+        }
+        let s = demux.summary();
+        let mut notes = Vec::new();
+        if s.audio_tracks_skipped > 0 {
+            notes.push(format!("{} audio track(s) skipped", s.audio_tracks_skipped));
+        }
+        if s.other_tracks_skipped > 0 {
+            notes.push(format!("{} other track(s) skipped", s.other_tracks_skipped));
+        }
+        Ok(Self {
+            codec: track.codec,
+            container: "mp4",
+            timebase: Some(track.timebase),
+            size: track.dimensions,
+            frames: Some(u64::from(track.frame_count)),
+            notes,
+            inner: Inner::Mp4(Box::new(demux)),
+        })
+    }
+}
+
+impl Iterator for Source {
+    type Item = Result<DecodeInput>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match &mut self.inner {
+            Inner::AnnexB {
+                reader,
+                pending,
+                chunk_size,
+            } => {
+                if let Some(head) = pending.take() {
+                    return Some(Ok(DecodeInput::annexb(head)));
+                }
+                match input::read_up_to(&mut **reader, *chunk_size) {
+                    Ok(c) if c.is_empty() => None,
+                    Ok(c) => Some(Ok(DecodeInput::annexb(c))),
+                    Err(e) => Some(Err(e)),
+                }
+            }
+            Inner::Mp4(demux) => match demux.next_sample() {
+                Ok(Some(sample)) => Some(Ok(sample.into_decode_input())),
+                Ok(None) => None,
+                Err(e) => Some(Err(e.into())),
+            },
+        }
+    }
+}
+
+/// The visible size of the first SPS in `head`, if one parses.
+fn first_sps_size(codec: Codec, head: &[u8]) -> Option<Dimensions> {
+    split_annexb(head).iter().find_map(|nal| {
+        let info = match codec {
+            Codec::H264 => parse_h264_sps(&nal.data),
+            Codec::Hevc => parse_hevc_sps(&nal.data),
+            _ => return None,
+        };
+        info.ok().map(|i| i.display)
+    })
+}

@@ -1,0 +1,44 @@
+//! Containers: MP4/MOV demuxing and MP4 muxing (ISO/IEC 14496-12/-15).
+//!
+//! Plain types without hidden I/O: [`Mp4Demuxer`] reads from any `Read + Seek`,
+//! [`Mp4Muxer`] writes to any `Write + Seek` (or only `Write` when fragmented). Box
+//! parsing and writing is done by the `shiguredo_mp4` crate; this module maps its boxes to
+//! the crate's vocabulary ([`crate::DecodeInput`], [`crate::EncodedChunk`], [`crate::Timestamp`]).
+//!
+//! - [`sniff`] recognises a container from the first bytes of a file (not its name).
+//! - [`is_mp4_path`] says whether an output name asks for MP4 (`.mp4`, `.m4v`, `.mov`).
+
+mod codec_config;
+mod mp4_demux;
+mod mp4_mux;
+mod sniff;
+
+pub use mp4_demux::{DemuxSummary, Mp4Demuxer, Mp4Sample, Mp4TrackInfo};
+pub use mp4_mux::{Mp4Muxer, MuxSummary};
+pub use sniff::{ContainerKind, SNIFF_LEN, is_mp4_path, sniff};
+
+use crate::api::error::VideoError;
+
+/// Maps an error of the MP4 crate to a [`VideoError`] (`Unsupported` for what the crate
+/// does not handle, `InvalidBitstream` for malformed data).
+fn mp4_error(what: &str, e: shiguredo_mp4::Error) -> VideoError {
+    let message = format!("{what}: {e}");
+    match e.kind {
+        shiguredo_mp4::ErrorKind::Unsupported => VideoError::unsupported(message),
+        _ => VideoError::invalid_bitstream(message),
+    }
+}
+
+/// Maps an I/O error while reading a container: a short read is a truncated file.
+fn read_error(what: &str, e: std::io::Error) -> VideoError {
+    if e.kind() == std::io::ErrorKind::UnexpectedEof {
+        VideoError::invalid_bitstream(format!("{what}: file is truncated"))
+    } else {
+        VideoError::invalid_input(format!("{what}: {e}")).with_source(e)
+    }
+}
+
+/// Maps an I/O error while writing a container.
+fn write_error(what: &str, e: std::io::Error) -> VideoError {
+    VideoError::invalid_input(format!("{what}: {e}")).with_source(e)
+}

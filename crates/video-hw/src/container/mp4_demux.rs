@@ -1,0 +1,859 @@
+//! MP4/MOV demuxing: the first decodable video track as length-prefixed access units.
+
+use super::codec_config::{VideoEntry, read_sample_entry, sample_entry_name};
+use super::{mp4_error, read_error};
+use crate::api::codec::{Codec, Dimensions, Rational, Timebase, Timestamp};
+use crate::api::error::{Result, VideoError};
+use crate::api::packet::{BitstreamLayout, DecodeInput, EncodedChunk};
+use crate::bitstream::layout::split_length_prefixed;
+use shiguredo_mp4::aux::SampleTableAccessor;
+use shiguredo_mp4::boxes::{
+    EdtsBox, HdlrBox, MoofBox, MoovBox, SampleEntry, StblBox, StszBox, TrakBox,
+};
+use shiguredo_mp4::demux::{DemuxError, Fmp4FileDemuxer, Input, RequiredInput};
+use shiguredo_mp4::{BoxHeader, Decode, Either};
+use std::io::{Read, Seek, SeekFrom};
+use std::num::NonZeroU32;
+
+/// Largest `moov` box read into memory (a sample table of several million samples).
+const MAX_MOOV_BYTES: u64 = 256 << 20;
+
+/// The video track a [`Mp4Demuxer`] reads, known before the first sample.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mp4TrackInfo {
+    /// The track's id in the file.
+    pub track_id: u32,
+    /// The codec of its samples.
+    pub codec: Codec,
+    /// The sample-entry type of its first sample description (`avc1`, `avc3`, `hvc1`, `hev1`).
+    pub sample_entry: String,
+    /// Picture size from the sample entry (`None` when the entry says 0x0).
+    pub dimensions: Option<Dimensions>,
+    /// Ticks per second of the track's media timeline.
+    pub timescale: u32,
+    /// `1/timescale`: the timebase of every [`Mp4Sample`] timestamp.
+    pub timebase: Timebase,
+    /// Number of samples (frames).
+    pub frame_count: u32,
+    /// Presentation duration (edit list applied where there is one).
+    pub duration: Timestamp,
+    /// Layout of every sample ([`BitstreamLayout::Avcc`] / [`BitstreamLayout::Hvcc`]).
+    pub layout: BitstreamLayout,
+    /// Parameter sets of the first sample description (VPS, SPS, PPS as raw NAL units),
+    /// ready for [`crate::DecoderConfig::parameter_sets`].
+    pub parameter_sets: Vec<Vec<u8>>,
+    /// Number of sample descriptions (`stsd` entries): more than one means the stream
+    /// changes parameter sets mid-way.
+    pub sample_descriptions: usize,
+}
+
+/// One access unit of the video track.
+#[derive(Clone, PartialEq)]
+pub struct Mp4Sample {
+    /// 0-based index of the sample in the track (decode order).
+    pub index: u32,
+    /// The sample bytes: NAL units with `length_size`-byte big-endian prefixes. In-band
+    /// parameter sets are left where the file has them.
+    pub data: Vec<u8>,
+    /// Bytes in each length prefix.
+    pub length_size: u8,
+    /// Presentation time (composition offset and edit list applied), track timebase.
+    pub pts: Timestamp,
+    /// Decode time (same shift as `pts`, so it may be negative), track timebase.
+    pub dts: Timestamp,
+    /// Duration in the track timebase.
+    pub duration: u32,
+    /// Whether this is a sync sample (random-access point).
+    pub keyframe: bool,
+    /// Parameter sets of a sample description that starts at this sample (the first
+    /// sample and every `stsd` change), as raw NAL units; `None` otherwise.
+    pub new_parameter_sets: Option<Vec<Vec<u8>>>,
+}
+
+impl std::fmt::Debug for Mp4Sample {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mp4Sample")
+            .field("index", &self.index)
+            .field("len", &self.data.len())
+            .field("pts", &self.pts.ticks)
+            .field("dts", &self.dts.ticks)
+            .field("keyframe", &self.keyframe)
+            .field(
+                "new_parameter_sets",
+                &self.new_parameter_sets.as_ref().map(Vec::len),
+            )
+            .finish()
+    }
+}
+
+impl Mp4Sample {
+    /// The sample as decoder input. Where a sample description starts here (the first
+    /// sample, and every change), its parameter sets are put in front (length-prefixed), so
+    /// the input is self-contained: a decoder needs no out-of-band parameter sets and
+    /// follows a mid-stream change.
+    pub fn into_decode_input(self) -> DecodeInput {
+        let data = match &self.new_parameter_sets {
+            Some(sets) => self.with_parameter_sets(sets),
+            None => self.data,
+        };
+        DecodeInput::LengthPrefixed {
+            data,
+            length_size: self.length_size,
+            pts: Some(self.pts),
+        }
+    }
+
+    /// The sample as an [`EncodedChunk`] of `codec` (for remuxing), generation 0.
+    pub fn to_encoded_chunk(&self, codec: Codec) -> EncodedChunk {
+        let data = match &self.new_parameter_sets {
+            Some(sets) => self.with_parameter_sets(sets),
+            None => self.data.clone(),
+        };
+        let layout = match codec {
+            Codec::H264 => BitstreamLayout::Avcc {
+                length_size: self.length_size,
+            },
+            Codec::Hevc => BitstreamLayout::Hvcc {
+                length_size: self.length_size,
+            },
+        };
+        EncodedChunk {
+            codec,
+            layout,
+            pts: Some(self.pts),
+            dts: Some(self.dts),
+            keyframe: self.keyframe,
+            generation: 0,
+            data,
+        }
+    }
+
+    fn with_parameter_sets(&self, sets: &[Vec<u8>]) -> Vec<u8> {
+        let mut out =
+            Vec::with_capacity(self.data.len() + sets.iter().map(Vec::len).sum::<usize>() + 16);
+        for nal in sets {
+            let len = nal.len().to_be_bytes();
+            let n = usize::from(self.length_size);
+            out.extend_from_slice(&len[len.len() - n..]);
+            out.extend_from_slice(nal);
+        }
+        out.extend_from_slice(&self.data);
+        out
+    }
+}
+
+/// What the demuxer found and skipped.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DemuxSummary {
+    /// Video tracks in the file (the demuxer reads one).
+    pub video_tracks: usize,
+    /// Audio tracks, skipped.
+    pub audio_tracks_skipped: usize,
+    /// Other tracks (subtitles, metadata, hint), skipped.
+    pub other_tracks_skipped: usize,
+    /// Video tracks skipped because their codec is not H.264/HEVC (sample-entry types).
+    pub unsupported_video: Vec<String>,
+    /// Samples returned so far.
+    pub samples_read: u64,
+    /// Whether the edit list had more than one media edit, of which only the first was used.
+    pub edit_list_simplified: bool,
+}
+
+/// Reads the first H.264/HEVC video track of an MP4/MOV file.
+///
+/// ```no_run
+/// # fn main() -> video_hw::Result<()> {
+/// use video_hw::container::Mp4Demuxer;
+/// let file = std::fs::File::open("in.mp4").map_err(|e| video_hw::VideoError::invalid_input(e.to_string()))?;
+/// let mut demux = Mp4Demuxer::new(std::io::BufReader::new(file))?;
+/// let mut config = video_hw::DecoderConfig::new(demux.track().codec);
+/// config.timebase = demux.track().timebase;
+/// while let Some(sample) = demux.next_sample()? {
+///     // Self-contained: the first sample carries the avcC/hvcC parameter sets.
+///     let _input = sample.into_decode_input(); // submit to a DecodeSession
+/// }
+/// # Ok(()) }
+/// ```
+pub struct Mp4Demuxer<R> {
+    reader: R,
+    file_len: u64,
+    info: Mp4TrackInfo,
+    /// Every sample of the track, in decode order.
+    samples: Vec<IndexedSample>,
+    /// The track's sample descriptions.
+    entries: Vec<VideoEntry>,
+    /// Added to media times to get presentation times.
+    shift: i64,
+    next: u32,
+    last_entry: Option<usize>,
+    summary: DemuxSummary,
+}
+
+/// Where one sample of the track lies and when it plays (media timeline).
+#[derive(Debug, Clone, Copy)]
+struct IndexedSample {
+    offset: u64,
+    size: u32,
+    dts: u64,
+    cto: i64,
+    duration: u32,
+    keyframe: bool,
+    /// Index into the sample descriptions.
+    entry: usize,
+}
+
+impl<R> std::fmt::Debug for Mp4Demuxer<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mp4Demuxer")
+            .field("track", &self.info)
+            .field("next", &self.next)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> Mp4Demuxer<std::io::Cursor<&'a [u8]>> {
+    /// A demuxer over a file held in memory.
+    pub fn from_bytes(bytes: &'a [u8]) -> Result<Self> {
+        Self::new(std::io::Cursor::new(bytes))
+    }
+}
+
+impl<R: Read + Seek> Mp4Demuxer<R> {
+    /// Reads the `moov` box and picks the first H.264/HEVC video track.
+    ///
+    /// `InvalidBitstream` for a malformed or truncated file, `Unsupported` when there is
+    /// no video track this crate can decode (the message names what was found).
+    /// Fragmented files (`moov` with `mvex`, then `moof`/`mdat`) are indexed up front.
+    pub fn new(mut reader: R) -> Result<Self> {
+        let file_len = reader
+            .seek(SeekFrom::End(0))
+            .map_err(|e| read_error("MP4 length", e))?;
+        let moov = read_moov(&mut reader, file_len)?;
+        let fragmented = moov.mvex_box.is_some();
+        let mut summary = DemuxSummary::default();
+        let mut chosen = None;
+        for trak in moov.trak_boxes {
+            match trak.mdia_box.hdlr_box.handler_type {
+                HdlrBox::HANDLER_TYPE_VIDE => {
+                    summary.video_tracks += 1;
+                    if chosen.is_some() {
+                        continue;
+                    }
+                    let first_entry = trak.mdia_box.minf_box.stbl_box.stsd_box.entries.first();
+                    match first_entry.map(read_sample_entry) {
+                        Some(Ok(entry)) => chosen = Some((trak, entry)),
+                        Some(Err(_)) => summary
+                            .unsupported_video
+                            .push(first_entry.map(sample_entry_name).unwrap_or_default()),
+                        None => summary.unsupported_video.push("(no sample entry)".into()),
+                    }
+                }
+                HdlrBox::HANDLER_TYPE_SOUN => summary.audio_tracks_skipped += 1,
+                _ => summary.other_tracks_skipped += 1,
+            }
+        }
+        let Some((trak, entry)) = chosen else {
+            return Err(VideoError::unsupported(
+                if summary.unsupported_video.is_empty() {
+                    "MP4 has no video track".to_string()
+                } else {
+                    format!(
+                        "MP4 video track(s) use {}; only H.264 (avc1/avc3) and HEVC (hvc1/hev1) can be decoded",
+                        summary.unsupported_video.join(", ")
+                    )
+                },
+            ));
+        };
+        Self::with_track(
+            reader,
+            file_len,
+            trak,
+            entry,
+            (moov.mvhd_box.timescale, fragmented),
+            summary,
+        )
+    }
+
+    fn with_track(
+        mut reader: R,
+        file_len: u64,
+        trak: TrakBox,
+        entry: VideoEntry,
+        (movie_timescale, fragmented): (NonZeroU32, bool),
+        mut summary: DemuxSummary,
+    ) -> Result<Self> {
+        let timescale = trak.mdia_box.mdhd_box.timescale;
+        let track_id = trak.tkhd_box.track_id;
+        // A fragmented file may hold its first samples in the moov's sample table too.
+        let (mut samples, mut raw_entries) =
+            index_sample_table(trak.mdia_box.minf_box.stbl_box, file_len, track_id)?;
+        if fragmented {
+            let (more, more_entries) = index_fragments(&mut reader, file_len, track_id)?;
+            append_fragment_samples(&mut samples, &mut raw_entries, more, more_entries);
+        }
+        let entries = raw_entries
+            .iter()
+            .map(read_sample_entry)
+            .collect::<Result<Vec<_>>>()?;
+        if entries.iter().any(|e| e.codec != entry.codec) {
+            return Err(VideoError::unsupported(
+                "MP4 track switches codec between sample descriptions",
+            ));
+        }
+        let sample_descriptions = entries.len().max(1);
+        if !matches!(entry.length_size, 1 | 2 | 4) {
+            return Err(VideoError::invalid_bitstream(format!(
+                "MP4 track {track_id}: NAL length size {} (must be 1, 2 or 4)",
+                entry.length_size
+            )));
+        }
+        let timebase = Timebase(
+            Rational::new(1, timescale.get()).map_err(|e| e.while_doing("MP4 track timescale"))?,
+        );
+        let media_duration: u64 = samples.iter().map(|s| u64::from(s.duration)).sum();
+        let edit = EditMapping::from_edts(
+            trak.edts_box.as_ref(),
+            movie_timescale.get(),
+            timescale.get(),
+        )?;
+        summary.edit_list_simplified = edit.simplified;
+        let duration_ticks = edit.presented.unwrap_or(media_duration);
+        let dimensions = Dimensions::new(u32::from(entry.width), u32::from(entry.height)).ok();
+        let info = Mp4TrackInfo {
+            track_id,
+            codec: entry.codec,
+            sample_entry: entry.fourcc.clone(),
+            dimensions,
+            timescale: timescale.get(),
+            timebase,
+            frame_count: u32::try_from(samples.len())
+                .map_err(|_| VideoError::unsupported("MP4 track has more than 2^32 samples"))?,
+            duration: Timestamp {
+                ticks: i64::try_from(duration_ticks).unwrap_or(i64::MAX),
+                timebase,
+            },
+            layout: match entry.codec {
+                Codec::H264 => BitstreamLayout::Avcc {
+                    length_size: entry.length_size,
+                },
+                Codec::Hevc => BitstreamLayout::Hvcc {
+                    length_size: entry.length_size,
+                },
+            },
+            parameter_sets: entry.params.all(),
+            sample_descriptions,
+        };
+        Ok(Self {
+            reader,
+            file_len,
+            info,
+            samples,
+            entries,
+            shift: edit.shift,
+            next: 0,
+            last_entry: None,
+            summary,
+        })
+    }
+
+    /// The video track being read.
+    pub fn track(&self) -> &Mp4TrackInfo {
+        &self.info
+    }
+
+    /// What was found and skipped (audio and other tracks, unsupported video).
+    pub fn summary(&self) -> &DemuxSummary {
+        &self.summary
+    }
+
+    /// The next sample in decode order, or `None` after the last.
+    ///
+    /// `InvalidBitstream` when the sample lies outside the file (truncated) or its length
+    /// prefixes do not add up.
+    pub fn next_sample(&mut self) -> Result<Option<Mp4Sample>> {
+        let Some(&sample) = self.samples.get(self.next as usize) else {
+            return Ok(None);
+        };
+        let n = self.next;
+        let (offset, size) = (sample.offset, sample.size);
+        let end = offset.checked_add(u64::from(size));
+        if end.is_none_or(|end| end > self.file_len) {
+            return Err(VideoError::invalid_bitstream(format!(
+                "MP4 sample {n} ({size} bytes at {offset}) lies beyond the end of the file ({} bytes): truncated?",
+                self.file_len
+            )));
+        }
+        let timebase = self.info.timebase;
+        let overflow =
+            || VideoError::invalid_bitstream(format!("MP4 sample {n}: timestamp overflows"));
+        let dts_media = i64::try_from(sample.dts).map_err(|_| overflow())?;
+        let dts = dts_media.checked_add(self.shift).ok_or_else(overflow)?;
+        let pts = dts.checked_add(sample.cto).ok_or_else(overflow)?;
+        let (keyframe, duration, entry_index) = (sample.keyframe, sample.duration, sample.entry);
+        let new_parameter_sets = if self.last_entry != Some(entry_index) {
+            let entry = self.entries.get(entry_index).ok_or_else(|| {
+                VideoError::invalid_bitstream(format!("MP4 sample {n}: no sample description"))
+            })?;
+            Some(entry.params.all())
+        } else {
+            None
+        };
+
+        let mut data = vec![0; size as usize];
+        self.reader
+            .seek(SeekFrom::Start(offset))
+            .map_err(|e| read_error("MP4 sample", e))?;
+        self.reader
+            .read_exact(&mut data)
+            .map_err(|e| read_error("MP4 sample", e))?;
+        let length_size = self.info.layout.length_size().unwrap_or(4);
+        split_length_prefixed(&data, length_size)
+            .map_err(|e| e.while_doing(format!("MP4 sample {n}")))?;
+
+        self.next += 1;
+        self.last_entry = Some(entry_index);
+        self.summary.samples_read += 1;
+        Ok(Some(Mp4Sample {
+            index: n,
+            data,
+            length_size,
+            pts: Timestamp {
+                ticks: pts,
+                timebase,
+            },
+            dts: Timestamp {
+                ticks: dts,
+                timebase,
+            },
+            duration,
+            keyframe,
+            new_parameter_sets,
+        }))
+    }
+
+    /// Gives the reader back.
+    pub fn into_inner(self) -> R {
+        self.reader
+    }
+}
+
+impl<R: Read + Seek> Iterator for Mp4Demuxer<R> {
+    type Item = Result<Mp4Sample>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_sample().transpose()
+    }
+}
+
+/// The samples of a regular track from its sample table, and its sample descriptions.
+fn index_sample_table(
+    stbl: StblBox,
+    file_len: u64,
+    track_id: u32,
+) -> Result<(Vec<IndexedSample>, Vec<SampleEntry>)> {
+    validate_sample_table(&stbl, file_len)?;
+    let entries = stbl.stsd_box.entries.clone();
+    let table = SampleTableAccessor::new(stbl).map_err(|e| {
+        VideoError::invalid_bitstream(format!("MP4 sample table of track {track_id}: {e}"))
+    })?;
+    let samples = table
+        .samples()
+        .map(|s| IndexedSample {
+            offset: s.data_offset(),
+            size: s.data_size(),
+            dts: s.timestamp(),
+            cto: s.composition_time_offset().unwrap_or(0),
+            duration: s.duration(),
+            keyframe: s.is_sync_sample(),
+            entry: s.chunk().sample_entry_index(),
+        })
+        .collect();
+    Ok((samples, entries))
+}
+
+/// Appends the samples of the fragments after those of the sample table: sample
+/// descriptions are merged, and a fragment without a decode time (`tfdt`) continues
+/// where the previous sample ended.
+fn append_fragment_samples(
+    samples: &mut Vec<IndexedSample>,
+    entries: &mut Vec<SampleEntry>,
+    more: Vec<IndexedSample>,
+    more_entries: Vec<SampleEntry>,
+) {
+    let remap: Vec<usize> = more_entries
+        .into_iter()
+        .map(|e| match entries.iter().position(|x| *x == e) {
+            Some(i) => i,
+            None => {
+                entries.push(e);
+                entries.len() - 1
+            }
+        })
+        .collect();
+    for mut s in more {
+        if let Some(prev) = samples.last() {
+            let end = prev.dts.saturating_add(u64::from(prev.duration));
+            s.dts = s.dts.max(end);
+        }
+        s.entry = remap.get(s.entry).copied().unwrap_or(0);
+        samples.push(s);
+    }
+}
+
+/// The samples of a track in a fragmented file (every `moof`/`mdat` read once, media
+/// data skipped), and the sample descriptions they use.
+fn index_fragments<R: Read + Seek>(
+    reader: &mut R,
+    file_len: u64,
+    track_id: u32,
+) -> Result<(Vec<IndexedSample>, Vec<SampleEntry>)> {
+    let bad = |e: DemuxError| {
+        let message = format!("fragmented MP4: {e}");
+        // e.g. absolute `base_data_offset` in `tfhd`, which the MP4 crate does not follow.
+        if message.contains("not supported") {
+            VideoError::unsupported(message)
+        } else {
+            VideoError::invalid_bitstream(message)
+        }
+    };
+    let mut demux = Fmp4FileDemuxer::new();
+    let mut samples = Vec::new();
+    let mut entries: Vec<SampleEntry> = Vec::new();
+    let mut current = None;
+    // The same request over and over means the demuxer makes no progress.
+    let mut last_request = None;
+    let mut repeats = 0;
+    loop {
+        let request = match demux.next_sample() {
+            Ok(Some(s)) => {
+                if s.track.track_id != track_id {
+                    continue;
+                }
+                if let Some(e) = s.sample_entry {
+                    let index = match entries.iter().position(|x| x == e) {
+                        Some(i) => i,
+                        None => {
+                            entries.push(e.clone());
+                            entries.len() - 1
+                        }
+                    };
+                    current = Some(index);
+                }
+                let entry = current.ok_or_else(|| {
+                    VideoError::invalid_bitstream("fragmented MP4: sample without a description")
+                })?;
+                samples.push(IndexedSample {
+                    offset: s.data_offset,
+                    size: u32::try_from(s.data_size).map_err(|_| {
+                        VideoError::invalid_bitstream("fragmented MP4: sample over 4 GiB")
+                    })?,
+                    dts: s.timestamp,
+                    cto: s.composition_time_offset.unwrap_or(0),
+                    duration: s.duration,
+                    keyframe: s.keyframe,
+                    entry,
+                });
+                repeats = 0;
+                continue;
+            }
+            Ok(None) => return Ok((samples, entries)),
+            Err(DemuxError::InputRequired(request)) => request,
+            Err(e) => return Err(bad(e)),
+        };
+        if last_request == Some(request) {
+            repeats += 1;
+            if repeats > 4 {
+                return Err(VideoError::invalid_bitstream(
+                    "fragmented MP4: no progress on the same bytes",
+                ));
+            }
+        } else {
+            repeats = 0;
+        }
+        last_request = Some(request);
+        let bytes = read_request(reader, file_len, request)?;
+        demux.handle_input(Input {
+            position: request.position,
+            data: &bytes,
+        });
+    }
+}
+
+/// Reads the byte range the fragment demuxer asks for (up to the end of the file).
+fn read_request<R: Read + Seek>(
+    reader: &mut R,
+    file_len: u64,
+    request: RequiredInput,
+) -> Result<Vec<u8>> {
+    let start = request.position;
+    let end = match request.size {
+        Some(n) => start.saturating_add(n as u64).min(file_len),
+        None => file_len,
+    };
+    if start > file_len {
+        return Err(VideoError::invalid_bitstream(format!(
+            "fragmented MP4: box at {start} lies beyond the end of the file ({file_len} bytes): truncated?"
+        )));
+    }
+    // At the end of the file the demuxer asks for one more box header: it gets nothing.
+    let mut bytes = vec![0u8; end.saturating_sub(start) as usize];
+    reader
+        .seek(SeekFrom::Start(start))
+        .map_err(|e| read_error("MP4 fragment", e))?;
+    reader
+        .read_exact(&mut bytes)
+        .map_err(|e| read_error("MP4 fragment", e))?;
+    Ok(bytes)
+}
+
+/// Walks the top-level boxes and decodes `moov`.
+fn read_moov<R: Read + Seek>(reader: &mut R, file_len: u64) -> Result<MoovBox> {
+    let mut offset = 0u64;
+    let mut saw_moof = false;
+    while offset < file_len {
+        let mut head = [0u8; BoxHeader::MAX_SIZE];
+        let available = (file_len - offset).min(head.len() as u64) as usize;
+        reader
+            .seek(SeekFrom::Start(offset))
+            .map_err(|e| read_error("MP4 box header", e))?;
+        reader
+            .read_exact(&mut head[..available])
+            .map_err(|e| read_error("MP4 box header", e))?;
+        let (header, header_len) = BoxHeader::decode(&head[..available])
+            .map_err(|e| mp4_error(&format!("MP4 box header at {offset}"), e))?;
+        let size = match header.box_size.get() {
+            0 => file_len - offset,
+            n => n,
+        };
+        if size < header_len as u64 || size > file_len - offset {
+            return Err(VideoError::invalid_bitstream(format!(
+                "MP4 box `{}` at {offset} claims {size} bytes but {} remain: truncated or corrupt",
+                header.box_type,
+                file_len - offset
+            )));
+        }
+        if header.box_type == MoovBox::TYPE {
+            if size > MAX_MOOV_BYTES {
+                return Err(VideoError::unsupported(format!(
+                    "MP4 moov box of {size} bytes is larger than {MAX_MOOV_BYTES}"
+                )));
+            }
+            let mut bytes = vec![0u8; size as usize];
+            reader
+                .seek(SeekFrom::Start(offset))
+                .map_err(|e| read_error("MP4 moov", e))?;
+            reader
+                .read_exact(&mut bytes)
+                .map_err(|e| read_error("MP4 moov", e))?;
+            let (moov, _) = MoovBox::decode(&bytes).map_err(|e| mp4_error("MP4 moov", e))?;
+            return Ok(moov);
+        }
+        saw_moof |= header.box_type == MoofBox::TYPE;
+        offset += size;
+    }
+    Err(if saw_moof {
+        VideoError::unsupported("fragmented MP4 input without a moov box is not demuxed")
+    } else {
+        VideoError::invalid_bitstream("MP4 has no moov box (truncated or not an MP4 file)")
+    })
+}
+
+/// Checks the sample table for values that would overflow or exhaust memory while it
+/// is indexed (the MP4 crate trusts these counts).
+fn validate_sample_table(stbl: &StblBox, file_len: u64) -> Result<()> {
+    let bad = |what: &str| VideoError::invalid_bitstream(format!("MP4 sample table: {what}"));
+    let mut samples = 0u32;
+    let mut duration = 0u64;
+    for e in &stbl.stts_box.entries {
+        samples = samples
+            .checked_add(e.sample_count)
+            .ok_or_else(|| bad("stts sample count overflows"))?;
+        duration = u64::from(e.sample_delta)
+            .checked_mul(u64::from(e.sample_count))
+            .and_then(|d| d.checked_add(duration))
+            .filter(|d| *d <= i64::MAX as u64)
+            .ok_or_else(|| bad("stts duration overflows"))?;
+    }
+    if let Some(ctts) = &stbl.ctts_box {
+        let mut n = 0u32;
+        for e in &ctts.entries {
+            n = n
+                .checked_add(e.sample_count)
+                .ok_or_else(|| bad("ctts sample count overflows"))?;
+        }
+    }
+    let total_bytes = match &stbl.stsz_box {
+        StszBox::Fixed { sample_size, .. } => {
+            u64::from(sample_size.get()).checked_mul(u64::from(samples))
+        }
+        StszBox::Variable { entry_sizes } => entry_sizes
+            .iter()
+            .try_fold(0u64, |acc, &s| acc.checked_add(u64::from(s))),
+    };
+    if total_bytes.is_none_or(|t| t > file_len) {
+        return Err(bad("sample sizes add up to more than the file"));
+    }
+    let offsets_ok = match &stbl.stco_or_co64_box {
+        Either::A(stco) => stco.chunk_offsets.iter().all(|&o| u64::from(o) <= file_len),
+        Either::B(co64) => co64.chunk_offsets.iter().all(|&o| o <= file_len),
+    };
+    if !offsets_ok {
+        return Err(bad("a chunk offset lies beyond the end of the file"));
+    }
+    let mut per_chunk = 0u64;
+    for e in &stbl.stsc_box.entries {
+        per_chunk = per_chunk.max(u64::from(e.sample_per_chunk));
+    }
+    if per_chunk > u64::from(samples) {
+        return Err(bad("stsc puts more samples in a chunk than the track has"));
+    }
+    Ok(())
+}
+
+/// How media time maps to presentation time under an edit list.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct EditMapping {
+    /// Added to media times (track timescale).
+    shift: i64,
+    /// Presented duration (track timescale), where the edit list says.
+    presented: Option<u64>,
+    /// More than one media edit: only the first is honoured.
+    simplified: bool,
+}
+
+impl EditMapping {
+    /// Leading empty edits delay presentation; the first media edit's `media_time` is
+    /// presented at that point (ISO/IEC 14496-12 8.6.6).
+    fn from_edts(edts: Option<&EdtsBox>, movie_scale: u32, media_scale: u32) -> Result<Self> {
+        let Some(elst) = edts.and_then(|e| e.elst_box.as_ref()) else {
+            return Ok(Self::default());
+        };
+        let to_media = |d: u64| -> Option<i64> {
+            let v = u128::from(d) * u128::from(media_scale) / u128::from(movie_scale.max(1));
+            i64::try_from(v).ok()
+        };
+        let overflow = || VideoError::invalid_bitstream("MP4 edit list duration overflows");
+        let mut delay = 0i64;
+        let mut mapping = Self::default();
+        let mut seen_media = false;
+        let mut presented = 0i64;
+        for entry in &elst.entries {
+            let dur = to_media(entry.edit_duration).ok_or_else(overflow)?;
+            if entry.media_time == -1 {
+                if !seen_media {
+                    delay = delay.checked_add(dur).ok_or_else(overflow)?;
+                }
+                continue;
+            }
+            if seen_media {
+                mapping.simplified = true;
+                continue;
+            }
+            seen_media = true;
+            mapping.shift = delay.checked_sub(entry.media_time).ok_or_else(overflow)?;
+            presented = dur;
+        }
+        if seen_media && presented > 0 {
+            mapping.presented = u64::try_from(presented.saturating_add(delay)).ok();
+        }
+        Ok(mapping)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shiguredo_mp4::FixedPointNumber;
+    use shiguredo_mp4::boxes::{ElstBox, ElstEntry};
+
+    fn edts(entries: &[(u64, i64)]) -> EdtsBox {
+        EdtsBox {
+            elst_box: Some(ElstBox {
+                entries: entries
+                    .iter()
+                    .map(|&(edit_duration, media_time)| ElstEntry {
+                        edit_duration,
+                        media_time,
+                        media_rate: FixedPointNumber::new(1, 0),
+                    })
+                    .collect(),
+            }),
+            unknown_boxes: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn single_edit_media_time_shifts_presentation_earlier() {
+        // movie timescale 1000, media 12800: 2 s presented from media time 1024.
+        let m = EditMapping::from_edts(Some(&edts(&[(2000, 1024)])), 1000, 12800).unwrap();
+        assert_eq!(m.shift, -1024);
+        assert_eq!(m.presented, Some(25600));
+        assert!(!m.simplified);
+    }
+
+    #[test]
+    fn leading_empty_edit_delays_presentation() {
+        let m = EditMapping::from_edts(Some(&edts(&[(500, -1), (1000, 0)])), 1000, 90000).unwrap();
+        assert_eq!(m.shift, 45000);
+        assert_eq!(m.presented, Some(135000));
+    }
+
+    #[test]
+    fn extra_media_edits_are_reported_as_simplified() {
+        let m =
+            EditMapping::from_edts(Some(&edts(&[(1000, 0), (1000, 5000)])), 1000, 1000).unwrap();
+        assert!(m.simplified);
+        assert_eq!(m.shift, 0);
+    }
+
+    #[test]
+    fn garbage_is_an_invalid_bitstream_not_a_panic() {
+        for bytes in [
+            &b""[..],
+            b"\0\0\0\x08ftyp",
+            b"\0\0\0\x20ftypisom",
+            b"\0\0\0\x10moov\0\0\0\0\0\0\0\0",
+        ] {
+            let err = Mp4Demuxer::from_bytes(bytes).unwrap_err();
+            assert_eq!(
+                err.kind(),
+                crate::ErrorKind::InvalidBitstream,
+                "{bytes:?}: {err}"
+            );
+        }
+    }
+
+    fn sample(index: u32, new_parameter_sets: Option<Vec<Vec<u8>>>) -> Mp4Sample {
+        let t = Timestamp::mpeg(index.into());
+        Mp4Sample {
+            index,
+            data: vec![0, 3, 0x65, 1, 2],
+            length_size: 2,
+            pts: t,
+            dts: t,
+            duration: 1,
+            keyframe: true,
+            new_parameter_sets,
+        }
+    }
+
+    #[test]
+    fn decode_input_carries_parameter_sets_where_a_description_starts() {
+        let sets = vec![vec![0x67, 9], vec![0x68, 8]];
+        let DecodeInput::LengthPrefixed {
+            data, length_size, ..
+        } = sample(0, Some(sets.clone())).into_decode_input()
+        else {
+            panic!("length-prefixed input expected");
+        };
+        assert_eq!(length_size, 2);
+        assert_eq!(data, vec![0, 2, 0x67, 9, 0, 2, 0x68, 8, 0, 3, 0x65, 1, 2]);
+        let DecodeInput::LengthPrefixed { data, .. } = sample(1, None).into_decode_input() else {
+            panic!("length-prefixed input expected");
+        };
+        assert_eq!(data, vec![0, 3, 0x65, 1, 2]);
+        let chunk = sample(5, Some(sets)).to_encoded_chunk(Codec::H264);
+        assert_eq!(chunk.layout, BitstreamLayout::Avcc { length_size: 2 });
+        assert_eq!(chunk.data.len(), 13);
+    }
+}

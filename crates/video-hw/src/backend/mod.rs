@@ -13,10 +13,26 @@ use crate::api::raw::EncodeInput;
 use crate::bitstream::AccessUnit;
 use std::fmt;
 
+#[cfg(all(
+    feature = "backend-nvidia",
+    any(target_os = "linux", target_os = "windows")
+))]
+mod nvidia;
 pub mod software;
 #[cfg(all(feature = "backend-vt", target_vendor = "apple"))]
 mod videotoolbox;
 mod videotoolbox_shared;
+
+/// NVIDIA internals exposed for tests and tools (not a stable API).
+#[cfg(all(
+    feature = "backend-nvidia",
+    any(target_os = "linux", target_os = "windows")
+))]
+#[doc(hidden)]
+pub use nvidia::{
+    gpu_memory_info, nvdec_abi_layout,
+    stats::{NvdecCounters, snapshot as nvdec_counters},
+};
 
 /// Which backend a session uses.
 #[derive(
@@ -177,9 +193,18 @@ pub fn probe() -> Vec<BackendReport> {
 pub fn probe_one(backend: Backend) -> BackendReport {
     match backend {
         Backend::Software => software::probe(),
+        #[cfg(all(
+            feature = "backend-nvidia",
+            any(target_os = "linux", target_os = "windows")
+        ))]
+        Backend::Nvidia => nvidia::probe(),
+        #[cfg(not(all(
+            feature = "backend-nvidia",
+            any(target_os = "linux", target_os = "windows")
+        )))]
         Backend::Nvidia => BackendReport::unavailable(
             backend,
-            "the NVIDIA backend is not implemented in this build yet",
+            "the NVIDIA backend is not in this build (feature backend-nvidia, Linux or Windows)",
         ),
         #[cfg(all(feature = "backend-vt", target_vendor = "apple"))]
         Backend::VideoToolbox => videotoolbox::probe(),
@@ -271,6 +296,11 @@ pub(crate) fn decoder_factory(
     let (selection, _) = select(requested, config.codec, true)?;
     let factory = match selection.backend {
         Backend::Software => software::decoder_factory(config)?,
+        #[cfg(all(
+            feature = "backend-nvidia",
+            any(target_os = "linux", target_os = "windows")
+        ))]
+        Backend::Nvidia => nvidia::decoder_factory(config)?,
         #[cfg(all(feature = "backend-vt", target_vendor = "apple"))]
         Backend::VideoToolbox => videotoolbox::decoder_factory(config)?,
         other => {

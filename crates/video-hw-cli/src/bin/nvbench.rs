@@ -1,0 +1,206 @@
+//! `video-hw-nvbench`: decode throughput of N concurrent sessions on one input.
+//!
+//! ```text
+//! video-hw-nvbench --input in1080.h264 --codec h264 --sessions 7 --output gpu [--runs 3] [--backend nvidia]
+//! ```
+//! Each session runs on a thread of its own and decodes the whole file through
+//! `DecodeSession` (Annex-B chunks in, frames reaped and dropped). Sessions are created
+//! before the clock starts (decoder creation excluded, as PyNvVideoCodec's figure is); the
+//! clock stops when the last session has flushed its last frame (closing the sessions is not
+//! timed). Prints one JSON object: the median run's
+//! frames, seconds and aggregate fps, every run's fps, and the NVDEC counters.
+//!
+//! The reaping thread polls (`try_reap`, yielding when nothing is ready) rather than sleeping
+//! in `reap_timeout` (`--wait`): every sleep is a wake-up the worker must pay for, which on
+//! the lent H100 (a Firecracker microVM) costs a large share of a 1080p frame's time.
+//! `--queue` sets the session's output queue (default 32 frames).
+
+use anyhow::{Context, Result, bail};
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+use video_hw::{
+    Backend, Codec, DecodeInput, DecodeOutput, DecodeSession, DecoderConfig, PixelFormat,
+};
+
+struct Args {
+    input: String,
+    codec: Codec,
+    sessions: usize,
+    output: DecodeOutput,
+    runs: usize,
+    backend: Backend,
+    chunk: usize,
+    queue: usize,
+    poll: bool,
+}
+
+fn parse_args() -> Result<Args> {
+    let mut a = Args {
+        input: String::new(),
+        codec: Codec::H264,
+        sessions: 1,
+        output: DecodeOutput::Gpu,
+        runs: 3,
+        backend: Backend::Nvidia,
+        chunk: 1 << 20,
+        queue: 32,
+        poll: true,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().with_context(|| format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--input" => a.input = value()?,
+            "--codec" => a.codec = value()?.parse()?,
+            "--sessions" => a.sessions = value()?.parse()?,
+            "--runs" => a.runs = value()?.parse()?,
+            "--backend" => a.backend = value()?.parse()?,
+            "--chunk" => a.chunk = value()?.parse()?,
+            "--queue" => a.queue = value()?.parse()?,
+            "--wait" => a.poll = false,
+            "--output" => {
+                a.output = match value()?.as_str() {
+                    "gpu" => DecodeOutput::Gpu,
+                    "native" => DecodeOutput::Native,
+                    "metadata" => DecodeOutput::MetadataOnly,
+                    other => DecodeOutput::Cpu(other.parse::<PixelFormat>()?),
+                }
+            }
+            "-h" | "--help" => {
+                println!(
+                    "video-hw-nvbench --input FILE --codec h264|hevc --sessions N \
+                     --output gpu|nv12|i420|rgb24|rgba|bgra|native|metadata [--runs R] [--backend B] \
+                     [--chunk BYTES] [--queue FRAMES] [--wait]"
+                );
+                std::process::exit(0);
+            }
+            other => bail!("unknown argument {other}"),
+        }
+    }
+    if a.input.is_empty() || a.sessions == 0 || a.runs == 0 || a.chunk == 0 || a.queue == 0 {
+        bail!("--input is required; --sessions, --runs and --chunk must be positive");
+    }
+    Ok(a)
+}
+
+/// Takes every frame ready now; whether there was any.
+fn reap_some(dec: &mut DecodeSession, frames: &mut u64) -> Result<bool> {
+    let mut any = false;
+    while dec.try_reap()?.is_some() {
+        *frames += 1;
+        any = true;
+    }
+    Ok(any)
+}
+
+/// Decodes `data` once through `dec`; returns the frame count. With `poll`, the caller
+/// never sleeps waiting for frames (it yields), so the worker never has to wake it.
+fn decode_once(dec: &mut DecodeSession, data: &[u8], chunk: usize, poll: bool) -> Result<u64> {
+    let mut frames = 0u64;
+    for piece in data.chunks(chunk) {
+        let mut input = DecodeInput::annexb(piece);
+        // try_submit + reap: never block in submit while the worker waits for us to reap.
+        while let Err(rejected) = dec.try_submit(input) {
+            input = rejected.input;
+            if !reap_some(dec, &mut frames)? {
+                if poll {
+                    std::thread::yield_now();
+                } else if dec.reap_timeout(Duration::from_millis(1))?.is_some() {
+                    frames += 1;
+                }
+            }
+        }
+        reap_some(dec, &mut frames)?;
+    }
+    dec.flush()?;
+    reap_some(dec, &mut frames)?;
+    Ok(frames)
+}
+
+/// One run: `n` sessions created, then timed together. Returns (frames, seconds).
+fn run(args: &Args, data: &Arc<Vec<u8>>) -> Result<(u64, f64)> {
+    let barrier = Arc::new(Barrier::new(args.sessions + 1));
+    let mut threads = Vec::new();
+    for _ in 0..args.sessions {
+        let (barrier, data) = (barrier.clone(), data.clone());
+        let mut config = DecoderConfig::new(args.codec).with_output(args.output);
+        config.output_queue = args.queue;
+        let (backend, chunk, poll) = (args.backend, args.chunk, args.poll);
+        threads.push(std::thread::spawn(
+            move || -> Result<(u64, Instant, DecodeSession)> {
+                let session = DecodeSession::new(backend, config);
+                barrier.wait();
+                let mut dec = session?;
+                let n = decode_once(&mut dec, &data, chunk, poll)?;
+                // The session is closed after the clock stops: decoder creation and
+                // destruction are both outside the figure.
+                Ok((n, Instant::now(), dec))
+            },
+        ));
+    }
+    barrier.wait();
+    let started = Instant::now();
+    let mut frames = 0;
+    let mut last = started;
+    let mut sessions = Vec::new();
+    for t in threads {
+        let (n, done, dec) = t
+            .join()
+            .map_err(|_| anyhow::anyhow!("session thread panicked"))??;
+        frames += n;
+        last = last.max(done);
+        sessions.push(dec);
+    }
+    drop(sessions);
+    Ok((frames, (last - started).as_secs_f64()))
+}
+
+fn main() -> Result<()> {
+    let args = parse_args()?;
+    let data = Arc::new(std::fs::read(&args.input).with_context(|| args.input.clone())?);
+    // Warm-up: driver, context and allocator start-up are not what is measured.
+    let warm = Args {
+        sessions: 1,
+        ..parse_args()?
+    };
+    run(&warm, &data)?;
+    let mut results = Vec::new();
+    for _ in 0..args.runs {
+        results.push(run(&args, &data)?);
+    }
+    let mut by_fps = results.clone();
+    by_fps.sort_by(|a, b| (a.0 as f64 / a.1).total_cmp(&(b.0 as f64 / b.1)));
+    let (frames, seconds) = by_fps[by_fps.len() / 2];
+    let output = match args.output {
+        DecodeOutput::Gpu => "gpu".to_string(),
+        DecodeOutput::Native => "native".to_string(),
+        DecodeOutput::MetadataOnly => "metadata".to_string(),
+        DecodeOutput::Cpu(f) => f.to_string(),
+    };
+    #[cfg(all(
+        feature = "backend-nvidia",
+        any(target_os = "linux", target_os = "windows")
+    ))]
+    let counters = serde_json::to_value(video_hw::backend::nvdec_counters())?;
+    #[cfg(not(all(
+        feature = "backend-nvidia",
+        any(target_os = "linux", target_os = "windows")
+    )))]
+    let counters = serde_json::Value::Null;
+    let report = serde_json::json!({
+        "input": args.input,
+        "codec": args.codec.name(),
+        "backend": args.backend.name(),
+        "sessions": args.sessions,
+        "output": output,
+        "frames": frames,
+        "seconds": seconds,
+        "fps": frames as f64 / seconds,
+        "output_queue": args.queue,
+        "reaper": if args.poll { "poll" } else { "wait" },
+        "runs_fps": results.iter().map(|(f, s)| *f as f64 / s).collect::<Vec<_>>(),
+        "counters": counters,
+    });
+    println!("{report}");
+    Ok(())
+}

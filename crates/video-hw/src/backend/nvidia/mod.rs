@@ -1,0 +1,134 @@
+//! The NVIDIA backend: NVDEC decode through `libnvcuvid` and CUDA (driver API through
+//! cudarc), both opened at run time, so building needs no CUDA toolkit, SDK or header.
+//!
+//! - [`ffi`]: our declarations of the NVDEC API (checked against the SDK headers by
+//!   `tests/nvdec_abi.rs`).
+//! - [`cuda`]: the primary context shared by every session of the process, a stream per
+//!   session, device and pinned buffers.
+//! - [`decoder`]: the parser/decoder adapter.
+//! - [`surface_pool`]: pooled device buffers behind GPU-resident frames.
+//! - [`rgb`]: NV12/P016 -> RGB by the CUDA kernel in `kernels/` (PTX committed; regenerate
+//!   with `scripts/build-ptx.py`), with a CPU fallback.
+//! - [`stats`]: process-wide counters (copies, bytes, time, RGB path, decode status).
+
+pub(crate) mod cuda;
+pub(crate) mod decoder;
+pub(crate) mod ffi;
+#[cfg(test)]
+mod gpu_tests;
+pub(crate) mod rgb;
+pub(crate) mod stats;
+pub(crate) mod surface_pool;
+
+use super::{Backend, BackendReport, CodecSupport, DecoderBackend, DecoderFactory};
+use crate::api::codec::Codec;
+use crate::api::config::DecoderConfig;
+use crate::api::error::{Result, VideoError};
+use std::sync::OnceLock;
+
+/// Why the backend cannot run here, or the library, device name and driver version.
+fn environment() -> std::result::Result<(&'static ffi::Nvcuvid, String), String> {
+    let driver = cuda::driver()?;
+    let lib = decoder::library()?;
+    let major = driver.version / 1000;
+    let minor = (driver.version % 1000) / 10;
+    Ok((
+        lib,
+        format!("{} (CUDA driver {major}.{minor})", driver.device_name),
+    ))
+}
+
+/// What NVDEC offers on device 0, asked once per process.
+pub(crate) fn probe() -> BackendReport {
+    static REPORT: OnceLock<BackendReport> = OnceLock::new();
+    REPORT.get_or_init(probe_uncached).clone()
+}
+
+fn probe_uncached() -> BackendReport {
+    let (lib, device) = match environment() {
+        Ok(e) => e,
+        Err(why) => return BackendReport::unavailable(Backend::Nvidia, why),
+    };
+    let ctx = match cuda::Context::retain() {
+        Ok(c) => c,
+        Err(e) => return BackendReport::unavailable(Backend::Nvidia, e.to_string()),
+    };
+    let mut decode = Vec::new();
+    let mut notes = Vec::new();
+    for codec in Codec::ALL {
+        let mut depths = Vec::new();
+        let (mut max_w, mut max_h) = (0, 0);
+        for depth in [8u8, 10] {
+            match decoder::query_caps(lib, codec, depth, ffi::cudaVideoChromaFormat_420) {
+                Ok(c) if c.bIsSupported != 0 => {
+                    depths.push(depth);
+                    max_w = max_w.max(c.nMaxWidth);
+                    max_h = max_h.max(c.nMaxHeight);
+                    if depth == 8 {
+                        notes.push(format!("{codec}: {} NVDEC engine(s)", c.nNumNVDECs));
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => notes.push(format!("{codec} {depth}-bit caps: {e}")),
+            }
+        }
+        if !depths.is_empty() {
+            decode.push(CodecSupport {
+                codec,
+                max_width: Some(max_w),
+                max_height: Some(max_h),
+                bit_depths: depths,
+                implementation: "nvdec".into(),
+            });
+        }
+    }
+    drop(ctx);
+    let available = !decode.is_empty();
+    BackendReport {
+        backend: Backend::Nvidia,
+        available,
+        detail: if available {
+            format!("{device}; {}", notes.join("; "))
+        } else {
+            format!(
+                "{device}: NVDEC decodes neither H.264 nor HEVC here ({})",
+                notes.join("; ")
+            )
+        },
+        decode,
+        encode: Vec::new(),
+    }
+}
+
+/// A factory that builds the NVDEC decoder on the session's worker thread.
+pub(crate) fn decoder_factory(config: &DecoderConfig) -> Result<DecoderFactory> {
+    let (lib, device) = environment().map_err(VideoError::unsupported)?;
+    let config = config.clone();
+    Ok(Box::new(move || {
+        let dec = decoder::NvdecDecoder::new(lib, &config, device)?;
+        Ok(Box::new(dec) as Box<dyn DecoderBackend>)
+    }))
+}
+
+/// Size and field offsets of every NVDEC struct this crate declares (for the ABI test).
+pub fn nvdec_abi_layout() -> Vec<(&'static str, usize)> {
+    ffi::abi_layout()
+}
+
+/// Free and total memory of device 0 in bytes (`cuMemGetInfo`), for leak checks; needs the
+/// driver. Keeps the primary context alive for the rest of the process.
+pub fn gpu_memory_info() -> Result<(usize, usize)> {
+    static HELD: OnceLock<std::sync::Arc<cuda::Context>> = OnceLock::new();
+    cuda::driver().map_err(VideoError::unsupported)?;
+    // The first call keeps a reference on the primary context, so that sessions closing
+    // between two readings do not tear it down (which would hide or fake a leak).
+    let ctx = match HELD.get() {
+        Some(c) => c.clone(),
+        None => {
+            let c = cuda::Context::retain()?;
+            HELD.get_or_init(|| c).clone()
+        }
+    };
+    ctx.make_current()?;
+    cuda::mem_get_info()
+}

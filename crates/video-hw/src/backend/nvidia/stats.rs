@@ -1,0 +1,57 @@
+//! Counters of the NVIDIA decoder, summed over every session of the process.
+//!
+//! This is the hook for the metrics layer: it reads [`snapshot`] (exposed as
+//! `video_hw::backend::nvdec_counters()`); each adapter also reports its own counters in
+//! its implementation string at the end of a session (debug log).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+macro_rules! counters {
+    ($($name:ident: $doc:literal),* $(,)?) => {
+        /// A snapshot of the process-wide NVDEC counters.
+        #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+        pub struct NvdecCounters {
+            $(#[doc = $doc] pub $name: u64,)*
+        }
+
+        #[derive(Default)]
+        pub(crate) struct Atomics {
+            $(pub $name: AtomicU64,)*
+        }
+
+        impl Atomics {
+            fn snapshot(&self) -> NvdecCounters {
+                NvdecCounters { $($name: self.$name.load(Ordering::Relaxed),)* }
+            }
+        }
+    };
+}
+
+counters! {
+    sessions_opened: "Decoder adapters created.",
+    decoders_created: "`cuvidCreateDecoder` calls (first sequence and re-creations).",
+    reconfigures: "`cuvidReconfigureDecoder` calls (resolution changes within the maximum).",
+    pictures_decoded: "Pictures handed to `cuvidDecodePicture`.",
+    frames_out: "Frames delivered to the session.",
+    decode_errors: "Pictures whose decode status was an uncorrected error.",
+    concealed_errors: "Pictures whose decode status was an error the hardware concealed.",
+    copy_bytes: "Bytes copied out of decoder surfaces (device or host destination).",
+    copy_nanos: "Wall time spent in those copies, synchronisation included (ns).",
+    host_copies: "Frames copied to host memory.",
+    device_copies: "Frames copied to pooled device buffers (GPU output).",
+    rgb_gpu: "Frames converted to RGB by the CUDA kernel.",
+    rgb_cpu_fallbacks: "Frames converted to RGB on the CPU because the kernel path failed.",
+}
+
+pub(crate) static COUNTERS: std::sync::LazyLock<Atomics> =
+    std::sync::LazyLock::new(Atomics::default);
+
+/// Adds `n` to a counter.
+pub(crate) fn add(counter: &AtomicU64, n: u64) {
+    counter.fetch_add(n, Ordering::Relaxed);
+}
+
+/// The counters so far.
+pub fn snapshot() -> NvdecCounters {
+    COUNTERS.snapshot()
+}

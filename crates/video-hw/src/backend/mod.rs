@@ -27,7 +27,7 @@ pub mod software;
 ))]
 #[doc(hidden)]
 pub use nvidia::{
-    gpu_memory_info, nvdec_abi_layout,
+    gpu_memory_info, nvdec_abi_layout, nvenc_abi_layout, nvenc_open_check,
     stats::{NvdecCounters, snapshot as nvdec_counters},
 };
 
@@ -329,6 +329,11 @@ pub(crate) fn encoder_factory(
     let (selection, _) = select(requested, config.codec, false)?;
     let factory = match selection.backend {
         Backend::Software => software::encoder_factory(config)?,
+        #[cfg(all(
+            feature = "backend-nvidia",
+            any(target_os = "linux", target_os = "windows")
+        ))]
+        Backend::Nvidia => nvidia::encoder_factory(config)?,
         other => {
             return Err(VideoError::unsupported(format!(
                 "{other} encoding is not implemented in this build"

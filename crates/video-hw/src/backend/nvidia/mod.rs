@@ -14,6 +14,7 @@
 pub(crate) mod cuda;
 pub(crate) mod decoder;
 pub(crate) mod ffi;
+pub(crate) mod nvenc;
 #[cfg(test)]
 mod gpu_tests;
 pub(crate) mod rgb;
@@ -21,6 +22,8 @@ pub(crate) mod stats;
 pub(crate) mod surface_pool;
 
 use super::{Backend, BackendReport, CodecSupport, DecoderBackend, DecoderFactory};
+pub use nvenc::{nvenc_abi_layout, nvenc_open_check};
+pub(crate) use nvenc::encoder_factory;
 use crate::api::codec::Codec;
 use crate::api::config::DecoderConfig;
 use crate::api::error::{Result, VideoError};
@@ -88,7 +91,11 @@ fn probe_uncached() -> BackendReport {
         backend: Backend::Nvidia,
         available,
         detail: if available {
-            format!("{device}; {}", notes.join("; "))
+            format!(
+                "{device}; {}; encode: {}",
+                notes.join("; "),
+                nvenc::probe().err().unwrap_or_else(|| "nvenc".into())
+            )
         } else {
             format!(
                 "{device}: NVDEC decodes neither H.264 nor HEVC here ({})",
@@ -96,7 +103,7 @@ fn probe_uncached() -> BackendReport {
             )
         },
         decode,
-        encode: Vec::new(),
+        encode: nvenc::probe().unwrap_or_default(),
     }
 }
 

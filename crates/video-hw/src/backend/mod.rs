@@ -243,7 +243,8 @@ fn select(requested: Backend, codec: Codec, decode: bool) -> Result<(Selection, 
         }
         if !serves(&report) {
             return Err(VideoError::unsupported(format!(
-                "backend {requested} cannot {what} {codec} in this build"
+                "backend {requested} cannot {what} {codec} here: {}",
+                report.detail
             )));
         }
         let reason = format!("{requested} requested");

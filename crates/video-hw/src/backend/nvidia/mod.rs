@@ -14,19 +14,19 @@
 pub(crate) mod cuda;
 pub(crate) mod decoder;
 pub(crate) mod ffi;
-pub(crate) mod nvenc;
 #[cfg(test)]
 mod gpu_tests;
+pub(crate) mod nvenc;
 pub(crate) mod rgb;
 pub(crate) mod stats;
 pub(crate) mod surface_pool;
 
 use super::{Backend, BackendReport, CodecSupport, DecoderBackend, DecoderFactory};
-pub use nvenc::{nvenc_abi_layout, nvenc_open_check};
-pub(crate) use nvenc::encoder_factory;
 use crate::api::codec::Codec;
 use crate::api::config::DecoderConfig;
 use crate::api::error::{Result, VideoError};
+pub(crate) use nvenc::encoder_factory;
+pub use nvenc::{nvenc_abi_layout, nvenc_open_check};
 use std::sync::OnceLock;
 
 /// Why the backend cannot run here, or the library, device name and driver version.

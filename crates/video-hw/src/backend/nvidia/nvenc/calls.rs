@@ -74,8 +74,12 @@ pub(crate) trait NvencCalls {
     /// `nvEncReconfigureEncoder`; `reset_idr` resets the encoder and forces an IDR.
     fn reconfigure(&mut self, p: &SessionParams, reset_idr: bool) -> Result<()>;
     /// A host-upload input buffer of `width`x`height` in `format`.
-    fn create_input(&mut self, width: u32, height: u32, format: NV_ENC_BUFFER_FORMAT)
-    -> Result<Handle>;
+    fn create_input(
+        &mut self,
+        width: u32,
+        height: u32,
+        format: NV_ENC_BUFFER_FORMAT,
+    ) -> Result<Handle>;
     fn destroy_input(&mut self, h: Handle);
     fn create_output(&mut self) -> Result<Handle>;
     fn destroy_output(&mut self, h: Handle);
@@ -108,9 +112,7 @@ pub(crate) fn status_error(status: NVENCSTATUS, what: &str, detail: &str) -> Vid
                 "{what}: {name}: NVENC cannot open a session on this device/driver{detail}"
             ))
         }
-        NV_ENC_ERR_UNSUPPORTED_PARAM => {
-            VideoError::unsupported(format!("{what}: {name}{detail}"))
-        }
+        NV_ENC_ERR_UNSUPPORTED_PARAM => VideoError::unsupported(format!("{what}: {name}{detail}")),
         NV_ENC_ERR_INVALID_PARAM => VideoError::invalid_input(format!("{what}: {name}{detail}")),
         NV_ENC_ERR_ENCODER_BUSY | NV_ENC_ERR_LOCK_BUSY => {
             VideoError::backpressure(format!("{what}: {name}{detail}"))
@@ -210,7 +212,11 @@ impl DriverCalls {
     }
 
     fn fill_init(&mut self, p: &SessionParams) -> Result<()> {
-        let preset = self.lib.fns.nvEncGetEncodePresetConfigEx.ok_or_else(missing)?;
+        let preset = self
+            .lib
+            .fns
+            .nvEncGetEncodePresetConfigEx
+            .ok_or_else(missing)?;
         let mut pc = Box::new(NV_ENC_PRESET_CONFIG::zeroed());
         pc.version = NV_ENC_PRESET_CONFIG_VER;
         pc.presetCfg.version = NV_ENC_CONFIG_VER;
@@ -328,7 +334,11 @@ impl NvencCalls for DriverCalls {
     }
 
     fn create_output(&mut self) -> Result<Handle> {
-        let f = self.lib.fns.nvEncCreateBitstreamBuffer.ok_or_else(missing)?;
+        let f = self
+            .lib
+            .fns
+            .nvEncCreateBitstreamBuffer
+            .ok_or_else(missing)?;
         let mut p = Box::new(NV_ENC_CREATE_BITSTREAM_BUFFER::zeroed());
         p.version = NV_ENC_CREATE_BITSTREAM_BUFFER_VER;
         // SAFETY: open session; versioned zeroed struct; the driver writes `bitstreamBuffer`.
@@ -379,7 +389,13 @@ impl NvencCalls for DriverCalls {
         match picture.format() {
             PixelFormat::Nv12 => {
                 copy(0, 0, w, h, pitch);
-                copy(pitch * buffer_height, 1, w.div_ceil(2) * 2, h.div_ceil(2), pitch);
+                copy(
+                    pitch * buffer_height,
+                    1,
+                    w.div_ceil(2) * 2,
+                    h.div_ceil(2),
+                    pitch,
+                );
             }
             PixelFormat::I420 => {
                 copy(0, 0, w, h, pitch);

@@ -82,7 +82,9 @@ impl NvencCalls for NvencDouble {
 
     fn reconfigure(&mut self, p: &SessionParams, reset_idr: bool) -> Result<()> {
         if !self.waiting_outputs.is_empty() || !self.held.is_empty() {
-            return Err(VideoError::backend("double: reconfigured with pictures held"));
+            return Err(VideoError::backend(
+                "double: reconfigured with pictures held",
+            ));
         }
         self.params = Some(*p);
         self.reconfigures.push((*p, reset_idr));
@@ -225,7 +227,10 @@ fn eos_drain_returns_every_pending_output_and_the_session_goes_on() {
     for i in 0..4 {
         enc.encode(&picture(&c, i), &mut out).unwrap();
     }
-    assert!(out.len() < 4, "completed outputs stay in flight before the drain");
+    assert!(
+        out.len() < 4,
+        "completed outputs stay in flight before the drain"
+    );
     assert!(enc.in_flight() > 0);
     enc.flush(&mut out).unwrap();
     assert_eq!(out.len(), 4);
@@ -277,7 +282,10 @@ fn config_maps_to_preset_tuning_rate_control_and_gop() {
     assert_eq!(p.tuning, NV_ENC_TUNING_INFO_LOW_LATENCY);
     assert_eq!(p.rc_mode, NV_ENC_PARAMS_RC_CBR);
     assert_eq!((p.average_bitrate, p.max_bitrate), (3_000_000, 3_000_000));
-    assert_eq!((p.gop_length, p.idr_period, p.frame_interval_p), (30, 30, 3));
+    assert_eq!(
+        (p.gop_length, p.idr_period, p.frame_interval_p),
+        (30, 30, 3)
+    );
     c.low_latency = false;
     c.rate_control = RateControl::Cqp { qp: 28 };
     c.gop_length = 0;
@@ -315,7 +323,10 @@ fn reconfigure_maps_bitrate_fps_size_and_refuses_the_rest() {
     n.fps = Rational { num: 60, den: 1 };
     enc.reconfigure(&n).unwrap();
     let (p, reset) = *enc.calls().reconfigures.last().unwrap();
-    assert_eq!((p.average_bitrate, p.max_bitrate, p.fps_num), (1_000_000, 1_500_000, 60));
+    assert_eq!(
+        (p.average_bitrate, p.max_bitrate, p.fps_num),
+        (1_000_000, 1_500_000, 60)
+    );
     assert!(!reset);
     // Size within the maximum: drained first, then reset with an IDR.
     let mut s = n.clone();
@@ -366,7 +377,11 @@ fn device_frames_are_registered_once_and_unmapped_when_reaped() {
     }
     enc.flush(&mut out).unwrap();
     assert_eq!(out.len(), 9);
-    assert_eq!(enc.calls().registered.len(), 3, "one registration per surface");
+    assert_eq!(
+        enc.calls().registered.len(),
+        3,
+        "one registration per surface"
+    );
     assert!(enc.calls().mapped.is_empty(), "every mapping released");
 }
 

@@ -331,7 +331,10 @@ impl<C: NvencCalls> NvencEncoder<C> {
                 ticks: timestamp as i64,
                 timebase: tb,
             }),
-            dts: dts.map(|ticks| Timestamp { ticks, timebase: tb }),
+            dts: dts.map(|ticks| Timestamp {
+                ticks,
+                timebase: tb,
+            }),
             keyframe: picture_type == NV_ENC_PIC_TYPE_IDR,
             generation: 0,
             data,

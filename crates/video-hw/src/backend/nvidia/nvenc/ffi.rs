@@ -521,9 +521,8 @@ type Enc = *mut c_void;
 pub type PNVENCOPENENCODESESSIONEX = Option<
     unsafe extern "system" fn(*mut NV_ENC_OPEN_ENCODE_SESSION_EX_PARAMS, *mut Enc) -> NVENCSTATUS,
 >;
-pub type PNVENCGETENCODECAPS = Option<
-    unsafe extern "system" fn(Enc, GUID, *mut NV_ENC_CAPS_PARAM, *mut c_int) -> NVENCSTATUS,
->;
+pub type PNVENCGETENCODECAPS =
+    Option<unsafe extern "system" fn(Enc, GUID, *mut NV_ENC_CAPS_PARAM, *mut c_int) -> NVENCSTATUS>;
 pub type PNVENCGETENCODEPRESETCONFIGEX = Option<
     unsafe extern "system" fn(
         Enc,
@@ -669,7 +668,15 @@ pub fn abi_layout() -> Vec<(String, usize)> {
         };
     }
     let mut v = Vec::new();
-    layout!(v, GUID { Data1, Data2, Data3, Data4 });
+    layout!(
+        v,
+        GUID {
+            Data1,
+            Data2,
+            Data3,
+            Data4
+        }
+    );
     layout!(
         v,
         NV_ENC_CAPS_PARAM {

@@ -32,9 +32,10 @@ impl Nvenc {
             format!("cannot open {NVENC_LIBRARY} (the NVIDIA driver's NVENC library): {e}")
         })?;
         // SAFETY: the symbols' types are the prototypes declared in nvEncodeAPI.h.
-        let max: FnGetMaxSupportedVersion =
-            *unsafe { lib.get(b"NvEncodeAPIGetMaxSupportedVersion\0") }
-                .map_err(|e| format!("{NVENC_LIBRARY} lacks NvEncodeAPIGetMaxSupportedVersion: {e}"))?;
+        let max: FnGetMaxSupportedVersion = *unsafe {
+            lib.get(b"NvEncodeAPIGetMaxSupportedVersion\0")
+        }
+        .map_err(|e| format!("{NVENC_LIBRARY} lacks NvEncodeAPIGetMaxSupportedVersion: {e}"))?;
         // SAFETY: as above.
         let create: FnCreateInstance = *unsafe { lib.get(b"NvEncodeAPICreateInstance\0") }
             .map_err(|e| format!("{NVENC_LIBRARY} lacks NvEncodeAPICreateInstance: {e}"))?;

@@ -20,9 +20,8 @@ use std::sync::OnceLock;
 
 /// Opens a session for `codec`, or says why NVENC cannot run here (`Unsupported`).
 fn open(codec: crate::Codec) -> Result<calls::DriverCalls> {
-    let lib = library::library().map_err(|why| {
-        VideoError::unsupported(format!("NVENC is not available: {why}"))
-    })?;
+    let lib = library::library()
+        .map_err(|why| VideoError::unsupported(format!("NVENC is not available: {why}")))?;
     calls::DriverCalls::open(lib, codec).map_err(|e| {
         if e.kind() == crate::ErrorKind::Unsupported {
             e.while_doing("NVENC is not available on this GPU")
@@ -73,7 +72,11 @@ pub(crate) fn encoder_factory(config: &EncoderConfig) -> Result<EncoderFactory> 
             calls,
             &config,
             encoder::NvencOptions::default(),
-            format!("nvenc (API {}.{})", ffi::NVENCAPI_MAJOR_VERSION, ffi::NVENCAPI_MINOR_VERSION),
+            format!(
+                "nvenc (API {}.{})",
+                ffi::NVENCAPI_MAJOR_VERSION,
+                ffi::NVENCAPI_MINOR_VERSION
+            ),
         )?;
         Ok(Box::new(enc) as Box<dyn EncoderBackend>)
     }))

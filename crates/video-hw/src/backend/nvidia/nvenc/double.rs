@@ -340,13 +340,13 @@ fn reconfigure_maps_bitrate_fps_size_and_refuses_the_rest() {
     enc.flush(&mut out).unwrap();
     assert_eq!(out.len(), 4, "the drained chunks are handed out, none lost");
     // Refused: codec, B-frames, GOP, rate-control mode, size above the maximum.
-    let refusals: Vec<Box<dyn Fn(&mut EncoderConfig)>> = vec![
-        Box::new(|c| c.codec = Codec::Hevc),
-        Box::new(|c| c.b_frames = 2),
-        Box::new(|c| c.gop_length = 10),
-        Box::new(|c| c.rate_control = RateControl::Cqp { qp: 20 }),
-        Box::new(|c| c.dimensions = Dimensions::new(256, 96).unwrap()),
-        Box::new(|c| c.low_latency = true),
+    let refusals: [fn(&mut EncoderConfig); 6] = [
+        |c| c.codec = Codec::Hevc,
+        |c| c.b_frames = 2,
+        |c| c.gop_length = 10,
+        |c| c.rate_control = RateControl::Cqp { qp: 20 },
+        |c| c.dimensions = Dimensions::new(256, 96).unwrap(),
+        |c| c.low_latency = true,
     ];
     let before = enc.calls().reconfigures.len();
     for change in refusals {

@@ -216,14 +216,41 @@ fn adapter_throughput_on_bench_input() {
     for (codec, path) in inputs {
         let Some(path) = path else { continue };
         let data = std::fs::read(&path).expect("read");
-        for (output, with_pts) in [
-            (DecodeOutput::Gpu, true),
-            (DecodeOutput::Gpu, false),
-            (DecodeOutput::Native, true),
-            (DecodeOutput::Cpu(PixelFormat::Rgb24), true),
+        let ours = access_units(codec, &data);
+        let layer = crate::bitstream::access_unit::assemble_annexb(codec, &data);
+        let differ = ours.iter().zip(&layer).position(|(a, b)| a.nals != b.nals);
+        eprintln!(
+            "ADAPTER-BENCH {codec}: {} AUs from the test splitter, {} from the bitstream layer; \
+             first difference at {differ:?}: {:?}",
+            ours.len(),
+            layer.len(),
+            differ.map(|i| (
+                ours[i]
+                    .nals
+                    .iter()
+                    .map(|n| (n[0], n.len()))
+                    .collect::<Vec<_>>(),
+                layer[i]
+                    .nals
+                    .iter()
+                    .map(|n| (n[0], n.len()))
+                    .collect::<Vec<_>>()
+            ))
+        );
+        for (output, with_pts, use_layer) in [
+            (DecodeOutput::Gpu, true, false),
+            (DecodeOutput::Gpu, false, false),
+            (DecodeOutput::Gpu, false, true),
+            (DecodeOutput::Native, true, false),
+            (DecodeOutput::Cpu(PixelFormat::Rgb24), true, false),
+            (DecodeOutput::Cpu(PixelFormat::Rgb24), false, true),
         ] {
             let lib = library().expect("library");
-            let mut aus = access_units(codec, &data);
+            let mut aus = if use_layer {
+                layer.clone()
+            } else {
+                ours.clone()
+            };
             if !with_pts {
                 aus.iter_mut().for_each(|a| a.pts = None);
             }
@@ -241,7 +268,7 @@ fn adapter_throughput_on_bench_input() {
             n += frames.len();
             let s = t.elapsed().as_secs_f64();
             eprintln!(
-                "ADAPTER-BENCH {codec} {output:?} pts={with_pts}: {n} frames in {s:.3} s = {:.1} fps",
+                "ADAPTER-BENCH {codec} {output:?} pts={with_pts} bitstream-layer={use_layer}: {n} frames in {s:.3} s = {:.1} fps",
                 n as f64 / s
             );
         }

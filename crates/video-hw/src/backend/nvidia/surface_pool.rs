@@ -5,8 +5,11 @@ use super::cuda::{Context, DeviceBuffer};
 use crate::api::error::Result;
 use std::sync::{Arc, Mutex};
 
-/// Buffers kept for reuse at most (frames the caller holds are not counted).
-const MAX_IDLE: usize = 8;
+/// Buffers kept for reuse at most (frames the caller holds are not counted). Generous on
+/// purpose: frames come back in bursts (a reaper drains the session's output queue at once),
+/// and freeing a buffer only to allocate it again costs a `cuMemFree` + `cuMemAlloc` pair,
+/// both of which serialise with every other session on the device.
+const MAX_IDLE: usize = 64;
 
 /// Device buffers of one size.
 pub(crate) struct SurfacePool {

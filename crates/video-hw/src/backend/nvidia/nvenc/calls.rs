@@ -121,6 +121,24 @@ pub(crate) fn status_error(status: NVENCSTATUS, what: &str, detail: &str) -> Vid
     }
 }
 
+/// Why `nvEncOpenEncodeSessionEx` failed: `Unsupported` naming the cause, except when the
+/// device has NVENC but no room for another session (`Backend`).
+pub(crate) fn open_error(status: NVENCSTATUS) -> VideoError {
+    const WHAT: &str = "nvEncOpenEncodeSessionEx";
+    match status {
+        NV_ENC_ERR_OUT_OF_MEMORY | NV_ENC_ERR_INCOMPATIBLE_CLIENT_KEY => {
+            status_error(status, WHAT, "NVENC is present but refused another session")
+        }
+        NV_ENC_ERR_NO_ENCODE_DEVICE | NV_ENC_ERR_UNSUPPORTED_DEVICE => {
+            status_error(status, WHAT, "")
+        }
+        s => VideoError::unsupported(format!(
+            "{WHAT}: {}: NVENC cannot open a session on this device",
+            status_name(s)
+        )),
+    }
+}
+
 /// One open NVENC session on the CUDA primary context.
 pub(crate) struct DriverCalls {
     lib: &'static Nvenc,
@@ -156,7 +174,7 @@ impl DriverCalls {
                 // SAFETY: the header asks the client to destroy a session whose opening failed.
                 unsafe { destroy(encoder) };
             }
-            return Err(status_error(status, "nvEncOpenEncodeSessionEx", ""));
+            return Err(open_error(status));
         }
         Ok(Self {
             lib,
@@ -373,9 +391,9 @@ impl NvencCalls for DriverCalls {
             let bytes = src.data.as_slice();
             for r in 0..rows {
                 let s = &bytes[r * src.stride..r * src.stride + row];
-                // SAFETY: the locked buffer holds `pitch` bytes per row for the full luma
-                // height plus the chroma planes of the format it was created with, at the
-                // size the encoder was initialised for, which bounds this picture's size.
+                // SAFETY: the locked NV12 buffer holds `pitch` bytes per row for the luma
+                // height plus half of it for chroma, at the current encode size, which is
+                // this picture's size (the encoder checks it before uploading).
                 unsafe {
                     std::ptr::copy_nonoverlapping(
                         s.as_ptr(),
@@ -385,7 +403,8 @@ impl NvencCalls for DriverCalls {
                 };
             }
         };
-        let buffer_height = self.init.maxEncodeHeight.max(self.init.encodeHeight) as usize;
+        // Input buffers are created at the current encode size (recreated after a resize).
+        let buffer_height = self.init.encodeHeight as usize;
         match picture.format() {
             PixelFormat::Nv12 => {
                 copy(0, 0, w, h, pitch);

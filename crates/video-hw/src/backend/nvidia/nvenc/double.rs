@@ -39,6 +39,8 @@ pub(crate) struct NvencDouble {
     pub max_outstanding: usize,
     pub mapped: Vec<Handle>,
     pub registered: Vec<Handle>,
+    /// Live input buffers and their size.
+    pub inputs: HashMap<Handle, (u32, u32)>,
 }
 
 impl NvencDouble {
@@ -91,16 +93,29 @@ impl NvencCalls for NvencDouble {
         Ok(())
     }
 
-    fn create_input(&mut self, _: u32, _: u32, _: NV_ENC_BUFFER_FORMAT) -> Result<Handle> {
-        Ok(self.handle())
+    fn create_input(&mut self, w: u32, h: u32, _: NV_ENC_BUFFER_FORMAT) -> Result<Handle> {
+        let handle = self.handle();
+        self.inputs.insert(handle, (w, h));
+        Ok(handle)
     }
-    fn destroy_input(&mut self, _: Handle) {}
+    fn destroy_input(&mut self, h: Handle) {
+        self.inputs.remove(&h);
+    }
     fn create_output(&mut self) -> Result<Handle> {
         Ok(self.handle())
     }
     fn destroy_output(&mut self, _: Handle) {}
-    fn upload(&mut self, _: Handle, p: &EncodeInput) -> Result<u32> {
-        Ok(p.dimensions().width())
+    fn upload(&mut self, input: Handle, p: &EncodeInput) -> Result<u32> {
+        let d = p.dimensions();
+        match self.inputs.get(&input) {
+            Some(&(w, h)) if (w, h) == (d.width(), d.height()) => Ok(w),
+            Some(&(w, h)) => Err(VideoError::backend(format!(
+                "double: {d} picture uploaded into a {w}x{h} input buffer"
+            ))),
+            None => Err(VideoError::backend(
+                "double: upload into an unknown input buffer",
+            )),
+        }
     }
     fn register_cuda(&mut self, _: u64, _: u32, _: u32, _: u32) -> Result<Handle> {
         let h = self.handle();
@@ -336,6 +351,11 @@ fn reconfigure_maps_bitrate_fps_size_and_refuses_the_rest() {
     assert_eq!((p.width, p.height, p.max_width), (128, 96, 128));
     assert!(reset);
     assert_eq!(enc.in_flight(), 0);
+    assert!(
+        enc.calls().inputs.values().all(|&s| s == (128, 96)),
+        "input buffers recreated at the new size after the drain"
+    );
+    assert_eq!(enc.calls().inputs.len(), 6);
     enc.encode(&picture(&s, 3), &mut out).unwrap();
     enc.flush(&mut out).unwrap();
     assert_eq!(out.len(), 4, "the drained chunks are handed out, none lost");
@@ -394,6 +414,14 @@ fn unsupported_device_status_is_unsupported_naming_the_cause() {
         assert!(text.contains(status_name(s)), "{text}");
         assert!(text.contains("no NVENC"), "{text}");
     }
+    // Opening a session: any failure but a full device means NVENC is not usable here.
+    let e = open_error(NV_ENC_ERR_GENERIC);
+    assert_eq!(e.kind(), ErrorKind::Unsupported);
+    assert!(e.to_string().contains("NV_ENC_ERR_GENERIC"), "{e}");
+    assert_eq!(
+        open_error(NV_ENC_ERR_OUT_OF_MEMORY).kind(),
+        ErrorKind::Backend
+    );
     let e = status_error(NV_ENC_ERR_OUT_OF_MEMORY, "nvEncCreateInputBuffer", "");
     assert_eq!(e.kind(), ErrorKind::Backend);
     assert!(e.to_string().contains("NV_ENC_ERR_OUT_OF_MEMORY"));

@@ -168,9 +168,10 @@ impl<C: NvencCalls> NvencEncoder<C> {
             implementation,
         };
         for _ in 0..ring {
-            let input =
-                enc.calls
-                    .create_input(max.width(), max.height(), NV_ENC_BUFFER_FORMAT_NV12)?;
+            let d = config.dimensions;
+            let input = enc
+                .calls
+                .create_input(d.width(), d.height(), NV_ENC_BUFFER_FORMAT_NV12)?;
             let output = match enc.calls.create_output() {
                 Ok(o) => o,
                 Err(e) => {
@@ -415,14 +416,36 @@ impl<C: NvencCalls> NvencEncoder<C> {
         }
         let resize = old.dimensions != new.dimensions;
         if resize {
+            // Buffer pools are resized only after a drain: nothing is in flight below.
             let mut carry = std::mem::take(&mut self.carry);
             self.drain(&mut carry)?;
             self.carry = carry;
         }
         self.calls
             .reconfigure(&session_params(new, self.max), resize)?;
+        if resize {
+            self.resize_inputs(new.dimensions)?;
+        }
         self.ticks_per_frame = new.timebase.ticks_per_frame(new.fps);
         self.config = new.clone();
+        Ok(())
+    }
+}
+
+impl<C: NvencCalls> NvencEncoder<C> {
+    /// Recreates the input buffers at `size` and forgets registrations of the old size;
+    /// only called with nothing in flight.
+    fn resize_inputs(&mut self, size: Dimensions) -> Result<()> {
+        for (_, h) in std::mem::take(&mut self.registered) {
+            self.calls.unregister(h);
+        }
+        for i in 0..self.slots.len() {
+            self.calls.destroy_input(self.slots[i].input);
+            self.slots[i].input =
+                self.calls
+                    .create_input(size.width(), size.height(), NV_ENC_BUFFER_FORMAT_NV12)?;
+        }
+        self.next_slot = 0;
         Ok(())
     }
 }

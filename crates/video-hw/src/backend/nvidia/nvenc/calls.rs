@@ -255,6 +255,9 @@ impl DriverCalls {
         cfg.gopLength = p.gop_length;
         cfg.frameIntervalP = p.frame_interval_p;
         cfg.rcParams.rateControlMode = p.rc_mode;
+        // No lookahead: it would hold more pictures than the ring is sized for.
+        cfg.rcParams.flags &= !RC_ENABLE_LOOKAHEAD;
+        cfg.rcParams.lookaheadDepth = 0;
         cfg.rcParams.averageBitRate = p.average_bitrate;
         cfg.rcParams.maxBitRate = p.max_bitrate;
         cfg.rcParams.constQP = NV_ENC_QP {

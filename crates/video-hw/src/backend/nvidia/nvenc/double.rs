@@ -308,6 +308,16 @@ fn config_maps_to_preset_tuning_rate_control_and_gop() {
     assert_eq!(p.tuning, NV_ENC_TUNING_INFO_HIGH_QUALITY);
     assert_eq!((p.rc_mode, p.const_qp), (NV_ENC_PARAMS_RC_CONSTQP, 28));
     assert_eq!(p.gop_length, NVENC_INFINITE_GOPLENGTH);
+    // NVENC wants frameIntervalP = 1 with an infinite GOP: B-frames then are refused.
+    let e = NvencEncoder::new(
+        NvencDouble::default(),
+        &c,
+        NvencOptions::default(),
+        "double".into(),
+    )
+    .err()
+    .expect("B-frames with an infinite GOP are refused");
+    assert_eq!(e.kind(), ErrorKind::Unsupported);
 }
 
 fn session_params_of(c: &EncoderConfig) -> SessionParams {

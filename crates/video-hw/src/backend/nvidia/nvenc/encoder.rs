@@ -148,6 +148,11 @@ impl<C: NvencCalls> NvencEncoder<C> {
                 config.dimensions
             )));
         }
+        if config.b_frames > 0 && config.gop_length == 0 {
+            return Err(VideoError::unsupported(
+                "NVENC needs a finite GOP (gop_length > 0) for B-frames",
+            ));
+        }
         calls.initialize(&session_params(config, max))?;
         let b = config.b_frames as usize;
         let ring = options.max_in_flight_outputs.max(b + 1);

@@ -295,6 +295,10 @@ pub struct NV_ENC_RC_PARAMS {
     pub reserved: [u32; 4],
 }
 
+/// `enableLookahead` bit of [`NV_ENC_RC_PARAMS::flags`] (the sixth bit-field: after
+/// `enableMinQP`, `enableMaxQP`, `enableInitialRCQP`, `enableAQ`, `reservedBitField1`).
+pub const RC_ENABLE_LOOKAHEAD: u32 = 1 << 5;
+
 /// `NV_ENC_CODEC_CONFIG`: the H.264/HEVC union, opaque here apart from `idrPeriod`
 /// (at [`H264_IDR_PERIOD_OFFSET`] / [`HEVC_IDR_PERIOD_OFFSET`]; the ABI test checks both).
 #[repr(C)]
@@ -652,7 +656,8 @@ pub type FnCreateInstance =
 /// `NvEncodeAPIGetMaxSupportedVersion`.
 pub type FnGetMaxSupportedVersion = unsafe extern "system" fn(*mut u32) -> NVENCSTATUS;
 
-/// Sizes (`STRUCT`), field offsets (`STRUCT.field`) and constants (`=NAME`) of everything
+/// Sizes (`STRUCT`), field offsets (`STRUCT.field`), constants (`=NAME`) and bit-field
+/// positions (`~STRUCT.field@OFFSET`) of everything
 /// declared here, named as in the C header, for `tests/nvenc_abi.rs`.
 pub fn abi_layout() -> Vec<(String, usize)> {
     use std::mem::{offset_of, size_of};
@@ -1050,6 +1055,27 @@ pub fn abi_layout() -> Vec<(String, usize)> {
         NV_ENC_CAPS_HEIGHT_MAX,
     );
     let mut out: Vec<(String, usize)> = v.into_iter().map(|(k, x)| (k.to_string(), x)).collect();
+    // Bit-fields we set: `~STRUCT.field@OFFSET` is the 32-bit word at byte OFFSET when only
+    // that field is 1.
+    for (name, offset, value) in [
+        (
+            "NV_ENC_RC_PARAMS.enableLookahead",
+            offset_of!(NV_ENC_RC_PARAMS, flags),
+            RC_ENABLE_LOOKAHEAD,
+        ),
+        (
+            "NV_ENC_RECONFIGURE_PARAMS.resetEncoder",
+            offset_of!(NV_ENC_RECONFIGURE_PARAMS, flags),
+            RECONFIGURE_RESET_ENCODER,
+        ),
+        (
+            "NV_ENC_RECONFIGURE_PARAMS.forceIDR",
+            offset_of!(NV_ENC_RECONFIGURE_PARAMS, flags),
+            RECONFIGURE_FORCE_IDR,
+        ),
+    ] {
+        out.push((format!("~{name}@{offset}"), value as usize));
+    }
     for (name, g) in [
         ("NV_ENC_CODEC_H264_GUID", NV_ENC_CODEC_H264_GUID),
         ("NV_ENC_CODEC_HEVC_GUID", NV_ENC_CODEC_HEVC_GUID),

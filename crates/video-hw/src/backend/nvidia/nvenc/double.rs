@@ -18,7 +18,9 @@ use crate::api::error::{ErrorKind, Result, VideoError};
 use crate::api::frame::PixelFormat;
 use crate::api::raw::EncodeInput;
 use crate::backend::EncoderBackend;
+use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
+use std::rc::Rc;
 
 /// A double of the NVENC function table (see the module doc).
 #[derive(Default)]
@@ -41,6 +43,16 @@ pub(crate) struct NvencDouble {
     pub registered: Vec<Handle>,
     /// Live input buffers and their size.
     pub inputs: HashMap<Handle, (u32, u32)>,
+    /// Shared with the test: buffers and registrations alive, and rule violations seen in
+    /// calls that cannot return an error (destroy, unregister).
+    pub ledger: Rc<RefCell<Ledger>>,
+}
+
+/// What outlives the double (it is dropped with the encoder).
+#[derive(Default, Debug)]
+pub(crate) struct Ledger {
+    pub live: i64,
+    pub violations: Vec<String>,
 }
 
 impl NvencDouble {
@@ -96,15 +108,27 @@ impl NvencCalls for NvencDouble {
     fn create_input(&mut self, w: u32, h: u32, _: NV_ENC_BUFFER_FORMAT) -> Result<Handle> {
         let handle = self.handle();
         self.inputs.insert(handle, (w, h));
+        self.ledger.borrow_mut().live += 1;
         Ok(handle)
     }
     fn destroy_input(&mut self, h: Handle) {
-        self.inputs.remove(&h);
+        if self.inputs.remove(&h).is_some() {
+            self.ledger.borrow_mut().live -= 1;
+        }
     }
     fn create_output(&mut self) -> Result<Handle> {
+        self.ledger.borrow_mut().live += 1;
         Ok(self.handle())
     }
-    fn destroy_output(&mut self, _: Handle) {}
+    fn destroy_output(&mut self, h: Handle) {
+        let mut ledger = self.ledger.borrow_mut();
+        if self.waiting_outputs.contains(&h) || self.filled.contains_key(&h) {
+            ledger
+                .violations
+                .push(format!("output {h} destroyed while the encoder owns it"));
+        }
+        ledger.live -= 1;
+    }
     fn upload(&mut self, input: Handle, p: &EncodeInput) -> Result<u32> {
         let d = p.dimensions();
         match self.inputs.get(&input) {
@@ -120,10 +144,18 @@ impl NvencCalls for NvencDouble {
     fn register_cuda(&mut self, _: u64, _: u32, _: u32, _: u32) -> Result<Handle> {
         let h = self.handle();
         self.registered.push(h);
+        self.ledger.borrow_mut().live += 1;
         Ok(h)
     }
     fn unregister(&mut self, r: Handle) {
+        if !self.mapped.is_empty() {
+            self.ledger
+                .borrow_mut()
+                .violations
+                .push("unregistered while a resource is mapped".into());
+        }
         self.registered.retain(|h| *h != r);
+        self.ledger.borrow_mut().live -= 1;
     }
     fn map(&mut self, _: Handle) -> Result<Handle> {
         let h = self.handle();
@@ -435,4 +467,33 @@ fn unsupported_device_status_is_unsupported_naming_the_cause() {
     let e = status_error(NV_ENC_ERR_OUT_OF_MEMORY, "nvEncCreateInputBuffer", "");
     assert_eq!(e.kind(), ErrorKind::Backend);
     assert!(e.to_string().contains("NV_ENC_ERR_OUT_OF_MEMORY"));
+}
+
+#[test]
+fn drop_locks_in_flight_outputs_then_releases_every_buffer() {
+    let c = config(2);
+    let double = NvencDouble::default();
+    let ledger = double.ledger.clone();
+    let mut enc = NvencEncoder::new(double, &c, NvencOptions::default(), "double".into()).unwrap();
+    let mut out = Vec::new();
+    for i in 0..5 {
+        enc.encode(&picture(&c, i), &mut out).unwrap();
+    }
+    enc.submit(
+        Picture::Device {
+            ptr: 0x9000,
+            pitch: 64,
+            dimensions: c.dimensions,
+            pts: None,
+            force_keyframe: false,
+        },
+        &mut out,
+    )
+    .unwrap();
+    assert!(enc.in_flight() > 0, "pictures are still in flight at drop");
+    assert!(ledger.borrow().live > 0);
+    drop(enc);
+    let ledger = ledger.borrow();
+    assert!(ledger.violations.is_empty(), "{:?}", ledger.violations);
+    assert_eq!(ledger.live, 0, "every buffer and registration released");
 }

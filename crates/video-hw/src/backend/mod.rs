@@ -30,7 +30,7 @@ mod videotoolbox_shared;
 ))]
 #[doc(hidden)]
 pub use nvidia::{
-    gpu_memory_info, nvdec_abi_layout,
+    gpu_memory_info, nvdec_abi_layout, nvenc_abi_layout, nvenc_open_check,
     stats::{NvdecCounters, snapshot as nvdec_counters},
 };
 
@@ -249,7 +249,8 @@ fn select(requested: Backend, codec: Codec, decode: bool) -> Result<(Selection, 
         }
         if !serves(&report) {
             return Err(VideoError::unsupported(format!(
-                "backend {requested} cannot {what} {codec} in this build"
+                "backend {requested} cannot {what} {codec} here: {}",
+                report.detail
             )));
         }
         let reason = format!("{requested} requested");
@@ -322,6 +323,11 @@ pub(crate) fn encoder_factory(
         Backend::Software => software::encoder_factory(config)?,
         #[cfg(all(feature = "backend-vt", target_vendor = "apple"))]
         Backend::VideoToolbox => videotoolbox::encoder_factory(config)?,
+        #[cfg(all(
+            feature = "backend-nvidia",
+            any(target_os = "linux", target_os = "windows")
+        ))]
+        Backend::Nvidia => nvidia::encoder_factory(config)?,
         other => {
             return Err(VideoError::unsupported(format!(
                 "{other} encoding is not implemented in this build"

@@ -16,6 +16,7 @@ pub(crate) mod decoder;
 pub(crate) mod ffi;
 #[cfg(test)]
 mod gpu_tests;
+pub(crate) mod nvenc;
 pub(crate) mod rgb;
 pub(crate) mod stats;
 pub(crate) mod surface_pool;
@@ -24,6 +25,8 @@ use super::{Backend, BackendReport, CodecSupport, DecoderBackend, DecoderFactory
 use crate::api::codec::Codec;
 use crate::api::config::DecoderConfig;
 use crate::api::error::{Result, VideoError};
+pub(crate) use nvenc::encoder_factory;
+pub use nvenc::{nvenc_abi_layout, nvenc_open_check};
 use std::sync::OnceLock;
 
 /// Why the backend cannot run here, or the library, device name and driver version.
@@ -88,7 +91,11 @@ fn probe_uncached() -> BackendReport {
         backend: Backend::Nvidia,
         available,
         detail: if available {
-            format!("{device}; {}", notes.join("; "))
+            format!(
+                "{device}; {}; encode: {}",
+                notes.join("; "),
+                nvenc::probe().err().unwrap_or_else(|| "nvenc".into())
+            )
         } else {
             format!(
                 "{device}: NVDEC decodes neither H.264 nor HEVC here ({})",
@@ -96,7 +103,7 @@ fn probe_uncached() -> BackendReport {
             )
         },
         decode,
-        encode: Vec::new(),
+        encode: nvenc::probe().unwrap_or_default(),
     }
 }
 

@@ -11,30 +11,15 @@
     any(target_os = "linux", target_os = "windows")
 ))]
 
-use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::process::Command;
+mod abi_harness;
 
-fn header_dir() -> PathBuf {
-    std::env::var_os("VIDEO_HW_FFNVCODEC_INCLUDE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/usr/include/ffnvcodec"))
-}
-
-fn skip_or_fail(why: &str) {
-    if std::env::var("VIDEO_HW_REQUIRE_ABI").as_deref() == Ok("1") {
-        panic!("NVENC ABI check cannot run: {why} (VIDEO_HW_REQUIRE_ABI=1)");
-    }
-    eprintln!(
-        "**** SKIPPED: NVENC ABI check cannot run: {why}. Install libffmpeg-nvenc-dev and a C compiler; set VIDEO_HW_REQUIRE_ABI=1 to make this a failure. ****"
-    );
-}
+use abi_harness::{header_dir, mismatches, run_c, skip_or_fail};
 
 #[test]
 fn nvenc_struct_layouts_and_constants_match_the_sdk_header() {
     let dir = header_dir();
     if !dir.join("nvEncodeAPI.h").exists() {
-        skip_or_fail(&format!("headers not found in {}", dir.display()));
+        skip_or_fail("NVENC", &format!("headers not found in {}", dir.display()));
         return;
     }
     let ours = video_hw::backend::nvenc_abi_layout();
@@ -70,50 +55,10 @@ fn nvenc_struct_layouts_and_constants_match_the_sdk_header() {
         }
     }
     c.push_str("  return 0;\n}\n");
-    let work = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("nvenc_abi");
-    std::fs::create_dir_all(&work).expect("temp dir");
-    let src = work.join("layout.c");
-    let exe = work.join("layout");
-    std::fs::write(&src, c).expect("write C source");
-    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
-    let built = Command::new(&cc)
-        .arg("-I")
-        .arg(&dir)
-        .arg(&src)
-        .arg("-o")
-        .arg(&exe)
-        .output();
-    let built = match built {
-        Ok(o) => o,
-        Err(e) => {
-            skip_or_fail(&format!("no C compiler `{cc}`: {e}"));
-            return;
-        }
+    let Some(theirs) = run_c("NVENC", &dir, &c) else {
+        return;
     };
-    assert!(
-        built.status.success(),
-        "the C layout program does not compile (a field we declare is missing from the headers?):\n{}",
-        String::from_utf8_lossy(&built.stderr)
-    );
-    let run = Command::new(&exe)
-        .output()
-        .expect("run the C layout program");
-    assert!(run.status.success());
-    let theirs: BTreeMap<String, usize> = String::from_utf8_lossy(&run.stdout)
-        .lines()
-        .filter_map(|l| {
-            let (k, v) = l.rsplit_once(' ')?;
-            Some((k.to_string(), v.parse().ok()?))
-        })
-        .collect();
-    let mut mismatches = Vec::new();
-    for (name, rust) in &ours {
-        match theirs.get(name) {
-            Some(c) if c == rust => {}
-            Some(c) => mismatches.push(format!("{name}: Rust {rust}, C {c}")),
-            None => mismatches.push(format!("{name}: missing from the C output")),
-        }
-    }
+    let mismatches = mismatches(&ours, &theirs);
     assert!(
         mismatches.is_empty(),
         "NVENC ABI mismatches:\n{}",

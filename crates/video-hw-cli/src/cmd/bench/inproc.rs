@@ -37,24 +37,10 @@ pub fn decode(
     if let Some(s) = opened.first() {
         metrics.set_backend(s.backend().to_string());
     }
-    let start = Instant::now();
-    let handles: Vec<_> = opened
-        .into_iter()
-        .map(|session| {
-            let units = Arc::clone(units);
-            let metrics = metrics.clone();
-            std::thread::spawn(move || decode_one(session, &units, &metrics))
-        })
-        .collect();
-    let mut outputs = 0;
-    for h in handles {
-        outputs += h
-            .join()
-            .map_err(|_| anyhow::anyhow!("a decode thread panicked"))??;
-    }
-    Ok(RunResult {
-        seconds: start.elapsed().as_secs_f64(),
-        outputs,
+    let units = Arc::clone(units);
+    let metrics = metrics.clone();
+    run_timed(opened, "decode", move |session| {
+        decode_one(session, &units, &metrics)
     })
 }
 
@@ -176,20 +162,33 @@ pub fn encode(
     if let Some(s) = opened.first() {
         metrics.set_backend(s.backend().to_string());
     }
+    let pictures = Arc::clone(pictures);
+    let metrics = metrics.clone();
+    run_timed(opened, "encode", move |session| {
+        encode_one(session, &pictures, &metrics)
+    })
+}
+
+/// Runs `work` on every session at once, one thread each, and times the whole: the sessions
+/// were opened before the clock starts.
+fn run_timed<S: Send + 'static>(
+    sessions: Vec<S>,
+    what: &str,
+    work: impl Fn(S) -> Result<u64> + Clone + Send + 'static,
+) -> Result<RunResult> {
     let start = Instant::now();
-    let handles: Vec<_> = opened
+    let handles: Vec<_> = sessions
         .into_iter()
         .map(|session| {
-            let pictures = Arc::clone(pictures);
-            let metrics = metrics.clone();
-            std::thread::spawn(move || encode_one(session, &pictures, &metrics))
+            let work = work.clone();
+            std::thread::spawn(move || work(session))
         })
         .collect();
     let mut outputs = 0;
     for h in handles {
         outputs += h
             .join()
-            .map_err(|_| anyhow::anyhow!("an encode thread panicked"))??;
+            .map_err(|_| anyhow::anyhow!("a {what} thread panicked"))??;
     }
     Ok(RunResult {
         seconds: start.elapsed().as_secs_f64(),

@@ -53,6 +53,20 @@ fn ffprobe(path: &Path, entries: &str) -> String {
     String::from_utf8_lossy(&o.stdout).trim().to_string()
 }
 
+/// FFmpeg's MD5 of the decoded frames of `path` (planar yuv420p, output order).
+fn ffmpeg_md5(path: &Path) -> String {
+    let o = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(path)
+        .args(["-f", "rawvideo", "-pix_fmt", "yuv420p", "-f", "md5", "-"])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&o.stdout)
+        .trim()
+        .trim_start_matches("MD5=")
+        .to_string()
+}
+
 fn frame_sizes(path: &Path) -> Vec<(String, usize)> {
     let text = ffprobe(path, "frame=width,height");
     let mut runs: Vec<(String, usize)> = Vec::new();
@@ -120,17 +134,7 @@ fn mp4_with_b_frames_transcodes_to_a_clean_mp4() {
     if cfg!(feature = "sw-ffmpeg") {
         let ours = video_hw(&["decode", src.to_str().unwrap(), "--md5", "-q"]);
         assert!(ours.status.success(), "{}", stderr(&ours));
-        let theirs = Command::new("ffmpeg")
-            .args(["-v", "error", "-i"])
-            .arg(&src)
-            .args(["-f", "rawvideo", "-pix_fmt", "yuv420p", "-f", "md5", "-"])
-            .output()
-            .unwrap();
-        let theirs = String::from_utf8_lossy(&theirs.stdout)
-            .trim()
-            .trim_start_matches("MD5=")
-            .to_string();
-        assert_eq!(stdout(&ours).trim(), theirs);
+        assert_eq!(stdout(&ours).trim(), ffmpeg_md5(&src));
     } else {
         eprintln!("note: MD5 comparison of a B-frame MP4 runs in the sw-ffmpeg build");
     }
@@ -161,17 +165,7 @@ fn baseline_mp4_decodes_to_ffmpegs_md5() {
     ]);
     let ours = video_hw(&["decode", src.to_str().unwrap(), "--md5", "-q"]);
     assert!(ours.status.success(), "{}", stderr(&ours));
-    let theirs = Command::new("ffmpeg")
-        .args(["-v", "error", "-i"])
-        .arg(&src)
-        .args(["-f", "rawvideo", "-pix_fmt", "yuv420p", "-f", "md5", "-"])
-        .output()
-        .unwrap();
-    let theirs = String::from_utf8_lossy(&theirs.stdout)
-        .trim()
-        .trim_start_matches("MD5=")
-        .to_string();
-    assert_eq!(stdout(&ours).trim(), theirs);
+    assert_eq!(stdout(&ours).trim(), ffmpeg_md5(&src));
     let _ = std::fs::remove_file(src);
 }
 

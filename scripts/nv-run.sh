@@ -1,27 +1,98 @@
 #!/usr/bin/env bash
 # On the GPU machine, from the repository root: the NVIDIA decode runs, staged by stage-nvidia-gpu.sh.
-#   bash .gpu/nv-run.sh tests   # adapter tests, nvidia_decode tests (GPU required), adapter fps
-#   bash .gpu/nv-run.sh bench   # video-hw-nvbench and PyNvVideoCodec on the same inputs, same call
+#   bash DIR/.gpu/nv-run.sh tests     # lib tests (adapter, kernels), nvidia_decode and the contract suite, GPU required
+#   bash DIR/.gpu/nv-run.sh explore   # nvbench over the sync/context/copy/delay variants + PyNvVideoCodec, same call
+#   bash DIR/.gpu/nv-run.sh bench     # nvbench (defaults) and PyNvVideoCodec on the same inputs, same call
+#   bash DIR/.gpu/nv-run.sh ffmpeg    # host RGB24 (and GPU frames): video-hw against FFmpeg -hwaccel cuda, same call
+# Results go to $OUT (when set) as well as to stdout; the last lines are a summary table.
 set -uo pipefail
 g=$(cd "$(dirname "$0")" && pwd); export VIDEO_HW_TEST_DATA=$g/data VIDEO_HW_REQUIRE_GPU=1
-echo "== $(date -u +%FT%TZ) $(nvidia-smi --query-gpu=name,driver_version,clocks.max.sm --format=csv,noheader)"
-case "${1:-tests}" in
-tests)
-  VIDEO_HW_BENCH_INPUT=$g/data/bench/in1080.h264 "$g"/tests/video_hw --test-threads 1 --nocapture nvidia 2>&1
-  VIDEO_HW_CHURN_SECS=${CHURN:-20} "$g"/tests/nvidia_decode --test-threads 1 --nocapture 2>&1
-  ;;
-bench)
-  B=$g/bin/video-hw-nvbench
-  for IN in ${INPUTS:-$g/data/bench/in1080.h264}; do
-    c=h264; case $IN in *.hevc|*.h265) c=hevc;; esac
-    for o in ${OUTPUTS:-gpu}; do for n in ${SESSIONS:-1 7 14}; do
-      r=3; [ "$n" -gt 1 ] && r=1
-      $B --input "$IN" --codec $c --sessions $n --output $o --runs $r || echo "nvbench $IN $o x$n FAILED"
-    done; done
-  done
+out=${OUT:-/tmp/nv-out}; mkdir -p "$out"
+echo "== $(date -u +%FT%TZ) $(nvidia-smi --query-gpu=name,driver_version,clocks.max.sm,clocks.max.video --format=csv,noheader)"
+B=$g/bin/video-hw-nvbench
+codec_of() { case $1 in *.hevc|*.h265) echo hevc;; *) echo h264;; esac; }
+# nvbench ENV... -- ARGS: one JSON line to $out/runs.jsonl
+nvb() { local envs=(); while [ "$1" != -- ]; do envs+=("$1"); shift; done; shift
+  env "${envs[@]}" "$B" "$@" | tee -a "$out/runs.jsonl"; }
+summary() { python3 - "$out/runs.jsonl" <<'PY'
+import json, sys
+print(f"{'input':12s} {'n':>3s} {'output':8s} {'variant':44s} {'fps':>8s} {'cpu':>5s}")
+for line in open(sys.argv[1]):
+    try: r = json.loads(line)
+    except ValueError: continue
+    v = " ".join(e.replace("VIDEO_HW_NV_", "") for e in r.get("env", [])) or "default"
+    if r.get("reaper") == "poll": v += " poll"
+    print(f"{r['input'].split('/')[-1]:12s} {r['sessions']:3d} {r['output']:8s} {v:44s} {r['fps']:8.1f} {r.get('cpu_cores_busy', 0):5.1f}")
+PY
+}
+pynv() {
   if ls "$g"/peers/pynvvideocodec-*.whl >/dev/null 2>&1; then
     python3 -m pip install -q --no-deps --target /tmp/site "$g"/peers/pynvvideocodec-*.whl 2>&1 | tail -1
-    PYTHONPATH=/tmp/site python3 "$g"/peers/pynv_decode.py ${PYNV_INPUTS:-${INPUTS:-$g/data/bench/in1080.h264}} 2>&1
+    PYTHONPATH=/tmp/site python3 "$g"/peers/pynv_decode.py "$@" 2>&1 | tee -a "$out/pynv.txt"
   fi
+}
+case "${1:-tests}" in
+tests)
+  "$g"/tests/video_hw --test-threads 1 --nocapture nvidia 2>&1 | tee "$out/lib.txt" | grep -E "KERNEL-BENCH|ADAPTER SUMMARY|test result|FAILED|panicked"
+  VIDEO_HW_CHURN_SECS=${CHURN:-20} "$g"/tests/nvidia_decode --test-threads 1 --nocapture 2>&1 | tee "$out/nvidia_decode.txt" | grep -E "^test |test result|PIPELINE|churn|CHURN|FAILED|panicked"
+  for mode in ${CONTEXTS:-primary}; do
+    echo "== contract suite, VIDEO_HW_NV_CONTEXT=$mode"
+    VIDEO_HW_NV_CONTEXT=$mode VIDEO_HW_CONFORMANCE=$g/data/conformance "$g"/tests/contract --test-threads 4 nvidia 2>&1 | tee -a "$out/contract.txt" | grep -E "test result|FAILED|panicked"
+  done
+  ;;
+explore)
+  nvidia-smi dmon -s u -d 1 > "$out/dmon.txt" 2>&1 & dmon=$!
+  for IN in ${INPUTS:-$g/data/bench/in1080.h264 $g/data/bench/in1080.hevc}; do c=$(codec_of "$IN")
+    for o in gpu rgb24 nv12; do nvb -- --input "$IN" --codec $c --sessions 1 --output $o --runs 3; done
+    for n in 7 14; do
+      nvb VIDEO_HW_NV_SYNC=spin -- --input "$IN" --codec $c --sessions $n --output gpu --runs 1 --poll
+      nvb VIDEO_HW_NV_SYNC=spin -- --input "$IN" --codec $c --sessions $n --output gpu --runs 1
+      nvb -- --input "$IN" --codec $c --sessions $n --output gpu --runs 2
+      nvb VIDEO_HW_NV_CONTEXT=session -- --input "$IN" --codec $c --sessions $n --output gpu --runs 2
+      nvb VIDEO_HW_NV_COPY=kernel -- --input "$IN" --codec $c --sessions $n --output gpu --runs 2
+      nvb VIDEO_HW_NV_CONTEXT=session VIDEO_HW_NV_COPY=kernel -- --input "$IN" --codec $c --sessions $n --output gpu --runs 2
+      nvb VIDEO_HW_NV_DISPLAY_DELAY=1 -- --input "$IN" --codec $c --sessions $n --output gpu --runs 1
+      nvb VIDEO_HW_NV_DISPLAY_DELAY=8 -- --input "$IN" --codec $c --sessions $n --output gpu --runs 1
+      nvb -- --input "$IN" --codec $c --sessions $n --output metadata --runs 1
+      nvb VIDEO_HW_NV_CONTEXT=session -- --input "$IN" --codec $c --sessions $n --output rgb24 --runs 1
+    done
+  done
+  kill $dmon 2>/dev/null
+  pynv ${INPUTS:-$g/data/bench/in1080.h264 $g/data/bench/in1080.hevc}
+  summary
+  ;;
+bench)
+  for IN in ${INPUTS:-$g/data/bench/in1080.h264 $g/data/bench/in1080.hevc}; do c=$(codec_of "$IN")
+    for o in ${OUTPUTS:-gpu}; do for n in ${SESSIONS:-1 7 14}; do
+      r=3; [ "$n" -gt 1 ] && r=2
+      nvb ${BENCH_ENV:-} -- --input "$IN" --codec $c --sessions $n --output $o --runs $r || echo "nvbench $IN $o x$n FAILED"
+    done; done
+  done
+  pynv ${INPUTS:-$g/data/bench/in1080.h264 $g/data/bench/in1080.hevc}
+  summary
+  ;;
+ffmpeg)
+  # The static FFmpeg of ../shared/peers/fetch.sh; the input made here with it, as BASELINE.md says.
+  FF=/tmp/peer-ffmpeg; xz -T0 -dc "$g"/peers/ffmpeg.xz > $FF && chmod +x $FF
+  IN=/tmp/in1080.h264
+  $FF -hide_banner -v error -y -f lavfi -i "testsrc2=size=1920x1080:rate=30,noise=alls=6:allf=t" -frames:v 600 \
+      -c:v libx264 -preset fast -b:v 5M -g 60 -bf 3 -pix_fmt yuv420p $IN
+  ls -la $IN
+  VH=$g/bin/video-hw
+  $VH decode $IN --backend nvidia --to rgb24 --metrics -q 2>&1 | tail -30
+  for to in rgb24 nv12 ""; do
+    $VH bench --backend nvidia --codec h264 --workload decode --input $IN --ffmpeg $FF \
+      --warmup 1 --repeat ${REPEAT:-5} ${to:+--to $to} --out "$out/bench-${to:-gpu}" -q --json > "$out/bench-${to:-gpu}.json"
+    python3 - "$out/bench-${to:-gpu}.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+for w in r.get("workloads", [r]):
+    vh, ff = w["video_hw"], w["ffmpeg"]
+    print(f"BENCH {w['name']}: video-hw process {vh['process']['fps']:.1f} fps, steady {(vh.get('steady_state') or {}).get('fps', 0):.1f} fps; "
+          f"ffmpeg process {ff['process']['fps']:.1f} fps; ratio process {w.get('ratio_process')}, steady {w.get('ratio_steady_state')}")
+PY
+  done
+  [ -x "$B" ] && nvb -- --input $IN --codec h264 --sessions 1 --output rgb24 --runs 5
+  summary
   ;;
 esac

@@ -454,6 +454,92 @@ fn concurrent_sessions_share_the_gpu_and_all_match() {
     assert!(results.iter().all(|m| *m == s.md5), "{results:?}");
 }
 
+/// `VIDEO_HW_NV_PIPELINE=1` (`_QUEUE=3`): the NVIDIA decoder under the PipelineScheduler
+/// (ingest, decode submit, decode reap and the transform pool each on their own threads, queues
+/// of 3) reproduces the manifest MD5, once with NV12 turned into I420 by the CPU transform
+/// pool and once with the CUDA kernel's RGB24 checked against the session's own NV12; the
+/// metrics show every stage and the transform paths.
+#[test]
+fn nvdec_under_the_pipeline_scheduler_matches_the_manifest_md5() {
+    use std::sync::Arc;
+    use video_hw::metrics::{Metrics, PipelineSwitch, Stage};
+    use video_hw::pipeline::{FrameTransform, IngestItem, Output, PipelineConfig, PipelineScheduler};
+    use video_hw::transform::{TransformSpec, Transformer};
+    if !gpu() {
+        return;
+    }
+    let Some(dir) = conformance_dir() else { return };
+    let switch = PipelineSwitch::from_vars(Backend::Nvidia, |name| match name {
+        "VIDEO_HW_NV_PIPELINE" => Some("1".into()),
+        "VIDEO_HW_NV_PIPELINE_QUEUE" => Some("3".into()),
+        _ => None,
+    });
+    assert!(switch.enabled);
+    let config = PipelineConfig::default().with_switch(switch);
+    assert_eq!(config.queue_depth, 3);
+    let s = find(&dir, "h264/VID_1280x720_cabac_temporal_direct.264");
+    let bytes = std::fs::read(dir.join(&s.file)).expect("read");
+    let run = |output: DecodeOutput, to: Option<PixelFormat>| {
+        let metrics = Metrics::new();
+        let scheduler = PipelineScheduler::new(config, metrics.clone());
+        let session = DecodeSession::new(
+            Backend::Nvidia,
+            DecoderConfig::new(Codec::H264).with_output(output),
+        )
+        .expect("session");
+        let transform = to.map(|f| {
+            Arc::new(Transformer::new(TransformSpec::to(f), metrics.clone()))
+                as Arc<dyn FrameTransform>
+        });
+        let source = bytes
+            .chunks(64 * 1024)
+            .map(|c| Ok(IngestItem::from(DecodeInput::annexb(c))))
+            .collect::<Vec<_>>();
+        let mut frames = Vec::new();
+        scheduler
+            .run_decode(source, session, transform, |out| {
+                match out {
+                    Output::Frame(unit) => frames.push(unit.item),
+                    Output::Error { stage, error } => panic!("{}: {error}", stage.name()),
+                    Output::Chunk(_) => {}
+                }
+                Ok(())
+            })
+            .expect("pipeline");
+        (frames, metrics.report())
+    };
+    let (i420, report) = run(DecodeOutput::Native, Some(PixelFormat::I420));
+    assert_eq!(i420.len(), s.frames);
+    assert!(i420.iter().all(|f| f.format == PixelFormat::I420));
+    assert_eq!(md5_of(&i420), s.md5, "I420 through the scheduler");
+    for stage in [Stage::Ingest, Stage::DecodeSubmit, Stage::DecodeReap, Stage::Transform] {
+        let r = report.stage(stage).expect("stage");
+        assert!(r.count > 0, "{stage:?} saw nothing");
+    }
+    assert_eq!(report.stage(Stage::DecodeReap).unwrap().count, s.frames as u64);
+    assert_eq!(report.transform_paths.cpu, s.frames as u64);
+    eprintln!("PIPELINE nvidia I420: {} frames, md5 ok\n{report}", i420.len());
+
+    // RGB24 by the CUDA kernel, the frames passing the transform stage untouched.
+    let (rgb, report) = run(DecodeOutput::Cpu(PixelFormat::Rgb24), Some(PixelFormat::Rgb24));
+    assert_eq!(rgb.len(), s.frames);
+    assert_eq!(report.transform_paths.skipped, s.frames as u64);
+    let (nv12, _) = run(DecodeOutput::Native, None);
+    let mut worst = 0u8;
+    for (r, n) in rgb.iter().zip(&nv12) {
+        assert_eq!(r.format, PixelFormat::Rgb24);
+        let want = reference_rgb(n, 3, [0, 1, 2]);
+        let FrameData::Cpu(planes) = &r.data else {
+            panic!("RGB frame not in host memory")
+        };
+        for (a, b) in planes[0].data.iter().zip(&want) {
+            worst = worst.max(a.abs_diff(*b));
+        }
+    }
+    assert!(worst <= 1, "RGB24 differs from the reference by {worst}");
+    eprintln!("PIPELINE nvidia RGB24: {} frames within {worst} LSB of the float64 reference", rgb.len());
+}
+
 fn rss_bytes() -> usize {
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
     let pages: usize = statm

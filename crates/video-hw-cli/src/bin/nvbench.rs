@@ -10,10 +10,10 @@
 //! timed). Prints one JSON object: the median run's
 //! frames, seconds and aggregate fps, every run's fps, and the NVDEC counters.
 //!
-//! The reaping thread polls (`try_reap`, yielding when nothing is ready) rather than sleeping
-//! in `reap_timeout` (`--wait`): every sleep is a wake-up the worker must pay for, which on
-//! the lent H100 (a Firecracker microVM) costs a large share of a 1080p frame's time.
-//! `--queue` sets the session's output queue (default 32 frames).
+//! The reaping thread waits in `reap_timeout` when nothing is ready (it wakes as soon as a
+//! frame arrives); `--poll` makes it spin on `try_reap` instead (yielding), which costs a core
+//! per session. `--queue` sets the session's output queue (default 32 frames). Every run also
+//! reports the process's CPU time, so a figure limited by the host shows as such.
 
 use anyhow::{Context, Result, bail};
 use std::sync::{Arc, Barrier};
@@ -44,7 +44,7 @@ fn parse_args() -> Result<Args> {
         backend: Backend::Nvidia,
         chunk: 1 << 20,
         queue: 32,
-        poll: true,
+        poll: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -58,6 +58,7 @@ fn parse_args() -> Result<Args> {
             "--chunk" => a.chunk = value()?.parse()?,
             "--queue" => a.queue = value()?.parse()?,
             "--wait" => a.poll = false,
+            "--poll" => a.poll = true,
             "--output" => {
                 a.output = match value()?.as_str() {
                     "gpu" => DecodeOutput::Gpu,
@@ -70,7 +71,7 @@ fn parse_args() -> Result<Args> {
                 println!(
                     "video-hw-nvbench --input FILE --codec h264|hevc --sessions N \
                      --output gpu|nv12|i420|rgb24|rgba|bgra|native|metadata [--runs R] [--backend B] \
-                     [--chunk BYTES] [--queue FRAMES] [--wait]"
+                     [--chunk BYTES] [--queue FRAMES] [--poll]"
                 );
                 std::process::exit(0);
             }
@@ -105,7 +106,7 @@ fn decode_once(dec: &mut DecodeSession, data: &[u8], chunk: usize, poll: bool) -
             if !reap_some(dec, &mut frames)? {
                 if poll {
                     std::thread::yield_now();
-                } else if dec.reap_timeout(Duration::from_millis(1))?.is_some() {
+                } else if dec.reap_timeout(Duration::from_millis(5))?.is_some() {
                     frames += 1;
                 }
             }
@@ -117,8 +118,23 @@ fn decode_once(dec: &mut DecodeSession, data: &[u8], chunk: usize, poll: bool) -
     Ok(frames)
 }
 
-/// One run: `n` sessions created, then timed together. Returns (frames, seconds).
-fn run(args: &Args, data: &Arc<Vec<u8>>) -> Result<(u64, f64)> {
+/// CPU time of this process so far (user + system), from `/proc/self/stat`; 0 where that
+/// file does not exist.
+fn cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // Fields after the command name (which may hold spaces) start at field 3.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    // utime and stime are fields 14 and 15 (indices 11 and 12 here), in clock ticks of
+    // 1/100 s on Linux.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// One run: `n` sessions created, then timed together. Returns (frames, seconds, CPU seconds).
+fn run(args: &Args, data: &Arc<Vec<u8>>) -> Result<(u64, f64, f64)> {
     let barrier = Arc::new(Barrier::new(args.sessions + 1));
     let mut threads = Vec::new();
     for _ in 0..args.sessions {
@@ -140,6 +156,7 @@ fn run(args: &Args, data: &Arc<Vec<u8>>) -> Result<(u64, f64)> {
     }
     barrier.wait();
     let started = Instant::now();
+    let cpu_before = cpu_seconds();
     let mut frames = 0;
     let mut last = started;
     let mut sessions = Vec::new();
@@ -151,8 +168,9 @@ fn run(args: &Args, data: &Arc<Vec<u8>>) -> Result<(u64, f64)> {
         last = last.max(done);
         sessions.push(dec);
     }
+    let cpu = cpu_seconds() - cpu_before;
     drop(sessions);
-    Ok((frames, (last - started).as_secs_f64()))
+    Ok((frames, (last - started).as_secs_f64(), cpu))
 }
 
 fn main() -> Result<()> {
@@ -170,7 +188,7 @@ fn main() -> Result<()> {
     }
     let mut by_fps = results.clone();
     by_fps.sort_by(|a, b| (a.0 as f64 / a.1).total_cmp(&(b.0 as f64 / b.1)));
-    let (frames, seconds) = by_fps[by_fps.len() / 2];
+    let (frames, seconds, cpu) = by_fps[by_fps.len() / 2];
     let output = match args.output {
         DecodeOutput::Gpu => "gpu".to_string(),
         DecodeOutput::Native => "native".to_string(),
@@ -187,6 +205,15 @@ fn main() -> Result<()> {
         any(target_os = "linux", target_os = "windows")
     )))]
     let counters = serde_json::Value::Null;
+    let env: Vec<String> = [
+        "VIDEO_HW_NV_SYNC",
+        "VIDEO_HW_NV_CONTEXT",
+        "VIDEO_HW_NV_COPY",
+        "VIDEO_HW_NV_DISPLAY_DELAY",
+    ]
+    .iter()
+    .filter_map(|k| std::env::var(k).ok().map(|v| format!("{k}={v}")))
+    .collect();
     let report = serde_json::json!({
         "input": args.input,
         "codec": args.codec.name(),
@@ -198,7 +225,10 @@ fn main() -> Result<()> {
         "fps": frames as f64 / seconds,
         "output_queue": args.queue,
         "reaper": if args.poll { "poll" } else { "wait" },
-        "runs_fps": results.iter().map(|(f, s)| *f as f64 / s).collect::<Vec<_>>(),
+        "runs_fps": results.iter().map(|(f, s, _)| *f as f64 / s).collect::<Vec<_>>(),
+        "cpu_seconds": cpu,
+        "cpu_cores_busy": cpu / seconds,
+        "env": env,
         "counters": counters,
     });
     println!("{report}");

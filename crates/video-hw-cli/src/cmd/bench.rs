@@ -77,6 +77,11 @@ pub struct BenchArgs {
     /// Concurrent sessions per run (separate processes on the whole-process side).
     #[arg(long, default_value_t = 1)]
     pub sessions: usize,
+    /// Decode workload: deliver frames in host memory in this format (nv12, i420, rgb24,
+    /// rgba, bgra) on both sides (`video-hw decode --to F`, FFmpeg `-pix_fmt F`); without it
+    /// frames stay where the decoder puts them.
+    #[arg(long = "to")]
+    pub to: Option<video_hw::PixelFormat>,
     /// Folder for the reports (bench.json, bench.md), the generated input and the outputs.
     #[arg(long, default_value = "bench-out")]
     pub out: PathBuf,
@@ -344,9 +349,13 @@ impl Run<'_> {
             .map(|au| au.to_annexb())
             .collect();
         let units = Arc::new(units);
-        let config = DecoderConfig::new(codec).with_output(DecodeOutput::MetadataOnly);
+        let to = self.args.to;
+        let config = DecoderConfig::new(codec).with_output(match to {
+            Some(f) => DecodeOutput::Cpu(f),
+            None => DecodeOutput::MetadataOnly,
+        });
         let in_str = input.display().to_string();
-        let vh_args: Vec<String> = [
+        let mut vh_args: Vec<String> = [
             "decode",
             &in_str,
             "--codec",
@@ -358,7 +367,10 @@ impl Run<'_> {
         .iter()
         .map(|s| (*s).to_owned())
         .collect();
-        let ff_args = self.ff.decode_args(self.backend, &input);
+        if let Some(f) = to {
+            vh_args.extend(["--to".to_owned(), f.to_string()]);
+        }
+        let ff_args = self.ff.decode_args(self.backend, &input, to);
         let sessions = self.args.sessions;
         let (mut vh_t, mut ff_t, mut st_t) = (Vec::new(), Vec::new(), Vec::new());
         let mut frames_per_session = None;
@@ -408,7 +420,10 @@ impl Run<'_> {
         };
         Ok((
             Workload {
-                name: "decode".into(),
+                name: match to {
+                    Some(f) => format!("decode to {f}"),
+                    None => "decode".into(),
+                },
                 input: in_str,
                 ratio_process: ratio(video_hw.process.fps, ffmpeg.process.fps),
                 ratio_steady_state: video_hw

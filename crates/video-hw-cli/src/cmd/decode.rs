@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use video_hw::metrics::{Metrics, MetricsReport, PipelineSwitch};
 use video_hw::pipeline::{FrameTransform, IngestItem, Output, PipelineConfig, PipelineScheduler};
-use video_hw::transform::{TransformSpec, Transformer};
+use video_hw::transform::{TransformPath, TransformSpec, Transformer};
 use video_hw::{Codec, DecodeInput, DecodeOutput, DecodeSession, DecoderConfig, PixelFormat};
 
 /// Arguments of `decode`.
@@ -134,10 +134,48 @@ pub fn run(args: DecodeArgs) -> Result<ExitCode> {
     })
 }
 
+/// The format the decoder itself should deliver for `--to`: one the backend converts to on
+/// the GPU (NVIDIA's kernel for packed RGB), so the CPU transform pool has nothing to do.
+fn gpu_target(args: &DecodeArgs, codec: Codec) -> Option<PixelFormat> {
+    let to = args.to?;
+    let selection = video_hw::backend::select_decoder(args.common.backend, codec).ok()?;
+    video_hw::backend::decoder_converts_on_gpu(selection.backend, to).then_some(to)
+}
+
+/// NVDEC's counts of frames converted by the CUDA kernel and by its CPU fallback, so far.
+fn gpu_rgb_counts() -> (u64, u64) {
+    #[cfg(all(
+        feature = "backend-nvidia",
+        any(target_os = "linux", target_os = "windows")
+    ))]
+    {
+        let c = video_hw::backend::nvdec_counters();
+        (c.rgb_gpu, c.rgb_cpu_fallbacks)
+    }
+    #[cfg(not(all(
+        feature = "backend-nvidia",
+        any(target_os = "linux", target_os = "windows")
+    )))]
+    {
+        (0, 0)
+    }
+}
+
 /// One session, run through the pipeline scheduler: ingest, decode submit and reap, and the
-/// transform pool (for `--to`) each on their own thread.
-fn decode_stream(args: &DecodeArgs, config: DecoderConfig, source: Source) -> Result<DecodeReport> {
+/// transform pool (for `--to`) each on their own thread. Where the decoder converts on the
+/// GPU (`--to rgb24` on NVIDIA), it is asked for the format and the transform pool is skipped;
+/// the metrics count those frames as the GPU path (or fallback, where the kernel failed).
+fn decode_stream(
+    args: &DecodeArgs,
+    mut config: DecoderConfig,
+    source: Source,
+) -> Result<DecodeReport> {
     let codec = config.codec;
+    let on_gpu = gpu_target(args, codec);
+    if let Some(f) = on_gpu {
+        config.output = DecodeOutput::Cpu(f);
+    }
+    let rgb_before = gpu_rgb_counts();
     let session = DecodeSession::new(args.common.backend, config).context("opening decoder")?;
     let backend = session.backend();
     let selection = session.selection().reason.clone();
@@ -149,7 +187,7 @@ fn decode_stream(args: &DecodeArgs, config: DecoderConfig, source: Source) -> Re
         PipelineConfig::default().with_switch(PipelineSwitch::from_env(backend)),
         metrics.clone(),
     );
-    let transform = args.to.map(|f| {
+    let transform = args.to.filter(|_| on_gpu.is_none()).map(|f| {
         Arc::new(Transformer::new(TransformSpec::to(f), metrics.clone())) as Arc<dyn FrameTransform>
     });
     let mut sink = FrameSink::new(args.output.as_deref(), args.md5)?;
@@ -186,6 +224,15 @@ fn decode_stream(args: &DecodeArgs, config: DecoderConfig, source: Source) -> Re
     )?;
     let seconds = start.elapsed().as_secs_f64();
     progress.finish();
+    if on_gpu.is_some() {
+        let (gpu, fallback) = gpu_rgb_counts();
+        for _ in rgb_before.0..gpu {
+            metrics.record_transform_path(TransformPath::Gpu);
+        }
+        for _ in rgb_before.1..fallback {
+            metrics.record_transform_path(TransformPath::Fallback);
+        }
+    }
     let report = metrics.report();
     video_hw::metrics::print_if_requested(backend, &report);
     Ok(DecodeReport {
@@ -206,6 +253,9 @@ fn decode_stream(args: &DecodeArgs, config: DecoderConfig, source: Source) -> Re
 }
 
 /// Decodes `sessions` copies of the input concurrently; every copy must give the same MD5.
+/// With `VIDEO_HW_PIPELINE=1` (or the backend's `VIDEO_HW_NV_PIPELINE` / `VIDEO_HW_VT_PIPELINE`)
+/// every session runs under a pipeline scheduler of its own; otherwise each thread submits and
+/// reaps its session directly.
 fn decode_many(args: &DecodeArgs, config: DecoderConfig, source: Source) -> Result<DecodeReport> {
     let inputs: Vec<DecodeInput> = source.collect::<Result<_>>()?;
     let inputs: Arc<[DecodeInput]> = inputs.into();
@@ -228,6 +278,7 @@ fn decode_many(args: &DecodeArgs, config: DecoderConfig, source: Source) -> Resu
         first.selection().reason.clone(),
     );
     let implementation = first.summary().implementation;
+    let pipeline = PipelineSwitch::from_env(first.backend());
     let start = std::time::Instant::now();
     let handles: Vec<_> = sessions
         .into_iter()
@@ -247,11 +298,27 @@ fn decode_many(args: &DecodeArgs, config: DecoderConfig, source: Source) -> Resu
                         }
                         Ok(())
                     };
-                for input in inputs.iter() {
-                    submit_decode(&mut session, input.clone(), &mut on_frame)?;
+                if pipeline.enabled {
+                    let scheduler = PipelineScheduler::new(
+                        PipelineConfig::default().with_switch(pipeline),
+                        Metrics::new(),
+                    );
+                    let source = inputs.iter().map(|i| Ok(IngestItem::from(i.clone())));
+                    scheduler.run_decode(source, session, None, |out| {
+                        let result = match out {
+                            Output::Frame(unit) => on_frame(Ok(unit.item)),
+                            Output::Error { error, .. } => on_frame(Err(error)),
+                            Output::Chunk(_) => Ok(()),
+                        };
+                        result.map_err(|e| video_hw::VideoError::backend(format!("{e:#}")))
+                    })?;
+                } else {
+                    for input in inputs.iter() {
+                        submit_decode(&mut session, input.clone(), &mut on_frame)?;
+                    }
+                    session.flush()?;
+                    reap_ready_decode(&mut session, &mut on_frame)?;
                 }
-                session.flush()?;
-                reap_ready_decode(&mut session, &mut on_frame)?;
                 Ok((frames, errors, sink.finish()?))
             })
         })

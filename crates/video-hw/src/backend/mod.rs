@@ -230,6 +230,20 @@ pub struct Selection {
     pub reason: String,
 }
 
+/// What `backend` offers for decoding (`decode`) or encoding. Decode selection does not ask
+/// NVIDIA whether NVENC works: that opens an encode session, which a decode-only process
+/// should not pay for at start-up.
+fn probe_for(backend: Backend, decode: bool) -> BackendReport {
+    match backend {
+        #[cfg(all(
+            feature = "backend-nvidia",
+            any(target_os = "linux", target_os = "windows")
+        ))]
+        Backend::Nvidia if decode => nvidia::probe_decode(),
+        other => probe_one(other),
+    }
+}
+
 fn select(requested: Backend, codec: Codec, decode: bool) -> Result<(Selection, BackendReport)> {
     let what = if decode { "decode" } else { "encode" };
     let serves = |r: &BackendReport| {
@@ -240,7 +254,7 @@ fn select(requested: Backend, codec: Codec, decode: bool) -> Result<(Selection, 
         }
     };
     if requested != Backend::Auto {
-        let report = probe_one(requested);
+        let report = probe_for(requested, decode);
         if !report.available {
             return Err(VideoError::unsupported(format!(
                 "backend {requested} is not available: {}",
@@ -264,7 +278,7 @@ fn select(requested: Backend, codec: Codec, decode: bool) -> Result<(Selection, 
     }
     let mut passed = Vec::new();
     for b in Backend::CONCRETE {
-        let report = probe_one(b);
+        let report = probe_for(b, decode);
         if serves(&report) {
             let reason = if passed.is_empty() {
                 format!("auto: {b} is the best available backend for {codec} {what}")
@@ -287,6 +301,25 @@ fn select(requested: Backend, codec: Codec, decode: bool) -> Result<(Selection, 
         "no backend can {what} {codec} here: {}",
         passed.join("; ")
     )))
+}
+
+/// Which backend a decode session for `codec` on `requested` would run on, and why, without
+/// opening one (what [`crate::DecodeSession::new`] would pick).
+pub fn select_decoder(requested: Backend, codec: Codec) -> Result<Selection> {
+    select(requested, codec, true).map(|(selection, _)| selection)
+}
+
+/// Whether decode sessions on `backend` convert to `format` on the GPU themselves when asked
+/// for `DecodeOutput::Cpu(format)` (NVIDIA's CUDA kernel for packed RGB), so that a caller
+/// should ask the decoder rather than convert on the CPU afterwards.
+pub fn decoder_converts_on_gpu(backend: Backend, format: crate::PixelFormat) -> bool {
+    use crate::PixelFormat::{Bgra, Rgb24, Rgba};
+    backend == Backend::Nvidia
+        && cfg!(all(
+            feature = "backend-nvidia",
+            any(target_os = "linux", target_os = "windows")
+        ))
+        && matches!(format, Rgb24 | Rgba | Bgra)
 }
 
 /// Picks the decoder backend and returns a factory that builds it on the worker thread.

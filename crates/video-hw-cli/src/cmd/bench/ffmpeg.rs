@@ -115,21 +115,28 @@ impl Ffmpeg {
 
     /// Arguments of the decode that matches `backend`: FFmpeg's own decoder on the CPU,
     /// `-hwaccel cuda` for NVIDIA, `-hwaccel videotoolbox` for VideoToolbox; frames go to the
-    /// null muxer.
-    pub fn decode_args(&self, backend: Backend, input: &Path) -> Vec<String> {
+    /// null muxer, converted to `to` on the way (`-pix_fmt`) when given.
+    pub fn decode_args(
+        &self,
+        backend: Backend,
+        input: &Path,
+        to: Option<video_hw::PixelFormat>,
+    ) -> Vec<String> {
         let mut v = self.base();
         match backend {
             Backend::Nvidia => v.extend(strings(&["-hwaccel", "cuda"])),
             Backend::VideoToolbox => v.extend(strings(&["-hwaccel", "videotoolbox"])),
             _ => {}
         }
-        v.extend(strings(&[
-            "-i",
-            &input.display().to_string(),
-            "-f",
-            "null",
-            "-",
-        ]));
+        v.extend(strings(&["-i", &input.display().to_string()]));
+        if let Some(f) = to {
+            let name = match f {
+                video_hw::PixelFormat::I420 => "yuv420p".to_owned(),
+                other => other.to_string(),
+            };
+            v.extend(strings(&["-pix_fmt", &name]));
+        }
+        v.extend(strings(&["-f", "null", "-"]));
         v
     }
 
@@ -429,9 +436,25 @@ mod tests {
             "hevc_nvenc"
         );
         assert!(
-            ff.decode_args(Backend::Nvidia, Path::new("x.h264"))
+            ff.decode_args(Backend::Nvidia, Path::new("x.h264"), None)
                 .join(" ")
                 .contains("-hwaccel cuda")
         );
+        let rgb = ff
+            .decode_args(
+                Backend::Nvidia,
+                Path::new("x.h264"),
+                Some(video_hw::PixelFormat::Rgb24),
+            )
+            .join(" ");
+        assert!(rgb.ends_with("-i x.h264 -pix_fmt rgb24 -f null -"), "{rgb}");
+        let i420 = ff
+            .decode_args(
+                Backend::Software,
+                Path::new("x.h264"),
+                Some(video_hw::PixelFormat::I420),
+            )
+            .join(" ");
+        assert!(i420.contains("-pix_fmt yuv420p"), "{i420}");
     }
 }

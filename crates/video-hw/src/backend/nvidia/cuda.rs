@@ -3,8 +3,10 @@
 
 use crate::api::error::{Result, VideoError};
 use cudarc::driver::result::{self as cu, DriverError};
-use cudarc::driver::sys::{self, CUcontext, CUdevice, CUdeviceptr, CUresult, CUstream};
-use std::ffi::c_void;
+use cudarc::driver::sys::{
+    self, CUcontext, CUdevice, CUdeviceptr, CUevent, CUfunction, CUmodule, CUresult, CUstream,
+};
+use std::ffi::{CString, c_void};
 use std::sync::{Arc, OnceLock};
 
 /// Turns a `CUresult` into our error, naming the call.
@@ -70,29 +72,134 @@ fn init_driver() -> std::result::Result<DriverInfo, String> {
     })
 }
 
-/// A reference on device 0's primary context: every session of the process shares it.
+/// How a session waits for the GPU (`VIDEO_HW_NV_SYNC`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SyncMode {
+    /// Sleep in the driver until the work is done (events made with `CU_EVENT_BLOCKING_SYNC`,
+    /// and a primary context made with `CU_CTX_SCHED_BLOCKING_SYNC` when we are the first to
+    /// use it). The default: many sessions on a few cores do not burn them waiting.
+    Blocking,
+    /// The driver's own heuristic (it spins while there are fewer contexts than cores).
+    Spin,
+}
+
+impl SyncMode {
+    /// From the value of `VIDEO_HW_NV_SYNC` (`spin`, anything else or unset: blocking).
+    pub fn from_value(value: Option<&str>) -> Self {
+        match value.map(|v| v.trim().to_ascii_lowercase()) {
+            Some(v) if v == "spin" => Self::Spin,
+            _ => Self::Blocking,
+        }
+    }
+
+    /// The process-wide mode, read once.
+    pub fn get() -> Self {
+        static MODE: OnceLock<SyncMode> = OnceLock::new();
+        *MODE.get_or_init(|| {
+            Self::from_value(std::env::var("VIDEO_HW_NV_SYNC").ok().as_deref())
+        })
+    }
+}
+
+/// Which CUDA context the decode sessions of the process run in (`VIDEO_HW_NV_CONTEXT`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ContextMode {
+    /// Device 0's primary context, shared with every session and with other CUDA users of
+    /// the process (the default).
+    Primary,
+    /// A context of its own for every session (`VIDEO_HW_NV_CONTEXT=session`).
+    PerSession,
+}
+
+impl ContextMode {
+    /// From the value of `VIDEO_HW_NV_CONTEXT` (`session`, anything else or unset: primary).
+    pub fn from_value(value: Option<&str>) -> Self {
+        match value.map(|v| v.trim().to_ascii_lowercase()) {
+            Some(v) if v == "session" || v == "own" => Self::PerSession,
+            _ => Self::Primary,
+        }
+    }
+
+    /// The process-wide mode, read once.
+    pub fn get() -> Self {
+        static MODE: OnceLock<ContextMode> = OnceLock::new();
+        *MODE.get_or_init(|| {
+            Self::from_value(std::env::var("VIDEO_HW_NV_CONTEXT").ok().as_deref())
+        })
+    }
+}
+
+/// A CUDA context on device 0: a reference on its primary context (shared by every session
+/// of the process), or a context of one session's own.
 pub(crate) struct Context {
     ctx: CUcontext,
     dev: CUdevice,
+    /// Created by `cuCtxCreate` (destroyed on drop) rather than retained.
+    owned: bool,
 }
 
 // SAFETY: a CUcontext handle may be used from any thread; the primary context lives until the
-// last retain is released, which `Drop` does once.
+// last retain is released, and an owned context until it is destroyed, which `Drop` does once.
 unsafe impl Send for Context {}
 // SAFETY: as above; the handle is only read.
 unsafe impl Sync for Context {}
 
 impl Context {
-    /// Retains the primary context of device 0 and makes it current on this thread.
+    /// Retains the primary context of device 0 and makes it current on this thread. In
+    /// [`SyncMode::Blocking`], a primary context nobody has started yet is set to block on
+    /// synchronisation (one already active keeps the flags its first user chose).
     pub fn retain() -> Result<Arc<Self>> {
         driver().map_err(VideoError::unsupported)?;
         let dev = cu::device::get(0).map_err(|e| map_error(e, "cuDeviceGet"))?;
+        if SyncMode::get() == SyncMode::Blocking {
+            let (mut flags, mut active) = (0u32, 0i32);
+            // SAFETY: `dev` is a valid device; the call writes two integers.
+            let state = unsafe { sys::cuDevicePrimaryCtxGetState(dev, &mut flags, &mut active) };
+            if state == CUresult::CUDA_SUCCESS && active == 0 {
+                let blocking = sys::CUctx_flags::CU_CTX_SCHED_BLOCKING_SYNC as u32;
+                // SAFETY: `dev` is valid; flags of an inactive primary context may be set.
+                let _ = unsafe { sys::cuDevicePrimaryCtxSetFlags_v2(dev, blocking) };
+            }
+        }
         // SAFETY: `dev` is a valid device ordinal handle returned by the driver.
         let ctx = unsafe { cu::primary_ctx::retain(dev) }
             .map_err(|e| map_error(e, "cuDevicePrimaryCtxRetain"))?;
-        let c = Arc::new(Self { ctx, dev });
+        let c = Arc::new(Self {
+            ctx,
+            dev,
+            owned: false,
+        });
         c.make_current()?;
         Ok(c)
+    }
+
+    /// A new context on device 0 for one session, current on this thread.
+    pub fn create_owned() -> Result<Arc<Self>> {
+        driver().map_err(VideoError::unsupported)?;
+        let dev = cu::device::get(0).map_err(|e| map_error(e, "cuDeviceGet"))?;
+        let flags = match SyncMode::get() {
+            SyncMode::Blocking => sys::CUctx_flags::CU_CTX_SCHED_BLOCKING_SYNC as u32,
+            SyncMode::Spin => 0,
+        };
+        let mut ctx = std::ptr::null_mut();
+        // SAFETY: `dev` is valid; the call writes the new context's handle.
+        let res = unsafe { sys::cuCtxCreate_v2(&mut ctx, flags, dev) };
+        check(res, "cuCtxCreate")?;
+        let c = Arc::new(Self {
+            ctx,
+            dev,
+            owned: true,
+        });
+        c.make_current()?;
+        Ok(c)
+    }
+
+    /// The context a new decode session runs in, as [`ContextMode::get`] says.
+    pub fn for_session() -> Result<Arc<Self>> {
+        match ContextMode::get() {
+            ContextMode::Primary => Self::retain(),
+            ContextMode::PerSession => Self::create_owned(),
+        }
     }
 
     /// Binds the context to the calling thread.
@@ -104,14 +211,23 @@ impl Context {
 
 impl Drop for Context {
     fn drop(&mut self) {
-        // SAFETY: releases the one retain taken in `retain`.
-        let _ = unsafe { cu::primary_ctx::release(self.dev) };
+        if self.owned {
+            // SAFETY: created by `create_owned` and destroyed once; everything allocated in it
+            // holds an `Arc` on it, so nothing of it is alive any more.
+            let _ = unsafe { sys::cuCtxDestroy_v2(self.ctx) };
+        } else {
+            // SAFETY: releases the one retain taken in `retain`.
+            let _ = unsafe { cu::primary_ctx::release(self.dev) };
+        }
     }
 }
 
-/// A non-blocking CUDA stream owned by one session.
+/// A non-blocking CUDA stream owned by one session, with the event it waits on.
 pub(crate) struct Stream {
     raw: CUstream,
+    /// Recorded and waited on by `synchronize` in [`SyncMode::Blocking`] (made with
+    /// `CU_EVENT_BLOCKING_SYNC`, so the waiting thread sleeps); null in [`SyncMode::Spin`].
+    done: CUevent,
     ctx: Arc<Context>,
 }
 
@@ -120,7 +236,23 @@ impl Stream {
     pub fn new(ctx: Arc<Context>) -> Result<Self> {
         let raw = cu::stream::create(cu::stream::StreamKind::NonBlocking)
             .map_err(|e| map_error(e, "cuStreamCreate"))?;
-        Ok(Self { raw, ctx })
+        let done = match SyncMode::get() {
+            SyncMode::Blocking => {
+                let flags = sys::CUevent_flags::CU_EVENT_BLOCKING_SYNC as u32
+                    | sys::CUevent_flags::CU_EVENT_DISABLE_TIMING as u32;
+                let mut event = std::ptr::null_mut();
+                // SAFETY: writes one event handle.
+                let res = unsafe { sys::cuEventCreate(&mut event, flags) };
+                if let Err(e) = check(res, "cuEventCreate") {
+                    // SAFETY: the stream was created above and is destroyed once.
+                    let _ = unsafe { cu::stream::destroy(raw) };
+                    return Err(e);
+                }
+                event
+            }
+            SyncMode::Spin => std::ptr::null_mut(),
+        };
+        Ok(Self { raw, done, ctx })
     }
 
     /// The raw handle.
@@ -128,17 +260,29 @@ impl Stream {
         self.raw
     }
 
-    /// Waits for everything queued on the stream.
+    /// Waits for everything queued on the stream (sleeping in [`SyncMode::Blocking`]).
     pub fn synchronize(&self) -> Result<()> {
-        // SAFETY: the stream is alive.
-        unsafe { cu::stream::synchronize(self.raw) }
-            .map_err(|e| map_error(e, "cuStreamSynchronize"))
+        if self.done.is_null() {
+            // SAFETY: the stream is alive.
+            return unsafe { cu::stream::synchronize(self.raw) }
+                .map_err(|e| map_error(e, "cuStreamSynchronize"));
+        }
+        // SAFETY: the event and the stream are alive and belong to the same context.
+        let res = unsafe { sys::cuEventRecord(self.done, self.raw) };
+        check(res, "cuEventRecord")?;
+        // SAFETY: the event was just recorded.
+        let res = unsafe { sys::cuEventSynchronize(self.done) };
+        check(res, "cuEventSynchronize")
     }
 }
 
 impl Drop for Stream {
     fn drop(&mut self) {
         let _ = self.ctx.make_current();
+        if !self.done.is_null() {
+            // SAFETY: created by `new` and destroyed once.
+            let _ = unsafe { sys::cuEventDestroy_v2(self.done) };
+        }
         // SAFETY: the stream was created by us and is destroyed once.
         let _ = unsafe { cu::stream::destroy(self.raw) };
     }
@@ -174,50 +318,64 @@ impl Drop for DeviceBuffer {
     }
 }
 
-/// Page-locked host memory, so device-to-host copies run asynchronously at full speed.
-pub(crate) struct PinnedBuffer {
-    ptr: *mut u8,
-    len: usize,
+/// A function of a PTX module loaded into one context (JIT-compiled by the driver, which
+/// caches the result), unloaded on drop.
+pub(crate) struct Kernel {
+    module: CUmodule,
+    function: CUfunction,
+    name: &'static str,
     ctx: Arc<Context>,
 }
 
-impl PinnedBuffer {
-    /// Allocates `len` bytes of pinned host memory.
-    pub fn new(ctx: Arc<Context>, len: usize) -> Result<Self> {
+impl Kernel {
+    /// Loads `ptx` into `ctx` (made current) and looks up the function `name`.
+    pub fn load(ctx: Arc<Context>, ptx: &str, name: &'static str) -> Result<Self> {
         ctx.make_current()?;
-        // SAFETY: plain allocation in the current context.
-        let ptr = unsafe { cu::malloc_host(len.max(1), 0) }
-            .map_err(|e| map_error(e, "cuMemAllocHost"))?;
+        let image = CString::new(ptx).map_err(|_| VideoError::backend("PTX contains a NUL"))?;
+        // SAFETY: `image` is a NUL-terminated PTX text; the driver copies it.
+        let module = unsafe { cu::module::load_data(image.as_ptr().cast()) }
+            .map_err(|e| map_error(e, &format!("cuModuleLoadData ({name})")))?;
+        let cname = CString::new(name).map_err(|_| VideoError::backend("kernel name with NUL"))?;
+        // SAFETY: the module is loaded and the name NUL-terminated.
+        let function = match unsafe { cu::module::get_function(module, cname) } {
+            Ok(f) => f,
+            Err(e) => {
+                // SAFETY: unloading the module loaded above.
+                let _ = unsafe { cu::module::unload(module) };
+                return Err(map_error(e, &format!("cuModuleGetFunction({name})")));
+            }
+        };
         Ok(Self {
-            ptr: ptr.cast(),
-            len,
+            module,
+            function,
+            name,
             ctx,
         })
     }
 
-    /// Capacity in bytes.
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    /// The raw pointer for copies.
-    pub fn as_mut_ptr(&mut self) -> *mut c_void {
-        self.ptr.cast()
-    }
-
-    /// The first `n` bytes (after the copies into them have completed).
-    pub fn bytes(&self, n: usize) -> &[u8] {
-        let n = n.min(self.len);
-        // SAFETY: `ptr` holds `len` bytes owned by us; the caller synchronised the stream.
-        unsafe { std::slice::from_raw_parts(self.ptr, n) }
+    /// Queues the kernel on `stream`.
+    ///
+    /// # Safety
+    /// `params` must point at values matching the kernel's parameters in number, order and
+    /// type, and every address among them must stay valid until the stream has run the kernel.
+    pub unsafe fn launch(
+        &self,
+        grid: (u32, u32, u32),
+        block: (u32, u32, u32),
+        stream: CUstream,
+        params: &mut [*mut c_void],
+    ) -> Result<()> {
+        // SAFETY: the function is loaded; the caller vouches for the parameters.
+        unsafe { cu::launch_kernel(self.function, grid, block, 0, stream, params) }
+            .map_err(|e| map_error(e, &format!("cuLaunchKernel({})", self.name)))
     }
 }
 
-impl Drop for PinnedBuffer {
+impl Drop for Kernel {
     fn drop(&mut self) {
         let _ = self.ctx.make_current();
-        // SAFETY: allocated by `new`, freed once.
-        let _ = unsafe { cu::free_host(self.ptr.cast()) };
+        // SAFETY: the module was loaded by `load` and is unloaded once.
+        let _ = unsafe { cu::module::unload(self.module) };
     }
 }
 
@@ -300,4 +458,23 @@ pub(crate) fn fill_2d(
 /// Free and total device memory of the current context's device (`cuMemGetInfo`).
 pub fn mem_get_info() -> Result<(usize, usize)> {
     cu::mem_get_info().map_err(|e| map_error(e, "cuMemGetInfo"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sessions_block_on_the_gpu_unless_spinning_is_asked_for() {
+        assert_eq!(SyncMode::from_value(None), SyncMode::Blocking);
+        assert_eq!(SyncMode::from_value(Some("blocking")), SyncMode::Blocking);
+        assert_eq!(SyncMode::from_value(Some(" SPIN ")), SyncMode::Spin);
+    }
+
+    #[test]
+    fn sessions_share_the_primary_context_unless_one_each_is_asked_for() {
+        assert_eq!(ContextMode::from_value(None), ContextMode::Primary);
+        assert_eq!(ContextMode::from_value(Some("primary")), ContextMode::Primary);
+        assert_eq!(ContextMode::from_value(Some("session")), ContextMode::PerSession);
+    }
 }

@@ -8,8 +8,10 @@
 //! it. A display delay (default [`DEFAULT_DISPLAY_DELAY`], `VIDEO_HW_NV_DISPLAY_DELAY`) keeps
 //! the engine busy with later pictures while earlier ones are copied.
 
-use super::cuda::{self, Context, DeviceBuffer, Mem, PinnedBuffer, Stream, check};
+use super::cuda::{self, Context, DeviceBuffer, Mem, Stream, check};
 use super::ffi::*;
+use super::host_pool::HostPool;
+use super::pitch_copy::{CopyPath, PitchCopy};
 use super::rgb::{self, Coeffs, RgbKernel, Source};
 use super::stats::{self, COUNTERS};
 use super::surface_pool::SurfacePool;
@@ -132,7 +134,12 @@ struct State {
     /// decodes it at once; `VIDEO_HW_NV_END_OF_PICTURE=0` leaves picture ends to the parser.
     end_of_picture: bool,
     gpu_pool: Option<Arc<SurfacePool>>,
-    staging: Option<PinnedBuffer>,
+    /// Host planes of CPU outputs, recycled once the caller drops the frames.
+    host_pool: HostPool,
+    /// How GPU outputs are copied out of the mapped surface.
+    copy_path: CopyPath,
+    /// The copy kernel, loaded on first use when `copy_path` asks for it.
+    pitch_copy: Option<std::result::Result<PitchCopy, String>>,
     rgb_buffer: Option<DeviceBuffer>,
     rgb_kernel: Option<std::result::Result<RgbKernel, String>>,
     /// Counters of this session (also added to the process-wide ones).
@@ -155,8 +162,14 @@ impl NvdecDecoder {
     /// A decoder for `config` on device 0 (runs on the session's worker thread).
     pub fn new(lib: &'static Nvcuvid, config: &DecoderConfig, gpu_name: String) -> Result<Self> {
         nv_codec(config.codec)?;
-        let ctx = Context::retain()?;
+        let ctx = Context::for_session()?;
         let stream = Stream::new(ctx.clone())?;
+        // Frames waiting in the session's output queue, a few being reaped, and the ones
+        // being decoded: beyond that, planes are made for one frame.
+        let host_pool = HostPool::new(
+            Some(ctx.clone()),
+            config.output_queue + config.max_in_flight + 8,
+        );
         let state = Box::new(State {
             lib,
             codec: config.codec,
@@ -173,7 +186,9 @@ impl NvdecDecoder {
             sps_crop: None,
             end_of_picture: std::env::var("VIDEO_HW_NV_END_OF_PICTURE").as_deref() != Ok("0"),
             gpu_pool: None,
-            staging: None,
+            host_pool,
+            copy_path: CopyPath::get(),
+            pitch_copy: None,
             rgb_buffer: None,
             rgb_kernel: None,
             frames: 0,
@@ -745,15 +760,7 @@ impl State {
                 let dst = buf.ptr();
                 let luma_rows = coded_h as usize;
                 let dst_chroma = dst + (dst_pitch * luma_rows) as u64;
-                cuda::copy_2d(
-                    stream,
-                    Mem::Device(ptr),
-                    pitch,
-                    Mem::Device(dst),
-                    dst_pitch,
-                    row,
-                    luma_rows,
-                )?;
+                self.device_copy(ptr, pitch, dst, dst_pitch, row, luma_rows)?;
                 let crows = luma_rows.div_ceil(2);
                 if monochrome {
                     cuda::fill_2d(
@@ -766,15 +773,7 @@ impl State {
                         wide,
                     )?;
                 } else {
-                    cuda::copy_2d(
-                        stream,
-                        Mem::Device(chroma),
-                        pitch,
-                        Mem::Device(dst_chroma),
-                        dst_pitch,
-                        row,
-                        crows,
-                    )?;
+                    self.device_copy(chroma, pitch, dst_chroma, dst_pitch, row, crows)?;
                 }
                 self.stream.synchronize()?;
                 stats::add(&COUNTERS.device_copies, 1);
@@ -868,7 +867,44 @@ impl State {
         })
     }
 
-    /// Copies the visible rectangle (even-aligned) to pinned memory, then into plain planes.
+    /// Copies `rows` rows of `row` bytes between device buffers on the session's stream: by
+    /// the copy kernel when `VIDEO_HW_NV_COPY=kernel` and the layout suits it, else by the
+    /// copy engines.
+    fn device_copy(
+        &mut self,
+        src: u64,
+        src_pitch: usize,
+        dst: u64,
+        dst_pitch: usize,
+        row: usize,
+        rows: usize,
+    ) -> Result<()> {
+        let stream = self.stream.raw();
+        if self.copy_path == CopyPath::Kernel {
+            if self.pitch_copy.is_none() {
+                self.pitch_copy =
+                    Some(PitchCopy::load(self.ctx.clone()).map_err(|e| e.to_string()));
+            }
+            if let Some(Ok(k)) = self.pitch_copy.as_ref()
+                && k.copy(stream, src, src_pitch, dst, dst_pitch, row, rows)?
+            {
+                stats::add(&COUNTERS.kernel_copies, 1);
+                return Ok(());
+            }
+        }
+        cuda::copy_2d(
+            stream,
+            Mem::Device(src),
+            src_pitch,
+            Mem::Device(dst),
+            dst_pitch,
+            row,
+            rows,
+        )
+    }
+
+    /// Copies the visible rectangle (even-aligned) into host planes from the session's pool
+    /// (page-locked, so the copy lands in them directly).
     fn host_planes(
         &mut self,
         luma: u64,
@@ -884,62 +920,53 @@ impl State {
         let crow = w.div_ceil(2) * 2 * bps;
         let ch = h.div_ceil(2);
         let total = row * h + crow * ch;
-        let staging = self.staging(total)?;
-        let host = staging.as_mut_ptr();
         let stream = self.stream.raw();
         let src_luma = luma + (top * pitch + left * bps) as u64;
         let src_chroma = chroma + ((top / 2) * pitch + left * bps) as u64;
+        let y = self.host_pool.acquire(row * h)?;
         cuda::copy_2d(
             stream,
             Mem::Device(src_luma),
             pitch,
-            Mem::Host(host),
+            Mem::Host(y.ptr.cast()),
             row,
             row,
             h,
         )?;
-        // SAFETY: `total` bytes were reserved; the chroma rows start after the luma rows.
-        let host_chroma = unsafe { host.cast::<u8>().add(row * h) }.cast();
-        cuda::copy_2d(
-            stream,
-            Mem::Device(src_chroma),
-            pitch,
-            Mem::Host(host_chroma),
-            crow,
-            crow,
-            ch,
-        )?;
+        let uv = if monochrome {
+            // Neutral chroma (128, or 0x8000 little-endian for 16-bit samples).
+            let neutral: &[u8] = if bps == 2 { &[0x00, 0x80] } else { &[0x80] };
+            neutral.repeat(crow * ch / bps).into()
+        } else {
+            let uv = self.host_pool.acquire(crow * ch)?;
+            cuda::copy_2d(
+                stream,
+                Mem::Device(src_chroma),
+                pitch,
+                Mem::Host(uv.ptr.cast()),
+                crow,
+                crow,
+                ch,
+            )?;
+            uv.data
+        };
         self.stream.synchronize()?;
         stats::add(&COUNTERS.host_copies, 1);
-        let bytes = self.staging.as_ref().expect("allocated above").bytes(total);
         let planes = vec![
             Plane {
-                data: bytes[..row * h].into(),
+                data: y.data,
                 stride: row,
             },
             Plane {
-                data: if monochrome {
-                    // Neutral chroma (128, or 0x8000 little-endian for 16-bit samples).
-                    let neutral: &[u8] = if bps == 2 { &[0x00, 0x80] } else { &[0x80] };
-                    neutral.repeat(crow * ch / bps).into()
-                } else {
-                    bytes[row * h..].into()
-                },
+                data: uv,
                 stride: crow,
             },
         ];
         Ok((planes, dims(display.width, display.height)?, total))
     }
 
-    fn staging(&mut self, len: usize) -> Result<&mut PinnedBuffer> {
-        if self.staging.as_ref().is_none_or(|b| b.len() < len) {
-            self.staging = None;
-            self.staging = Some(PinnedBuffer::new(self.ctx.clone(), len)?);
-        }
-        Ok(self.staging.as_mut().expect("allocated above"))
-    }
-
-    /// RGB through the CUDA kernel: convert on the device, then one copy to pinned memory.
+    /// RGB through the CUDA kernel: convert on the device, then one copy into a host buffer
+    /// from the session's pool.
     fn rgb_gpu(&mut self, src: &Source, format: PixelFormat, coeffs: Coeffs) -> Result<Arc<[u8]>> {
         if self.rgb_kernel.is_none() {
             self.rgb_kernel = Some(RgbKernel::load(self.ctx.clone()).map_err(|e| e.to_string()));
@@ -958,20 +985,19 @@ impl State {
         let dst = self.rgb_buffer.as_ref().expect("set above").ptr;
         let stream = self.stream.raw();
         kernel.launch(stream, src, format, coeffs, dst, pitch)?;
-        let staging = self.staging(len)?;
-        let host = staging.as_mut_ptr();
+        let out = self.host_pool.acquire(len)?;
         cuda::copy_2d(
             stream,
             Mem::Device(dst),
             pitch,
-            Mem::Host(host),
+            Mem::Host(out.ptr.cast()),
             pitch,
             pitch,
             src.height as usize,
         )?;
         self.stream.synchronize()?;
         stats::add(&COUNTERS.host_copies, 1);
-        Ok(self.staging.as_ref().expect("allocated").bytes(len).into())
+        Ok(out.data)
     }
 
     /// RGB on the CPU from a host copy of the planes (the fallback path).

@@ -7,6 +7,8 @@
 //!   session, device and pinned buffers.
 //! - [`decoder`]: the parser/decoder adapter.
 //! - [`surface_pool`]: pooled device buffers behind GPU-resident frames.
+//! - [`host_pool`]: recycled, page-locked host planes behind CPU frames.
+//! - [`pitch_copy`]: the device-to-device copy kernel (an alternative to the copy engines).
 //! - [`rgb`]: NV12/P016 -> RGB by the CUDA kernel in `kernels/` (PTX committed; regenerate
 //!   with `scripts/build-ptx.py`), with a CPU fallback.
 //! - [`stats`]: process-wide counters (copies, bytes, time, RGB path, decode status).
@@ -16,7 +18,11 @@ pub(crate) mod decoder;
 pub(crate) mod ffi;
 #[cfg(test)]
 mod gpu_tests;
+pub(crate) mod host_pool;
+#[cfg(test)]
+mod kernel_bench;
 pub(crate) mod nvenc;
+pub(crate) mod pitch_copy;
 pub(crate) mod rgb;
 pub(crate) mod stats;
 pub(crate) mod surface_pool;
@@ -41,18 +47,38 @@ fn environment() -> std::result::Result<(&'static ffi::Nvcuvid, String), String>
     ))
 }
 
-/// What NVDEC offers on device 0, asked once per process.
+/// What NVDEC and NVENC offer on device 0, asked once per process. Learning whether NVENC
+/// works opens (and closes) an encode session, so decode-only callers use [`probe_decode`].
 pub(crate) fn probe() -> BackendReport {
     static REPORT: OnceLock<BackendReport> = OnceLock::new();
-    REPORT.get_or_init(probe_uncached).clone()
+    REPORT
+        .get_or_init(|| {
+            let mut report = probe_decode();
+            if report.available {
+                report.detail = format!(
+                    "{}; encode: {}",
+                    report.detail,
+                    nvenc::probe().err().unwrap_or_else(|| "nvenc".into())
+                );
+                report.encode = nvenc::probe().unwrap_or_default();
+            }
+            report
+        })
+        .clone()
 }
 
-fn probe_uncached() -> BackendReport {
+/// What NVDEC offers on device 0 (encode not asked), once per process.
+pub(crate) fn probe_decode() -> BackendReport {
+    static REPORT: OnceLock<BackendReport> = OnceLock::new();
+    REPORT.get_or_init(probe_decode_uncached).clone()
+}
+
+fn probe_decode_uncached() -> BackendReport {
     let (lib, device) = match environment() {
         Ok(e) => e,
         Err(why) => return BackendReport::unavailable(Backend::Nvidia, why),
     };
-    let ctx = match cuda::Context::retain() {
+    let ctx = match held_primary() {
         Ok(c) => c,
         Err(e) => return BackendReport::unavailable(Backend::Nvidia, e.to_string()),
     };
@@ -91,11 +117,7 @@ fn probe_uncached() -> BackendReport {
         backend: Backend::Nvidia,
         available,
         detail: if available {
-            format!(
-                "{device}; {}; encode: {}",
-                notes.join("; "),
-                nvenc::probe().err().unwrap_or_else(|| "nvenc".into())
-            )
+            format!("{device}; {}", notes.join("; "))
         } else {
             format!(
                 "{device}: NVDEC decodes neither H.264 nor HEVC here ({})",
@@ -103,7 +125,7 @@ fn probe_uncached() -> BackendReport {
             )
         },
         decode,
-        encode: nvenc::probe().unwrap_or_default(),
+        encode: Vec::new(),
     }
 }
 
@@ -122,13 +144,13 @@ pub fn nvdec_abi_layout() -> Vec<(&'static str, usize)> {
     ffi::abi_layout()
 }
 
-/// Free and total memory of device 0 in bytes (`cuMemGetInfo`), for leak checks; needs the
-/// driver. Keeps the primary context alive for the rest of the process.
-pub fn gpu_memory_info() -> Result<(usize, usize)> {
+/// A reference on device 0's primary context held for the rest of the process, taken by the
+/// first probe. Without it the probe's context would be torn down when the probe ends and
+/// built again by the first session (creating a context costs a large share of a short
+/// run's start-up), and sessions closing between two memory readings would tear it down too
+/// (hiding or faking a leak).
+fn held_primary() -> Result<std::sync::Arc<cuda::Context>> {
     static HELD: OnceLock<std::sync::Arc<cuda::Context>> = OnceLock::new();
-    cuda::driver().map_err(VideoError::unsupported)?;
-    // The first call keeps a reference on the primary context, so that sessions closing
-    // between two readings do not tear it down (which would hide or fake a leak).
     let ctx = match HELD.get() {
         Some(c) => c.clone(),
         None => {
@@ -137,5 +159,13 @@ pub fn gpu_memory_info() -> Result<(usize, usize)> {
         }
     };
     ctx.make_current()?;
+    Ok(ctx)
+}
+
+/// Free and total memory of device 0 in bytes (`cuMemGetInfo`), for leak checks; needs the
+/// driver. Keeps the primary context alive for the rest of the process.
+pub fn gpu_memory_info() -> Result<(usize, usize)> {
+    cuda::driver().map_err(VideoError::unsupported)?;
+    held_primary()?;
     cuda::mem_get_info()
 }

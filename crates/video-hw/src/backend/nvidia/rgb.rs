@@ -1,13 +1,12 @@
 //! NV12/P016 -> packed RGB: the CUDA kernel (PTX shipped in the crate) and the CPU fallback
 //! with the same arithmetic.
 
-use super::cuda::{Context, map_error};
+use super::cuda::{Context, Kernel};
 use crate::api::color::{ColorDescription, ColorRange, MatrixCoefficients};
 use crate::api::error::{Result, VideoError};
 use crate::api::frame::PixelFormat;
-use cudarc::driver::result as cu;
-use cudarc::driver::sys::{CUdeviceptr, CUfunction, CUmodule, CUstream};
-use std::ffi::{CString, c_int, c_void};
+use cudarc::driver::sys::{CUdeviceptr, CUstream};
+use std::ffi::{c_int, c_void};
 use std::sync::Arc;
 
 /// The kernel's PTX, generated from `kernels/nv12_to_rgb.cu` by `scripts/build-ptx.py`.
@@ -92,32 +91,14 @@ pub(crate) struct Source {
 
 /// The loaded kernel of one session.
 pub(crate) struct RgbKernel {
-    module: CUmodule,
-    function: CUfunction,
-    ctx: Arc<Context>,
+    kernel: Kernel,
 }
 
 impl RgbKernel {
     /// JIT-loads the PTX into `ctx` (current on this thread).
     pub fn load(ctx: Arc<Context>) -> Result<Self> {
-        let image = CString::new(PTX).map_err(|_| VideoError::backend("PTX contains a NUL"))?;
-        // SAFETY: `image` is a NUL-terminated PTX text; the driver copies it.
-        let module = unsafe { cu::module::load_data(image.as_ptr().cast()) }
-            .map_err(|e| map_error(e, "cuModuleLoadData (nv12_to_rgb.ptx)"))?;
-        let name = CString::new("nv12_to_rgb").expect("static name");
-        // SAFETY: the module is loaded and the name NUL-terminated.
-        let function = match unsafe { cu::module::get_function(module, name) } {
-            Ok(f) => f,
-            Err(e) => {
-                // SAFETY: unloading the module loaded above.
-                let _ = unsafe { cu::module::unload(module) };
-                return Err(map_error(e, "cuModuleGetFunction(nv12_to_rgb)"));
-            }
-        };
         Ok(Self {
-            module,
-            function,
-            ctx,
+            kernel: Kernel::load(ctx, PTX, "nv12_to_rgb")?,
         })
     }
 
@@ -172,16 +153,10 @@ impl RgbKernel {
         // SAFETY: the parameters match the kernel's signature in order and type (17 of them;
         // the trailing nulls are not read); every pointer addresses device memory that holds
         // the rectangle and stays alive until the stream is synchronised by the caller.
-        unsafe { cu::launch_kernel(self.function, grid, block, 0, stream, &mut params[..17]) }
-            .map_err(|e| map_error(e, "cuLaunchKernel(nv12_to_rgb)"))
-    }
-}
-
-impl Drop for RgbKernel {
-    fn drop(&mut self) {
-        let _ = self.ctx.make_current();
-        // SAFETY: the module was loaded by `load` and is unloaded once.
-        let _ = unsafe { cu::module::unload(self.module) };
+        unsafe {
+            self.kernel
+                .launch(grid, block, stream, &mut params[..17])
+        }
     }
 }
 

@@ -39,6 +39,11 @@ counters! {
     copy_nanos: "Wall time spent in those copies, synchronisation included (ns).",
     host_copies: "Frames copied to host memory.",
     device_copies: "Frames copied to pooled device buffers (GPU output).",
+    kernel_copies: "Plane copies into pooled device buffers done by the copy kernel (`VIDEO_HW_NV_COPY=kernel`).",
+    host_buffers_allocated: "Host plane buffers allocated (CPU outputs).",
+    host_buffers_reused: "Host plane buffers recycled from the session's pool.",
+    host_buffers_pinned: "Host plane buffers page-locked with `cuMemHostRegister`.",
+    host_pin_failures: "Host plane buffers the driver would not page-lock (copied into more slowly).",
     rgb_gpu: "Frames converted to RGB by the CUDA kernel.",
     rgb_cpu_fallbacks: "Frames converted to RGB on the CPU because the kernel path failed.",
 }

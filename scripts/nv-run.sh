@@ -4,11 +4,14 @@
 #   bash DIR/.gpu/nv-run.sh explore   # nvbench over the sync/context/copy/delay variants + PyNvVideoCodec, same call
 #   bash DIR/.gpu/nv-run.sh bench     # nvbench (defaults) and PyNvVideoCodec on the same inputs, same call
 #   bash DIR/.gpu/nv-run.sh ffmpeg    # host RGB24 (and GPU frames): video-hw against FFmpeg -hwaccel cuda, same call
+#   bash DIR/.gpu/nv-run.sh final     # ffmpeg, then the GPU tests but the conformance sweep and the churn
+# Binaries staged as NAME.xz (to fit a call beside FFmpeg) are unpacked first.
 # Results go to $OUT (when set) as well as to stdout; the last lines are a summary table.
 set -uo pipefail
 g=$(cd "$(dirname "$0")" && pwd); export VIDEO_HW_TEST_DATA=$g/data VIDEO_HW_REQUIRE_GPU=1
 out=${OUT:-/tmp/nv-out}; mkdir -p "$out"
 echo "== $(date -u +%FT%TZ) $(nvidia-smi --query-gpu=name,driver_version,clocks.max.sm,clocks.max.video --format=csv,noheader)"
+for f in "$g"/bin/*.xz "$g"/tests/*.xz; do [ -e "$f" ] && xz -dc "$f" > "${f%.xz}" && chmod +x "${f%.xz}"; done
 B=$g/bin/video-hw-nvbench
 codec_of() { case $1 in *.hevc|*.h265) echo hevc;; *) echo h264;; esac; }
 # nvbench ENV... -- ARGS: one JSON line to $out/runs.jsonl
@@ -94,5 +97,10 @@ PY
   done
   [ -x "$B" ] && nvb -- --input $IN --codec h264 --sessions 1 --output rgb24 --runs 5
   summary
+  ;;
+final)
+  bash "$0" ffmpeg
+  timeout 240 "$g"/tests/nvidia_decode --test-threads 1 --nocapture --skip churn --skip nvdec_decodes_8bit 2>&1 | tee "$out/nvidia_decode.txt" | grep -E "^test |test result|PIPELINE|FAILED|panicked"
+  VIDEO_HW_CONFORMANCE=$g/data/conformance timeout 200 "$g"/tests/contract --test-threads 4 nvidia 2>&1 | tee "$out/contract.txt" | grep -E "test result|FAILED|panicked"
   ;;
 esac

@@ -463,7 +463,9 @@ fn concurrent_sessions_share_the_gpu_and_all_match() {
 fn nvdec_under_the_pipeline_scheduler_matches_the_manifest_md5() {
     use std::sync::Arc;
     use video_hw::metrics::{Metrics, PipelineSwitch, Stage};
-    use video_hw::pipeline::{FrameTransform, IngestItem, Output, PipelineConfig, PipelineScheduler};
+    use video_hw::pipeline::{
+        FrameTransform, IngestItem, Output, PipelineConfig, PipelineScheduler,
+    };
     use video_hw::transform::{TransformSpec, Transformer};
     if !gpu() {
         return;
@@ -479,7 +481,9 @@ fn nvdec_under_the_pipeline_scheduler_matches_the_manifest_md5() {
     assert_eq!(config.queue_depth, 3);
     let s = find(&dir, "h264/VID_1280x720_cabac_temporal_direct.264");
     let bytes = std::fs::read(dir.join(&s.file)).expect("read");
+    let bytes = Arc::new(bytes);
     let run = |output: DecodeOutput, to: Option<PixelFormat>| {
+        let bytes = bytes.clone();
         let metrics = Metrics::new();
         let scheduler = PipelineScheduler::new(config, metrics.clone());
         let session = DecodeSession::new(
@@ -495,33 +499,60 @@ fn nvdec_under_the_pipeline_scheduler_matches_the_manifest_md5() {
             .chunks(64 * 1024)
             .map(|c| Ok(IngestItem::from(DecodeInput::annexb(c))))
             .collect::<Vec<_>>();
-        let mut frames = Vec::new();
-        scheduler
-            .run_decode(source, session, transform, |out| {
+        drop(bytes);
+        // The pipeline runs on a thread of its own, watched: a stall fails the test instead of
+        // hanging it.
+        let (done_tx, done_rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut frames = Vec::new();
+            let mut errors = Vec::new();
+            let result = scheduler.run_decode(source, session, transform, |out| {
                 match out {
                     Output::Frame(unit) => frames.push(unit.item),
-                    Output::Error { stage, error } => panic!("{}: {error}", stage.name()),
+                    Output::Error { stage, error } => {
+                        errors.push(format!("{}: {error}", stage.name()))
+                    }
                     Output::Chunk(_) => {}
                 }
                 Ok(())
-            })
-            .expect("pipeline");
+            });
+            let _ = done_tx.send((result.map(|_| ()), frames, errors));
+        });
+        let (result, frames, errors) = done_rx
+            .recv_timeout(Duration::from_secs(120))
+            .expect("the scheduler did not finish within 120 s");
+        result.expect("pipeline");
+        assert!(errors.is_empty(), "{errors:?}");
         (frames, metrics.report())
     };
     let (i420, report) = run(DecodeOutput::Native, Some(PixelFormat::I420));
     assert_eq!(i420.len(), s.frames);
     assert!(i420.iter().all(|f| f.format == PixelFormat::I420));
     assert_eq!(md5_of(&i420), s.md5, "I420 through the scheduler");
-    for stage in [Stage::Ingest, Stage::DecodeSubmit, Stage::DecodeReap, Stage::Transform] {
+    for stage in [
+        Stage::Ingest,
+        Stage::DecodeSubmit,
+        Stage::DecodeReap,
+        Stage::Transform,
+    ] {
         let r = report.stage(stage).expect("stage");
         assert!(r.count > 0, "{stage:?} saw nothing");
     }
-    assert_eq!(report.stage(Stage::DecodeReap).unwrap().count, s.frames as u64);
+    assert_eq!(
+        report.stage(Stage::DecodeReap).unwrap().count,
+        s.frames as u64
+    );
     assert_eq!(report.transform_paths.cpu, s.frames as u64);
-    eprintln!("PIPELINE nvidia I420: {} frames, md5 ok\n{report}", i420.len());
+    eprintln!(
+        "PIPELINE nvidia I420: {} frames, md5 ok\n{report}",
+        i420.len()
+    );
 
     // RGB24 by the CUDA kernel, the frames passing the transform stage untouched.
-    let (rgb, report) = run(DecodeOutput::Cpu(PixelFormat::Rgb24), Some(PixelFormat::Rgb24));
+    let (rgb, report) = run(
+        DecodeOutput::Cpu(PixelFormat::Rgb24),
+        Some(PixelFormat::Rgb24),
+    );
     assert_eq!(rgb.len(), s.frames);
     assert_eq!(report.transform_paths.skipped, s.frames as u64);
     let (nv12, _) = run(DecodeOutput::Native, None);
@@ -537,7 +568,10 @@ fn nvdec_under_the_pipeline_scheduler_matches_the_manifest_md5() {
         }
     }
     assert!(worst <= 1, "RGB24 differs from the reference by {worst}");
-    eprintln!("PIPELINE nvidia RGB24: {} frames within {worst} LSB of the float64 reference", rgb.len());
+    eprintln!(
+        "PIPELINE nvidia RGB24: {} frames within {worst} LSB of the float64 reference",
+        rgb.len()
+    );
 }
 
 fn rss_bytes() -> usize {

@@ -39,8 +39,9 @@ pub struct DecodeArgs {
     /// Print the pipeline metrics (stage latencies, queue depths, transform paths) on stderr.
     #[arg(long)]
     pub metrics: bool,
-    /// Bytes handed to the decoder per submit.
-    #[arg(long, default_value_t = 1 << 20)]
+    /// Bytes handed to the decoder per submit. Small enough that the inputs in flight hold
+    /// few pictures: what is in flight when the stream ends is buffered by the flush.
+    #[arg(long, default_value_t = 64 << 10)]
     pub chunk_size: usize,
     #[command(flatten)]
     pub common: crate::Common,

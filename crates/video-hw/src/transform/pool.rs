@@ -154,20 +154,28 @@ impl<I, O> TransformPool<I, O> {
     }
 
     /// The next result in submission order, waiting at most `timeout`.
+    ///
+    /// The order book is locked only to look at it, never while waiting for a result: a
+    /// submitter needs the same lock to queue the credit of its job, so waiting with it held
+    /// would keep the very job being waited for from being queued (the collector re-taking the
+    /// lock at once after each timeout could starve the submitter for good).
     pub fn recv_timeout(&self, timeout: Duration) -> Option<(Ticket, Result<O>)> {
-        let mut order = self.order.lock().unwrap_or_else(|p| p.into_inner());
+        let order = || self.order.lock().unwrap_or_else(|p| p.into_inner());
         let deadline = std::time::Instant::now() + timeout;
         loop {
-            let next = order.next;
-            if let Some(out) = order.ready.remove(&next) {
-                order.next += 1;
-                order.credits.pop_front();
-                return Some((Ticket(next), out));
+            {
+                let mut order = order();
+                let next = order.next;
+                if let Some(out) = order.ready.remove(&next) {
+                    order.next += 1;
+                    order.credits.pop_front();
+                    return Some((Ticket(next), out));
+                }
             }
             let left = deadline.saturating_duration_since(std::time::Instant::now());
             match self.results.recv_timeout(left) {
                 Ok((seq, out)) => {
-                    order.ready.insert(seq, out);
+                    order().ready.insert(seq, out);
                 }
                 Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => return None,
             }
@@ -236,6 +244,20 @@ mod tests {
             .map(|r| r.1.unwrap())
             .collect();
         assert_eq!(rest, vec![2, 3]);
+    }
+
+    #[test]
+    fn a_job_submitted_while_the_collector_waits_is_received_in_that_wait() {
+        // The collector waits first, on an empty pool; the job is submitted during the wait.
+        // Its result must end that wait: a collector holding the pool's order lock while
+        // waiting would block the submit until the wait had timed out empty-handed.
+        let pool = Arc::new(TransformPool::new(1, 4, |i: u32| Ok(i + 1)).unwrap());
+        let p = pool.clone();
+        let collector = std::thread::spawn(move || p.recv_timeout(Duration::from_secs(30)));
+        std::thread::sleep(Duration::from_millis(100));
+        pool.submit(41).unwrap();
+        let got = collector.join().unwrap();
+        assert_eq!(got.map(|(t, r)| (t.0, r.unwrap())), Some((0, 42)));
     }
 
     #[test]

@@ -95,9 +95,7 @@ impl SyncMode {
     /// The process-wide mode, read once.
     pub fn get() -> Self {
         static MODE: OnceLock<SyncMode> = OnceLock::new();
-        *MODE.get_or_init(|| {
-            Self::from_value(std::env::var("VIDEO_HW_NV_SYNC").ok().as_deref())
-        })
+        *MODE.get_or_init(|| Self::from_value(std::env::var("VIDEO_HW_NV_SYNC").ok().as_deref()))
     }
 }
 
@@ -123,9 +121,7 @@ impl ContextMode {
     /// The process-wide mode, read once.
     pub fn get() -> Self {
         static MODE: OnceLock<ContextMode> = OnceLock::new();
-        *MODE.get_or_init(|| {
-            Self::from_value(std::env::var("VIDEO_HW_NV_CONTEXT").ok().as_deref())
-        })
+        *MODE.get_or_init(|| Self::from_value(std::env::var("VIDEO_HW_NV_CONTEXT").ok().as_deref()))
     }
 }
 
@@ -474,7 +470,13 @@ mod tests {
     #[test]
     fn sessions_share_the_primary_context_unless_one_each_is_asked_for() {
         assert_eq!(ContextMode::from_value(None), ContextMode::Primary);
-        assert_eq!(ContextMode::from_value(Some("primary")), ContextMode::Primary);
-        assert_eq!(ContextMode::from_value(Some("session")), ContextMode::PerSession);
+        assert_eq!(
+            ContextMode::from_value(Some("primary")),
+            ContextMode::Primary
+        );
+        assert_eq!(
+            ContextMode::from_value(Some("session")),
+            ContextMode::PerSession
+        );
     }
 }

@@ -14,8 +14,9 @@ use cudarc::driver::sys;
 use std::sync::Arc;
 
 /// Buffers smaller than this are not page-locked: their copies are short anyway, and small
-/// allocations share pages with other heap data, which the driver cannot lock twice.
-const PIN_MIN_BYTES: usize = 1 << 20;
+/// allocations share pages with other heap data, which the driver cannot lock twice (a
+/// refused registration only costs speed: the copy goes through the driver's staging).
+const PIN_MIN_BYTES: usize = 64 << 10;
 
 /// Sizes not asked for during this many acquisitions have their free buffers released.
 const STALE_AFTER: u64 = 256;
@@ -128,7 +129,8 @@ impl HostPool {
             .expect("a new Arc is unique")
             .as_mut_ptr();
         let keep = class.buffers.len() < self.limit;
-        let pinned = keep && len >= PIN_MIN_BYTES && self.ctx.as_ref().is_some_and(|c| pin(c, ptr, len));
+        let pinned =
+            keep && len >= PIN_MIN_BYTES && self.ctx.as_ref().is_some_and(|c| pin(c, ptr, len));
         if keep && len >= PIN_MIN_BYTES && self.ctx.is_some() {
             if pinned {
                 self.stats.pinned += 1;
@@ -162,7 +164,8 @@ impl HostPool {
                 });
             }
         }
-        self.classes.retain(|c| !c.buffers.is_empty() || c.last_used == now);
+        self.classes
+            .retain(|c| !c.buffers.is_empty() || c.last_used == now);
     }
 }
 

@@ -36,7 +36,11 @@ impl Timer {
     fn time(&self, stream: &Stream, work: impl FnOnce()) -> f64 {
         // SAFETY: the events and the stream are alive and in the current context.
         unsafe {
-            check(sys::cuEventRecord(self.start, stream.raw()), "cuEventRecord").expect("record");
+            check(
+                sys::cuEventRecord(self.start, stream.raw()),
+                "cuEventRecord",
+            )
+            .expect("record");
             work();
             check(sys::cuEventRecord(self.end, stream.raw()), "cuEventRecord").expect("record");
             check(sys::cuEventSynchronize(self.end), "cuEventSynchronize").expect("sync");
@@ -131,7 +135,9 @@ fn rgb_and_copy_kernels_are_exact_and_their_bandwidth_is_reported() {
         .map(|_| timer.time(&stream, copy))
         .fold(f64::INFINITY, f64::min);
     let ceiling = 2.0 * big as f64 / (ms * 1e-3) / 1e9;
-    eprintln!("KERNEL-BENCH device copy bandwidth: {ceiling:.0} GB/s (1 GiB cuMemcpyDtoD, read+write, best of 5)");
+    eprintln!(
+        "KERNEL-BENCH device copy bandwidth: {ceiling:.0} GB/s (1 GiB cuMemcpyDtoD, read+write, best of 5)"
+    );
     drop((a, b));
 
     // Host copies of one 1080p RGB24 frame: into plain (pageable) memory, and into the same
@@ -232,7 +238,10 @@ fn rgb_and_copy_kernels_are_exact_and_their_bandwidth_is_reported() {
                 .map(|(a, b)| a.abs_diff(*b))
                 .max()
                 .unwrap_or(255);
-            assert!(worst <= 1, "{w}x{h} {format}: kernel differs from the CPU path by {worst}");
+            assert!(
+                worst <= 1,
+                "{w}x{h} {format}: kernel differs from the CPU path by {worst}"
+            );
 
             let reps = 50;
             let launch_all = || {
@@ -268,9 +277,8 @@ fn rgb_and_copy_kernels_are_exact_and_their_bandwidth_is_reported() {
                 .expect("copy")
         );
         let got = download(&stream, d(5), dst_pitch * rows);
-        let same = (0..rows).all(|y| {
-            got[y * dst_pitch..][..w] == host_src[5 * pitch * rows + y * pitch..][..w]
-        });
+        let same = (0..rows)
+            .all(|y| got[y * dst_pitch..][..w] == host_src[5 * pitch * rows + y * pitch..][..w]);
         assert!(same, "{w}x{h}: the copy kernel changed the picture");
         let reps = 50;
         let by_kernel = || {
@@ -300,8 +308,14 @@ fn rgb_and_copy_kernels_are_exact_and_their_bandwidth_is_reported() {
         timer.time(&stream, by_engine);
         let bytes = 2.0 * (w * rows) as f64;
         for (name, ms) in [
-            ("pitch_copy kernel", timer.time(&stream, by_kernel) / reps as f64),
-            ("cuMemcpy2DAsync", timer.time(&stream, by_engine) / reps as f64),
+            (
+                "pitch_copy kernel",
+                timer.time(&stream, by_kernel) / reps as f64,
+            ),
+            (
+                "cuMemcpy2DAsync",
+                timer.time(&stream, by_engine) / reps as f64,
+            ),
         ] {
             let gbs = bytes / (ms * 1e-3) / 1e9;
             eprintln!(

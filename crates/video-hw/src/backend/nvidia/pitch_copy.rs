@@ -102,7 +102,11 @@ impl PitchCopy {
             (&raw mut r).cast(),
         ];
         let block = (64u32, 4u32, 1u32);
-        let grid = ((w16 as u32).div_ceil(block.0), (r as u32).div_ceil(block.1), 1);
+        let grid = (
+            (w16 as u32).div_ceil(block.0),
+            (r as u32).div_ceil(block.1),
+            1,
+        );
         // SAFETY: six parameters in the kernel's order and types; both regions hold `rows`
         // rows at their pitches (checked by `suits`: the rounded-up row fits in each pitch)
         // and stay alive until the caller synchronises the stream.
@@ -121,7 +125,10 @@ mod tests {
         assert!(suits(0x1000, 1920, 0x2000, 2048, 1920));
         assert!(!suits(0x1008, 2048, 0x2000, 2048, 1920), "unaligned source");
         assert!(!suits(0x1000, 2048, 0x2000, 1928, 1920), "unaligned pitch");
-        assert!(!suits(0x1000, 1936, 0x2000, 2048, 1937), "rounded row beyond the pitch");
+        assert!(
+            !suits(0x1000, 1936, 0x2000, 2048, 1937),
+            "rounded row beyond the pitch"
+        );
     }
 
     #[test]

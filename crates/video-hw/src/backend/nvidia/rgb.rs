@@ -153,10 +153,7 @@ impl RgbKernel {
         // SAFETY: the parameters match the kernel's signature in order and type (17 of them;
         // the trailing nulls are not read); every pointer addresses device memory that holds
         // the rectangle and stays alive until the stream is synchronised by the caller.
-        unsafe {
-            self.kernel
-                .launch(grid, block, stream, &mut params[..17])
-        }
+        unsafe { self.kernel.launch(grid, block, stream, &mut params[..17]) }
     }
 }
 

@@ -233,15 +233,22 @@ pub struct Selection {
 /// What `backend` offers for decoding (`decode`) or encoding. Decode selection does not ask
 /// NVIDIA whether NVENC works: that opens an encode session, which a decode-only process
 /// should not pay for at start-up.
+#[cfg_attr(
+    not(all(
+        feature = "backend-nvidia",
+        any(target_os = "linux", target_os = "windows")
+    )),
+    allow(unused_variables)
+)]
 fn probe_for(backend: Backend, decode: bool) -> BackendReport {
-    match backend {
-        #[cfg(all(
-            feature = "backend-nvidia",
-            any(target_os = "linux", target_os = "windows")
-        ))]
-        Backend::Nvidia if decode => nvidia::probe_decode(),
-        other => probe_one(other),
+    #[cfg(all(
+        feature = "backend-nvidia",
+        any(target_os = "linux", target_os = "windows")
+    ))]
+    if decode && backend == Backend::Nvidia {
+        return nvidia::probe_decode();
     }
+    probe_one(backend)
 }
 
 fn select(requested: Backend, codec: Codec, decode: bool) -> Result<(Selection, BackendReport)> {

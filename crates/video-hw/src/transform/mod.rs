@@ -20,7 +20,7 @@ mod matrix;
 mod picture;
 mod pool;
 #[cfg(test)]
-mod reference_tests;
+pub(crate) mod reference_tests;
 mod resize;
 
 pub use gpu::{GpuTransform, TransformPath, Transformer};

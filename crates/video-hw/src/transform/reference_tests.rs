@@ -14,8 +14,8 @@ const MATRICES: [(MatrixCoefficients, f64, f64); 3] = [
 ];
 const RANGES: [ColorRange; 2] = [ColorRange::Limited, ColorRange::Full];
 
-/// Deterministic pseudo-random bytes (xorshift).
-fn noise(n: usize, mut seed: u32) -> Vec<u8> {
+/// Deterministic pseudo-random bytes (xorshift; `seed` must not be 0).
+pub(crate) fn noise(n: usize, mut seed: u32) -> Vec<u8> {
     (0..n)
         .map(|_| {
             seed ^= seed << 13;

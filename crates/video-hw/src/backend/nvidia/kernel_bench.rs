@@ -10,6 +10,7 @@ use super::pitch_copy::PitchCopy;
 use super::rgb::{self, Coeffs, RgbKernel, Source};
 use crate::api::color::ColorDescription;
 use crate::api::frame::PixelFormat;
+use crate::transform::reference_tests::noise;
 use cudarc::driver::sys::{self, CUevent};
 
 /// A pair of timing events on one stream.
@@ -63,19 +64,6 @@ impl Drop for Timer {
             sys::cuEventDestroy_v2(self.end);
         }
     }
-}
-
-/// Deterministic pseudo-random bytes (xorshift), never all zero.
-fn noise(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
 }
 
 fn upload(stream: &Stream, dst: &DeviceBuffer, bytes: &mut [u8]) {
@@ -188,7 +176,7 @@ fn rgb_and_copy_kernels_are_exact_and_their_bandwidth_is_reported() {
         // Several source pictures, so that repeated runs do not read one picture from L2.
         let pictures = 8;
         let src = DeviceBuffer::new(ctx.clone(), pitch * rows * pictures).expect("alloc");
-        let mut host_src = noise(pitch * rows * pictures, (w * h) as u64);
+        let mut host_src = noise(pitch * rows * pictures, (w * h) as u32);
         upload(&stream, &src, &mut host_src);
         for format in [PixelFormat::Rgb24, PixelFormat::Rgba] {
             let (bpp, _) = rgb::packing(format).expect("rgb");

@@ -36,11 +36,12 @@ pynv() {
 }
 case "${1:-tests}" in
 tests)
-  "$g"/tests/video_hw --test-threads 1 --nocapture nvidia 2>&1 | tee "$out/lib.txt" | grep -E "KERNEL-BENCH|ADAPTER SUMMARY|test result|FAILED|panicked"
-  VIDEO_HW_CHURN_SECS=${CHURN:-20} "$g"/tests/nvidia_decode --test-threads 1 --nocapture 2>&1 | tee "$out/nvidia_decode.txt" | grep -E "^test |test result|PIPELINE|churn|CHURN|FAILED|panicked"
+  # Every binary under a time limit: one stalled test must not take the whole call with it.
+  timeout 120 "$g"/tests/video_hw --test-threads 1 --nocapture nvidia 2>&1 | tee "$out/lib.txt" | grep -E "KERNEL-BENCH|ADAPTER SUMMARY|test result|FAILED|panicked"
+  VIDEO_HW_CHURN_SECS=${CHURN:-20} timeout $((${CHURN:-20} + 200)) "$g"/tests/nvidia_decode --test-threads 1 --nocapture 2>&1 | tee "$out/nvidia_decode.txt" | grep -E "^test |test result|PIPELINE|churn|CHURN|FAILED|panicked"
   for mode in ${CONTEXTS:-primary}; do
     echo "== contract suite, VIDEO_HW_NV_CONTEXT=$mode"
-    VIDEO_HW_NV_CONTEXT=$mode VIDEO_HW_CONFORMANCE=$g/data/conformance "$g"/tests/contract --test-threads 4 nvidia 2>&1 | tee -a "$out/contract.txt" | grep -E "test result|FAILED|panicked"
+    VIDEO_HW_NV_CONTEXT=$mode VIDEO_HW_CONFORMANCE=$g/data/conformance timeout 200 "$g"/tests/contract --test-threads 4 nvidia 2>&1 | tee -a "$out/contract.txt" | grep -E "test result|FAILED|panicked"
   done
   ;;
 explore)
@@ -82,11 +83,13 @@ ffmpeg)
       -c:v libx264 -preset fast -b:v 5M -g 60 -bf 3 -pix_fmt yuv420p $IN
   ls -la $IN
   VH=$g/bin/video-hw
-  $VH decode $IN --backend nvidia --to rgb24 --metrics -q 2>&1 | tail -30
-  for to in rgb24 nv12 ""; do
-    $VH bench --backend nvidia --codec h264 --workload decode --input $IN --ffmpeg $FF \
-      --warmup 1 --repeat ${REPEAT:-5} ${to:+--to $to} --out "$out/bench-${to:-gpu}" -q --json > "$out/bench-${to:-gpu}.json"
-    python3 - "$out/bench-${to:-gpu}.json" <<'PY'
+  timeout 60 $VH decode $IN --backend nvidia --to rgb24 --metrics -q 2>&1 | tail -30
+  # gpu: frames left where the decoder puts them (no --to).
+  for target in ${TARGETS:-rgb24 gpu nv12}; do to=$target; [ "$to" = gpu ] && to=""
+    timeout ${BENCH_LIMIT:-150} $VH bench --backend nvidia --codec h264 --workload decode --input $IN --ffmpeg $FF \
+      --warmup 1 --repeat ${REPEAT:-5} ${to:+--to $to} --out "$out/bench-$target" -q --json > "$out/bench-$target.json" \
+      || { echo "BENCH $target FAILED or timed out"; continue; }
+    python3 - "$out/bench-$target.json" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
 for w in r.get("workloads", [r]):

@@ -4,6 +4,7 @@
 #   bash DIR/.gpu/nv-run.sh explore   # nvbench over the sync/context/copy/delay variants + PyNvVideoCodec, same call
 #   bash DIR/.gpu/nv-run.sh bench     # nvbench (defaults) and PyNvVideoCodec on the same inputs, same call
 #   bash DIR/.gpu/nv-run.sh ffmpeg    # host RGB24 (and GPU frames): video-hw against FFmpeg -hwaccel cuda, same call
+#   bash DIR/.gpu/nv-run.sh startup   # host RGB24 whole-process costs: fixed costs of both tools, variants
 #   bash DIR/.gpu/nv-run.sh final     # ffmpeg, then the GPU tests but the conformance sweep and the churn
 # Binaries staged as NAME.xz (to fit a call beside FFmpeg) are unpacked first.
 # Results go to $OUT (when set) as well as to stdout; the last lines are a summary table.
@@ -39,6 +40,7 @@ tests)
   # Every binary under a time limit: one stalled test must not take the whole call with it.
   timeout 120 "$g"/tests/video_hw --test-threads 1 --nocapture nvidia 2>&1 | tee "$out/lib.txt" | grep -E "KERNEL-BENCH|ADAPTER SUMMARY|test result|FAILED|panicked"
   VIDEO_HW_CHURN_SECS=${CHURN:-20} timeout $((${CHURN:-20} + 200)) "$g"/tests/nvidia_decode --test-threads 1 --nocapture 2>&1 | tee "$out/nvidia_decode.txt" | grep -E "^test |test result|PIPELINE|churn|CHURN|FAILED|panicked"
+  VIDEO_HW_CONFORMANCE=$g/data/conformance timeout 120 "$g"/tests/segmented_decode --test-threads 1 --nocapture 2>&1 | tee "$out/segmented.txt" | grep -E "SEGMENTED .*nvidia|test result|FAILED|panicked"
   for mode in ${CONTEXTS:-primary}; do
     echo "== contract suite, VIDEO_HW_NV_CONTEXT=$mode"
     VIDEO_HW_NV_CONTEXT=$mode VIDEO_HW_CONFORMANCE=$g/data/conformance timeout 200 "$g"/tests/contract --test-threads 4 nvidia 2>&1 | tee -a "$out/contract.txt" | grep -E "test result|FAILED|panicked"
@@ -87,9 +89,9 @@ ffmpeg)
   # gpu: frames left where the decoder puts them (no --to).
   for target in ${TARGETS:-rgb24 gpu nv12}; do to=$target; [ "$to" = gpu ] && to=""
     timeout ${BENCH_LIMIT:-150} $VH bench --backend nvidia --codec h264 --workload decode --input $IN --ffmpeg $FF \
-      --warmup 1 --repeat ${REPEAT:-5} ${to:+--to $to} --out "$out/bench-$target" -q --json > "$out/bench-$target.json" \
+      --warmup 1 --repeat ${REPEAT:-5} ${to:+--to $to} ${PAR:+--parallel $PAR} --out "$out/bench-$target${PAR:+-p$PAR}" -q --json > "$out/bench-$target${PAR:+-p$PAR}.json" \
       || { echo "BENCH $target FAILED or timed out"; continue; }
-    python3 - "$out/bench-$target.json" <<'PY'
+    python3 - "$out/bench-$target${PAR:+-p$PAR}.json" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
 for w in r.get("workloads", [r]):
@@ -100,6 +102,47 @@ PY
   done
   [ -x "$B" ] && nvb -- --input $IN --codec h264 --sessions 1 --output rgb24 --runs 5
   summary
+  ;;
+startup)
+  # Where the whole-process time of host RGB24 goes: fixed costs (a one-frame input) of both tools,
+  # then 600 frames under the host-copy, page-lock and chunk-size variants (3 runs each).
+  FF=/tmp/peer-ffmpeg; [ -x $FF ] || { xz -T0 -dc "$g"/peers/ffmpeg.xz > $FF && chmod +x $FF; }
+  IN=/tmp/in1080.h264; ONE=/tmp/one1080.h264
+  [ -s $IN ] || $FF -hide_banner -v error -y -f lavfi -i "testsrc2=size=1920x1080:rate=30,noise=alls=6:allf=t" -frames:v 600 \
+      -c:v libx264 -preset fast -b:v 5M -g 60 -bf 3 -pix_fmt yuv420p $IN
+  $FF -hide_banner -v error -y -i $IN -frames:v 1 -c copy $ONE
+  VH=$g/bin/video-hw
+  wall() { local s e; s=$(date +%s.%N); "$@" > /tmp/wall.out 2>/tmp/wall.err; local rc=$?; e=$(date +%s.%N)
+    python3 -c "print(f'{$e-$s:.3f}')"; return $rc; }
+  vh_runs() { local label=$1 input=$2; shift 2
+    for i in 1 2 3; do w=$(wall env "$@" $VH decode $input --backend nvidia --to ${TO:-rgb24} -q --json ${CHUNK:+--chunk-size $CHUNK} ${PAR:+--parallel $PAR})
+      python3 - "$label" "$w" <<'PY' | tee -a "$out/startup.txt"
+import json, sys
+label, wall = sys.argv[1], float(sys.argv[2])
+r = json.load(open("/tmp/wall.out"))
+c = r.get("nvdec") or {}
+print(f"STARTUP {label:28s} wall {wall:.3f} s  open {r['open_seconds']:.3f}  first {r.get('first_frame_seconds') or 0:.3f}  "
+      f"last {r.get('last_frame_seconds') or 0:.3f}  decode {r['seconds']:.3f}  outside {wall - r['open_seconds'] - r['seconds']:.3f}  frames {r['frames']}  "
+      f"host alloc {c.get('host_buffers_allocated')} pinned {c.get('host_buffers_pinned')} overlapped {c.get('overlapped_copies')} waits {c.get('copy_waits')}")
+PY
+    done; }
+  ff_runs() { local label=$1 input=$2
+    for i in 1 2 3; do w=$(wall $FF -hide_banner -nostdin -y -v error -hwaccel cuda -i $input -pix_fmt rgb24 -f null -)
+      echo "STARTUP ffmpeg $label wall $w s" | tee -a "$out/startup.txt"; done; }
+  wall $VH probe; cat /tmp/wall.out | head -20; echo "probe wall: $(wall $VH probe) s, again $(wall $VH probe) s"
+  if [ -n "${TRACE:-}" ]; then
+    for input in $ONE $IN; do echo "== trace: $input"; VIDEO_HW_NV_TRACE=1 $VH decode $input --backend nvidia --to rgb24 -q --json > /tmp/trace.json 2> /tmp/trace.err
+      cat /tmp/trace.err | tee -a "$out/trace.txt"; grep -E '"(open|first_frame|last_frame)_seconds"|"seconds"' /tmp/trace.json; done
+  fi
+  vh_runs "one frame" $ONE; ff_runs "one frame" $ONE
+  vh_runs "600 default" $IN
+  if [ -n "${VARIANTS:-}" ]; then
+    vh_runs "600 HOST_COPY=sync" $IN VIDEO_HW_NV_HOST_COPY=sync
+    vh_runs "600 PIN_MAX=8" $IN VIDEO_HW_NV_PIN_MAX=8
+    CHUNK=16384 vh_runs "600 chunk 16K" $IN
+  fi
+  for p in ${PARALLEL:-}; do PAR=$p vh_runs "600 parallel $p" $IN; done
+  ff_runs "600" $IN
   ;;
 final)
   bash "$0" ffmpeg

@@ -92,6 +92,45 @@ fn decode_md5_matches_the_manifest_for_baseline_h264_streams() {
 }
 
 #[test]
+fn parallel_decode_of_one_stream_gives_the_manifest_md5_in_stream_order() {
+    let Some(dir) = conformance() else { return };
+    // Baseline streams with 7 and 10 IDR pictures: pieces decoded by 3 sessions at once.
+    let manifest = std::fs::read_to_string(dir.join("manifest.tsv")).unwrap();
+    for file in ["h264/MR1_MW_A.264", "h264/MR2_MW_A.264"] {
+        let path = dir.join(file);
+        let want = manifest
+            .lines()
+            .find(|l| l.starts_with(file))
+            .and_then(|l| l.split('\t').nth(7))
+            .expect("in the manifest");
+        let o = video_hw(&[
+            "decode",
+            "--backend",
+            "software",
+            path.to_str().unwrap(),
+            "--parallel",
+            "3",
+            "--md5",
+            "--json",
+            "-q",
+        ]);
+        assert!(o.status.success(), "{file}: {}", stderr(&o));
+        let out = stdout(&o);
+        let (md5_line, json) = out.split_once('\n').expect("md5, then the report");
+        assert_eq!(md5_line.trim(), want, "{file}");
+        let report: serde_json::Value = serde_json::from_str(json).expect("JSON report");
+        assert_eq!(report["sessions"], 3, "{file}");
+        assert!(
+            report["segments"].as_u64().unwrap() >= 2,
+            "{file}: {report}"
+        );
+    }
+    let o = video_hw(&["decode", "--parallel", "2", "--sessions", "2", "x.h264"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("exclude each other"), "{}", stderr(&o));
+}
+
+#[test]
 fn decode_of_garbage_fails_with_a_message() {
     let path = temp("garbage.h264");
     let garbage: Vec<u8> = (0..5000u32)

@@ -35,6 +35,6 @@ pub use api::packet::{BitstreamLayout, DecodeInput, EncodedChunk};
 pub use api::raw::{EncodeInput, PlaneBuffer, RawPlane};
 pub use backend::{Backend, BackendReport, CodecSupport, Selection, probe};
 pub use session::{
-    DecodeSession, DecodeSummary, EncodeSession, EncodeSummary, SessionSwitchRequest, SwitchMode,
-    SwitchStats,
+    DecodeSession, DecodeSummary, EncodeSession, EncodeSummary, SegmentedConfig, SegmentedSummary,
+    SessionSwitchRequest, SwitchMode, SwitchStats, decode_segmented,
 };

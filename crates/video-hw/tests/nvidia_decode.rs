@@ -280,6 +280,50 @@ fn gpu_output_frames_round_trip_to_the_manifest_md5() {
     );
 }
 
+#[test]
+fn cuda_transform_of_gpu_frames_equals_the_decoders_own_rgb() {
+    if !gpu() {
+        return;
+    }
+    let Some(dir) = conformance_dir() else { return };
+    let transform = video_hw::backend::cuda_transform().expect("CUDA transform");
+    let metrics = video_hw::metrics::Metrics::new();
+    for (file, format) in [
+        ("h264/test-25fps.h264", PixelFormat::Rgb24),
+        ("hevc/test-25fps.h265", PixelFormat::Bgra),
+        ("h264/clip-c.h264", PixelFormat::Rgba),
+    ] {
+        let s = find(&dir, file);
+        let gpu_frames = decode_file(&dir.join(file), s.codec, DecodeOutput::Gpu).expect("decode");
+        let direct =
+            decode_file(&dir.join(file), s.codec, DecodeOutput::Cpu(format)).expect("decode");
+        assert_eq!(gpu_frames.len(), direct.len(), "{file}");
+        let t = video_hw::transform::Transformer::new(
+            video_hw::transform::TransformSpec::to(format),
+            metrics.clone(),
+        )
+        .with_gpu(transform.clone());
+        for (i, (g, d)) in gpu_frames.into_iter().zip(&direct).enumerate() {
+            let (out, path) = t.apply(g).expect("transform");
+            assert_eq!(
+                path,
+                video_hw::transform::TransformPath::Gpu,
+                "{file} frame {i}"
+            );
+            assert_eq!(out.format, format);
+            assert_eq!(out.dimensions(), d.dimensions(), "{file} frame {i}");
+            let (FrameData::Cpu(a), FrameData::Cpu(b)) = (&out.data, &d.data) else {
+                panic!("host frames expected");
+            };
+            assert!(a[0].data == b[0].data, "{file} frame {i}: pixels differ");
+        }
+        eprintln!(
+            "CUDA-TRANSFORM {file} -> {format}: {} frames equal",
+            direct.len()
+        );
+    }
+}
+
 /// Reference NV12 -> RGB in float64: BT.601/709/2020 by the frame's colour, limited or full.
 fn reference_rgb(nv12: &DecodedFrame, bpp: usize, at: [usize; 3]) -> Vec<u8> {
     let planes = nv12.planes().expect("cpu");

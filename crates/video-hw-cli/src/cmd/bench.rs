@@ -77,6 +77,11 @@ pub struct BenchArgs {
     /// Concurrent sessions per run (separate processes on the whole-process side).
     #[arg(long, default_value_t = 1)]
     pub sessions: usize,
+    /// Decode workload: video-hw decodes the one input with this many sessions at once
+    /// (`video-hw decode --parallel N`: pieces cut at IDR pictures, several NVDEC engines on
+    /// NVIDIA), in the process and in the steady-state runs; FFmpeg decodes it as usual.
+    #[arg(long, default_value_t = 1)]
+    pub parallel: usize,
     /// Decode workload: deliver frames in host memory in this format (nv12, i420, rgb24,
     /// rgba, bgra) on both sides (`video-hw decode --to F`, FFmpeg `-pix_fmt F`); without it
     /// frames stay where the decoder puts them.
@@ -159,7 +164,7 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
         backend: backend.to_string(),
         implementation,
         codec: codec.to_string(),
-        size: args.size.to_string(),
+        size: report_size(&args),
         fps: args.enc.fps.to_string(),
         sessions: args.sessions,
         warmup: args.warmup,
@@ -236,6 +241,18 @@ fn resolve_backend(args: &BenchArgs) -> Result<(Backend, String)> {
             "backend {} has no {codec} encoder ({enc_err}) nor decoder ({dec_err})",
             args.common.backend
         ),
+    }
+}
+
+/// The picture size the report names: the input's (first SPS) when only a given stream is
+/// decoded, else the size of the generated pattern.
+fn report_size(args: &BenchArgs) -> String {
+    match (&args.input, args.workload) {
+        (Some(path), WorkloadKind::Decode) => crate::source::Source::open(path, None, 64 << 10)
+            .ok()
+            .and_then(|s| s.size)
+            .map_or_else(|| "input's own size".to_owned(), |d| d.to_string()),
+        _ => args.size.to_string(),
     }
 }
 
@@ -370,6 +387,17 @@ impl Run<'_> {
         if let Some(f) = to {
             vh_args.extend(["--to".to_owned(), f.to_string()]);
         }
+        let parallel = self.args.parallel;
+        if parallel > 1 {
+            if self.args.sessions > 1 {
+                bail!("--parallel and --sessions exclude each other");
+            }
+            vh_args.extend(["--parallel".to_owned(), parallel.to_string()]);
+        }
+        let segments = (parallel > 1).then(|| {
+            let aus = bitstream::assemble_annexb(codec, &data);
+            bitstream::split_at_idr(codec, &aus, (aus.len() / (4 * parallel)).max(30))
+        });
         let ff_args = self.ff.decode_args(self.backend, &input, to);
         let sessions = self.args.sessions;
         let (mut vh_t, mut ff_t, mut st_t) = (Vec::new(), Vec::new(), Vec::new());
@@ -384,7 +412,17 @@ impl Run<'_> {
             ));
             let v = time_processes(&self.exe, &vh_args, sessions, |_| None)?;
             let f = time_processes(&self.ff.ffmpeg, &ff_args, sessions, |_| None)?;
-            let s = inproc::decode(self.backend, &config, &units, sessions, &self.metrics)?;
+            let s = match &segments {
+                Some(segments) => inproc::decode_parallel(
+                    self.backend,
+                    &config,
+                    to,
+                    segments,
+                    parallel,
+                    &self.metrics,
+                )?,
+                None => inproc::decode(self.backend, &config, &units, sessions, &self.metrics)?,
+            };
             let per = s.outputs / sessions as u64;
             match frames_per_session {
                 None => frames_per_session = Some(per),
@@ -420,9 +458,11 @@ impl Run<'_> {
         };
         Ok((
             Workload {
-                name: match to {
-                    Some(f) => format!("decode to {f}"),
-                    None => "decode".into(),
+                name: match (to, parallel) {
+                    (Some(f), 1) => format!("decode to {f}"),
+                    (None, 1) => "decode".into(),
+                    (Some(f), n) => format!("decode to {f}, {n} sessions in parallel on one input"),
+                    (None, n) => format!("decode, {n} sessions in parallel on one input"),
                 },
                 input: in_str,
                 ratio_process: ratio(video_hw.process.fps, ffmpeg.process.fps),

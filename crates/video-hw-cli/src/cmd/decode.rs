@@ -39,6 +39,12 @@ pub struct DecodeArgs {
     /// Print the pipeline metrics (stage latencies, queue depths, transform paths) on stderr.
     #[arg(long)]
     pub metrics: bool,
+    /// Decode the one input with this many sessions at once: the stream is cut at IDR
+    /// pictures and each session takes the next piece (on NVIDIA: that many decoder
+    /// engines). Frames come out in stream order, as from one session. Annex-B input only,
+    /// read into memory; a session ahead of the output buffers up to one piece of frames.
+    #[arg(long, default_value_t = 1)]
+    pub parallel: usize,
     /// Bytes handed to the decoder per submit. Small enough that the inputs in flight hold
     /// few pictures: what is in flight when the stream ends is buffered by the flush.
     #[arg(long, default_value_t = 64 << 10)]
@@ -58,11 +64,27 @@ struct DecodeReport {
     frames: u64,
     errors: Vec<String>,
     sizes: Vec<String>,
+    /// Pieces the stream was cut into (`--parallel`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    segments: Option<usize>,
+    /// Seconds to choose the backend and open the session(s), before the first input.
+    open_seconds: f64,
+    /// Seconds from the first input to the first frame out (one session only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    first_frame_seconds: Option<f64>,
+    /// Seconds from the first input to the last frame out (one session only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_frame_seconds: Option<f64>,
+    /// Seconds from the first input to the last frame out, the session closed.
     seconds: f64,
     fps: f64,
     md5: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     metrics: Option<MetricsReport>,
+    /// The NVIDIA decoder's own counters for the process (copies, host buffers, fallbacks),
+    /// when it ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    nvdec: Option<serde_json::Value>,
 }
 
 /// Decodes a stream.
@@ -72,6 +94,14 @@ pub fn run(args: DecodeArgs) -> Result<ExitCode> {
     }
     if args.chunk_size == 0 {
         bail!("--chunk-size must be at least 1");
+    }
+    if args.parallel == 0 {
+        bail!("--parallel must be at least 1");
+    }
+    if args.parallel > 1 && args.sessions > 1 {
+        bail!(
+            "--parallel (one input shared by sessions) and --sessions (copies) exclude each other"
+        );
     }
     let source = Source::open(&args.input, args.codec, args.chunk_size)?;
     let codec = source.codec;
@@ -87,7 +117,15 @@ pub fn run(args: DecodeArgs) -> Result<ExitCode> {
     let notes = source.notes.clone();
     let container = source.container;
     let expected = source.frames;
-    let mut report = if args.sessions == 1 {
+    let mut report = if args.parallel > 1 {
+        if container != "annexb" {
+            bail!(
+                "--parallel needs an Annex-B stream; {} is {container}",
+                args.input.display()
+            );
+        }
+        decode_parallel(&args, config, source)?
+    } else if args.sessions == 1 {
         decode_stream(&args, config, source)?
     } else {
         decode_many(&args, config, source)?
@@ -143,6 +181,21 @@ fn gpu_target(args: &DecodeArgs, codec: Codec) -> Option<PixelFormat> {
     video_hw::backend::decoder_converts_on_gpu(selection.backend, to).then_some(to)
 }
 
+/// NVDEC's counters so far, when the NVIDIA decoder made any frame.
+fn nvdec_counters() -> Option<serde_json::Value> {
+    #[cfg(all(
+        feature = "backend-nvidia",
+        any(target_os = "linux", target_os = "windows")
+    ))]
+    {
+        let c = video_hw::backend::nvdec_counters();
+        if c.sessions_opened > 0 {
+            return serde_json::to_value(c).ok();
+        }
+    }
+    None
+}
+
 /// NVDEC's counts of frames converted by the CUDA kernel and by its CPU fallback, so far.
 fn gpu_rgb_counts() -> (u64, u64) {
     #[cfg(all(
@@ -171,6 +224,7 @@ fn decode_stream(
     mut config: DecoderConfig,
     source: Source,
 ) -> Result<DecodeReport> {
+    let opening = std::time::Instant::now();
     let codec = config.codec;
     let on_gpu = gpu_target(args, codec);
     if let Some(f) = on_gpu {
@@ -197,6 +251,8 @@ fn decode_stream(
     let mut errors = Vec::new();
     let mut sizes: Vec<String> = Vec::new();
     let mut scratch = Vec::new();
+    let (mut first_frame, mut last_frame) = (None, None);
+    let open_seconds = opening.elapsed().as_secs_f64();
     let start = std::time::Instant::now();
     scheduler.run_decode(
         source.map(|r| {
@@ -215,6 +271,8 @@ fn decode_stream(
                     sink.put(&unit.item, &mut scratch)
                         .map_err(|e| video_hw::VideoError::backend(format!("{e:#}")))?;
                     frames += 1;
+                    first_frame.get_or_insert_with(|| start.elapsed().as_secs_f64());
+                    last_frame = Some(start.elapsed().as_secs_f64());
                     progress.tick(frames);
                 }
                 Output::Chunk(_) => {}
@@ -246,10 +304,105 @@ fn decode_stream(
         frames,
         errors,
         sizes,
+        segments: None,
+        open_seconds,
+        first_frame_seconds: first_frame,
+        last_frame_seconds: last_frame,
         seconds,
         fps: frames as f64 / seconds.max(1e-9),
         md5: sink.finish()?,
         metrics: (args.metrics || args.common.json).then_some(report),
+        nvdec: nvdec_counters(),
+    })
+}
+
+/// One input shared by `--parallel` sessions: cut at IDR pictures into pieces of at least a
+/// quarter of an even share (and 30 access units), decoded by whichever session is free,
+/// written in stream order. `--to` is done by each session (on NVIDIA by its CUDA kernel).
+/// A session ahead of the output buffers up to a whole piece, so memory grows with
+/// `--parallel` times the longest piece.
+fn decode_parallel(
+    args: &DecodeArgs,
+    mut config: DecoderConfig,
+    source: Source,
+) -> Result<DecodeReport> {
+    let opening = std::time::Instant::now();
+    let codec = config.codec;
+    let mut data = Vec::new();
+    for input in source {
+        match input? {
+            DecodeInput::AnnexB { data: d, .. } => data.extend_from_slice(&d),
+            _ => bail!("--parallel needs an Annex-B stream"),
+        }
+    }
+    let units = video_hw::bitstream::assemble_annexb(codec, &data);
+    drop(data);
+    let min = (units.len() / (4 * args.parallel)).max(30);
+    let segments = video_hw::bitstream::split_at_idr(codec, &units, min);
+    drop(units);
+    let metrics = Metrics::new();
+    let (output, transformer) =
+        super::parallel_output(args.common.backend, codec, args.to, &metrics)?;
+    if let Some(o) = output {
+        config.output = o;
+    }
+    let mut cfg = video_hw::SegmentedConfig::new(args.parallel);
+    cfg.chunk_size = args.chunk_size;
+    // A session ahead of the output holds its whole segment rather than wait: memory for
+    // `parallel` segments of frames, and buffers the decoder can recycle.
+    cfg.frames_ahead = segments.iter().map(|s| s.access_units).max().unwrap_or(1);
+    config.output_queue = config.output_queue.max(cfg.frames_ahead);
+    let mut sink = FrameSink::new(args.output.as_deref(), args.md5)?;
+    let mut progress = Progress::new("decode", args.common.quiet);
+    let (mut frames, mut errors, mut scratch, mut sizes) =
+        (0u64, Vec::new(), Vec::new(), Vec::<String>::new());
+    let mut first_frame = None;
+    let split = opening.elapsed();
+    let start = std::time::Instant::now();
+    let summary = video_hw::decode_segmented(args.common.backend, &config, &segments, cfg, |f| {
+        let f = match (f, &transformer) {
+            (Ok(frame), Some(t)) => t.apply(frame).map(|(frame, _path)| frame),
+            (f, _) => f,
+        };
+        match f {
+            Ok(frame) => {
+                first_frame.get_or_insert_with(|| start.elapsed());
+                let size = frame.dimensions().to_string();
+                if sizes.last() != Some(&size) {
+                    sizes.push(size);
+                }
+                sink.put(&frame, &mut scratch)
+                    .map_err(|e| video_hw::VideoError::backend(format!("{e:#}")))?;
+                frames += 1;
+                progress.tick(frames);
+            }
+            Err(e) => errors.push(e.to_string()),
+        }
+        Ok(())
+    })
+    .context("decoding in parallel")?;
+    let total = start.elapsed();
+    progress.finish();
+    let seconds = total.saturating_sub(summary.open_time).as_secs_f64();
+    Ok(DecodeReport {
+        input: args.input.display().to_string(),
+        codec,
+        backend: summary.backend.to_string(),
+        selection: summary.selection,
+        implementation: summary.implementation,
+        sessions: summary.sessions,
+        frames,
+        errors,
+        sizes,
+        segments: Some(summary.segments),
+        open_seconds: (split + summary.open_time).as_secs_f64(),
+        first_frame_seconds: first_frame.map(|t| t.saturating_sub(summary.open_time).as_secs_f64()),
+        last_frame_seconds: None,
+        seconds,
+        fps: frames as f64 / seconds.max(1e-9),
+        md5: sink.finish()?,
+        metrics: (args.metrics || args.common.json).then(|| metrics.report()),
+        nvdec: nvdec_counters(),
     })
 }
 
@@ -264,6 +417,7 @@ fn decode_many(args: &DecodeArgs, config: DecoderConfig, source: Source) -> Resu
     let md5 = args.md5;
     let to = args.to;
     // Open every session first so that start-up is not part of the timing.
+    let opening = std::time::Instant::now();
     let mut sessions = Vec::with_capacity(args.sessions);
     for i in 0..args.sessions {
         let mut c = config.clone();
@@ -280,6 +434,7 @@ fn decode_many(args: &DecodeArgs, config: DecoderConfig, source: Source) -> Resu
     );
     let implementation = first.summary().implementation;
     let pipeline = PipelineSwitch::from_env(first.backend());
+    let open_seconds = opening.elapsed().as_secs_f64();
     let start = std::time::Instant::now();
     let handles: Vec<_> = sessions
         .into_iter()
@@ -349,9 +504,14 @@ fn decode_many(args: &DecodeArgs, config: DecoderConfig, source: Source) -> Resu
         frames,
         errors,
         sizes: Vec::new(),
+        segments: None,
+        open_seconds,
+        first_frame_seconds: None,
+        last_frame_seconds: None,
         seconds,
         fps: frames as f64 / seconds.max(1e-9),
         md5: digests.into_iter().next().flatten(),
         metrics: None,
+        nvdec: nvdec_counters(),
     })
 }

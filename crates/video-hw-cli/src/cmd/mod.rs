@@ -169,6 +169,37 @@ pub fn finish_encode(session: &mut EncodeSession, on_chunk: &mut ChunkSink) -> R
 
 /// Prints the first errors of a run on stderr (at most 5 lines, then a count). Errors are
 /// shown even with `-q`.
+/// Where a parallel decode (`--parallel`) converts to `to`. On NVIDIA, for packed RGB, the
+/// sessions keep their frames on the GPU and the caller converts each one in stream order
+/// through the CUDA transform: frames waiting for their turn hold pooled device memory, not
+/// page-locked host memory made for them. Elsewhere the sessions convert (`DecodeOutput::Cpu`).
+pub fn parallel_output(
+    backend: video_hw::Backend,
+    codec: video_hw::Codec,
+    to: Option<video_hw::PixelFormat>,
+    metrics: &video_hw::metrics::Metrics,
+) -> Result<(
+    Option<video_hw::DecodeOutput>,
+    Option<video_hw::transform::Transformer>,
+)> {
+    let Some(f) = to else {
+        return Ok((None, None));
+    };
+    let selected = video_hw::backend::select_decoder(backend, codec).ok();
+    if let Some(sel) = selected
+        && video_hw::backend::decoder_converts_on_gpu(sel.backend, f)
+    {
+        let cuda = video_hw::backend::cuda_transform()?;
+        let t = video_hw::transform::Transformer::new(
+            video_hw::transform::TransformSpec::to(f),
+            metrics.clone(),
+        )
+        .with_gpu(cuda);
+        return Ok((Some(video_hw::DecodeOutput::Gpu), Some(t)));
+    }
+    Ok((Some(video_hw::DecodeOutput::Cpu(f)), None))
+}
+
 pub fn print_errors(errors: &[String]) {
     for e in errors.iter().take(5) {
         eprintln!("video-hw: error: {e}");

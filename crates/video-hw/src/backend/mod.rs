@@ -329,6 +329,32 @@ pub fn decoder_converts_on_gpu(backend: Backend, format: crate::PixelFormat) -> 
         && matches!(format, Rgb24 | Rgba | Bgra)
 }
 
+/// The TransformLayer's GPU path on NVIDIA: NV12/P016 frames in CUDA memory (decode
+/// sessions with [`crate::DecodeOutput::Gpu`]) to packed RGB (RGB24, RGBA, BGRA) in host
+/// memory through the CUDA kernel, for [`crate::transform::Transformer::with_gpu`].
+/// `Unsupported` without the NVIDIA backend or driver.
+pub fn cuda_transform() -> Result<std::sync::Arc<dyn crate::transform::GpuTransform>> {
+    #[cfg(all(
+        feature = "backend-nvidia",
+        any(target_os = "linux", target_os = "windows")
+    ))]
+    {
+        nvidia::environment().map_err(VideoError::unsupported)?;
+        Ok(std::sync::Arc::new(
+            nvidia::cuda_transform::CudaTransform::new()?,
+        ))
+    }
+    #[cfg(not(all(
+        feature = "backend-nvidia",
+        any(target_os = "linux", target_os = "windows")
+    )))]
+    {
+        Err(VideoError::unsupported(
+            "the CUDA transform needs the NVIDIA backend (feature backend-nvidia, Linux or Windows)",
+        ))
+    }
+}
+
 /// Picks the decoder backend and returns a factory that builds it on the worker thread.
 pub(crate) fn decoder_factory(
     requested: Backend,

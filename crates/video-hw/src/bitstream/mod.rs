@@ -15,6 +15,7 @@ pub mod hvcc;
 pub mod layout;
 pub mod nal;
 pub mod param_sets;
+pub mod segment;
 pub mod sps;
 
 pub use access_unit::{AccessUnit, AccessUnitAssembler, assemble_annexb};
@@ -22,4 +23,5 @@ pub use annexb::{AnnexBSplitter, Nal, split_annexb};
 pub use avcc::AvcDecoderConfigurationRecord;
 pub use hvcc::HevcDecoderConfigurationRecord;
 pub use param_sets::ParameterSetCache;
+pub use segment::{Segment, split_at_idr};
 pub use sps::{StreamInfo, parse_h264_sps, parse_hevc_sps};

@@ -3,9 +3,11 @@
 mod decode;
 mod encode;
 mod generation;
+mod segmented;
 mod worker;
 
 pub use decode::{DecodeSession, DecodeSummary};
 pub use encode::{EncodeSession, EncodeSummary};
 pub(crate) use generation::InPlace;
 pub use generation::{SessionSwitchRequest, SwitchMode, SwitchStats};
+pub use segmented::{SegmentedConfig, SegmentedSummary, decode_segmented};

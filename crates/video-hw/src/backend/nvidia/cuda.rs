@@ -218,12 +218,75 @@ impl Drop for Context {
     }
 }
 
+/// A CUDA event without timing, made with `CU_EVENT_BLOCKING_SYNC` in [`SyncMode::Blocking`]
+/// (the waiting thread sleeps); destroyed on drop.
+pub(crate) struct Event {
+    raw: CUevent,
+    ctx: Arc<Context>,
+}
+
+// SAFETY: an event handle may be recorded, queried and waited on from any thread.
+unsafe impl Send for Event {}
+
+impl Event {
+    /// A new event in `ctx` (which must be current).
+    pub fn new(ctx: Arc<Context>) -> Result<Self> {
+        let mut flags = sys::CUevent_flags::CU_EVENT_DISABLE_TIMING as u32;
+        if SyncMode::get() == SyncMode::Blocking {
+            flags |= sys::CUevent_flags::CU_EVENT_BLOCKING_SYNC as u32;
+        }
+        let mut raw = std::ptr::null_mut();
+        // SAFETY: writes one event handle.
+        let res = unsafe { sys::cuEventCreate(&mut raw, flags) };
+        check(res, "cuEventCreate")?;
+        Ok(Self { raw, ctx })
+    }
+
+    /// Marks the point reached by the work queued so far on `stream` (of the same context).
+    pub fn record(&self, stream: CUstream) -> Result<()> {
+        // SAFETY: the event and the stream are alive and belong to the same context.
+        let res = unsafe { sys::cuEventRecord(self.raw, stream) };
+        check(res, "cuEventRecord")
+    }
+
+    /// Makes `stream` wait, on the device, for the work this event marks.
+    pub fn wait_on(&self, stream: CUstream) -> Result<()> {
+        // SAFETY: the event and the stream are alive and belong to the same context.
+        let res = unsafe { sys::cuStreamWaitEvent(stream, self.raw, 0) };
+        check(res, "cuStreamWaitEvent")
+    }
+
+    /// Waits for the marked work (a never-recorded event is complete).
+    pub fn synchronize(&self) -> Result<()> {
+        // SAFETY: the event is alive.
+        let res = unsafe { sys::cuEventSynchronize(self.raw) };
+        check(res, "cuEventSynchronize")
+    }
+
+    /// Whether the marked work is done, without waiting.
+    pub fn is_done(&self) -> Result<bool> {
+        // SAFETY: the event is alive.
+        match unsafe { sys::cuEventQuery(self.raw) } {
+            CUresult::CUDA_ERROR_NOT_READY => Ok(false),
+            res => check(res, "cuEventQuery").map(|()| true),
+        }
+    }
+}
+
+impl Drop for Event {
+    fn drop(&mut self) {
+        let _ = self.ctx.make_current();
+        // SAFETY: created by `new` and destroyed once.
+        let _ = unsafe { sys::cuEventDestroy_v2(self.raw) };
+    }
+}
+
 /// A non-blocking CUDA stream owned by one session, with the event it waits on.
 pub(crate) struct Stream {
+    /// Recorded and waited on by `synchronize` in [`SyncMode::Blocking`] (so the waiting
+    /// thread sleeps); none in [`SyncMode::Spin`]. Declared first: destroyed before the stream.
+    done: Option<Event>,
     raw: CUstream,
-    /// Recorded and waited on by `synchronize` in [`SyncMode::Blocking`] (made with
-    /// `CU_EVENT_BLOCKING_SYNC`, so the waiting thread sleeps); null in [`SyncMode::Spin`].
-    done: CUevent,
     ctx: Arc<Context>,
 }
 
@@ -233,22 +296,17 @@ impl Stream {
         let raw = cu::stream::create(cu::stream::StreamKind::NonBlocking)
             .map_err(|e| map_error(e, "cuStreamCreate"))?;
         let done = match SyncMode::get() {
-            SyncMode::Blocking => {
-                let flags = sys::CUevent_flags::CU_EVENT_BLOCKING_SYNC as u32
-                    | sys::CUevent_flags::CU_EVENT_DISABLE_TIMING as u32;
-                let mut event = std::ptr::null_mut();
-                // SAFETY: writes one event handle.
-                let res = unsafe { sys::cuEventCreate(&mut event, flags) };
-                if let Err(e) = check(res, "cuEventCreate") {
+            SyncMode::Blocking => match Event::new(ctx.clone()) {
+                Ok(event) => Some(event),
+                Err(e) => {
                     // SAFETY: the stream was created above and is destroyed once.
                     let _ = unsafe { cu::stream::destroy(raw) };
                     return Err(e);
                 }
-                event
-            }
-            SyncMode::Spin => std::ptr::null_mut(),
+            },
+            SyncMode::Spin => None,
         };
-        Ok(Self { raw, done, ctx })
+        Ok(Self { done, raw, ctx })
     }
 
     /// The raw handle.
@@ -258,27 +316,22 @@ impl Stream {
 
     /// Waits for everything queued on the stream (sleeping in [`SyncMode::Blocking`]).
     pub fn synchronize(&self) -> Result<()> {
-        if self.done.is_null() {
+        match &self.done {
+            Some(event) => {
+                event.record(self.raw)?;
+                event.synchronize()
+            }
             // SAFETY: the stream is alive.
-            return unsafe { cu::stream::synchronize(self.raw) }
-                .map_err(|e| map_error(e, "cuStreamSynchronize"));
+            None => unsafe { cu::stream::synchronize(self.raw) }
+                .map_err(|e| map_error(e, "cuStreamSynchronize")),
         }
-        // SAFETY: the event and the stream are alive and belong to the same context.
-        let res = unsafe { sys::cuEventRecord(self.done, self.raw) };
-        check(res, "cuEventRecord")?;
-        // SAFETY: the event was just recorded.
-        let res = unsafe { sys::cuEventSynchronize(self.done) };
-        check(res, "cuEventSynchronize")
     }
 }
 
 impl Drop for Stream {
     fn drop(&mut self) {
+        self.done = None;
         let _ = self.ctx.make_current();
-        if !self.done.is_null() {
-            // SAFETY: created by `new` and destroyed once.
-            let _ = unsafe { sys::cuEventDestroy_v2(self.done) };
-        }
         // SAFETY: the stream was created by us and is destroyed once.
         let _ = unsafe { cu::stream::destroy(self.raw) };
     }

@@ -7,8 +7,14 @@
 //! picture, copies it out (device buffer, host memory, or RGB through the kernel) and unmaps
 //! it. A display delay (default [`DEFAULT_DISPLAY_DELAY`], `VIDEO_HW_NV_DISPLAY_DELAY`) keeps
 //! the engine busy with later pictures while earlier ones are copied.
+//!
+//! Host outputs (NV12/P016 planes, RGB) overlap their copy to host memory with the next
+//! packet (see [`HostCopyMode`]): the surface is read into a device staging buffer on the
+//! session's stream and unmapped, the staging buffer is copied to the host on a second
+//! stream, and the frame is handed out by the next `decode` (or `flush`) call, once that copy
+//! is done. The engine keeps decoding meanwhile instead of waiting for the copy.
 
-use super::cuda::{self, Context, DeviceBuffer, Mem, Stream, check};
+use super::cuda::{self, Context, DeviceBuffer, Event, Mem, Stream, check};
 use super::ffi::*;
 use super::host_pool::HostPool;
 use super::pitch_copy::{CopyPath, PitchCopy};
@@ -46,6 +52,29 @@ fn display_delay() -> u32 {
         .ok()
         .and_then(|v| v.trim().parse::<u32>().ok())
         .map_or(DEFAULT_DISPLAY_DELAY, |d| d.min(16))
+}
+
+/// When copies of host outputs complete (`VIDEO_HW_NV_HOST_COPY`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum HostCopyMode {
+    /// In the background, while the next packet is parsed and decoded; the frame comes out of
+    /// the next `decode` call (one packet later). The default when the display delay is
+    /// above 0.
+    Overlapped,
+    /// Before the `decode` call that displays the picture returns (`sync`, and always with a
+    /// display delay of 0: the lowest latency).
+    Immediate,
+}
+
+impl HostCopyMode {
+    /// From `VIDEO_HW_NV_HOST_COPY` (`sync` or `async`) and the display delay.
+    pub fn from_value(value: Option<&str>, display_delay: u32) -> Self {
+        match value.map(|v| v.trim().to_ascii_lowercase()) {
+            Some(v) if v == "sync" || v == "immediate" => Self::Immediate,
+            _ if display_delay == 0 => Self::Immediate,
+            _ => Self::Overlapped,
+        }
+    }
 }
 
 fn nv_codec(codec: Codec) -> Result<cudaVideoCodec> {
@@ -118,8 +147,18 @@ struct State {
     queue: VecDeque<CUVIDPARSERDISPINFO>,
     /// Whether each surface index holds an intra picture.
     intra: [bool; MAX_SURFACES as usize],
-    /// Frames copied out inside a callback (before a reconfigure), waiting for `decode`.
-    ready: Vec<DecodedFrame>,
+    /// Frames copied out and not yet handed to the session, in display order: their host
+    /// copies may still be in flight ([`HostCopyMode::Overlapped`]), or they were copied out
+    /// inside a callback (before a reconfigure).
+    pending: VecDeque<Pending>,
+    host_copy_mode: HostCopyMode,
+    /// Device staging buffers of overlapped host copies, free for the next one (one size).
+    staging_free: Vec<DeviceBuffer>,
+    /// Completion events of overlapped host copies, free for the next one.
+    events_free: Vec<Event>,
+    /// Marks the end of the reads of the mapped surface, so it can be unmapped while the
+    /// host copy goes on.
+    surface_read: Option<Event>,
     /// Errors raised inside callbacks or while copying, in order.
     errors: Vec<VideoError>,
     /// Whether any packet since the last flush carried a timestamp.
@@ -140,13 +179,26 @@ struct State {
     copy_path: CopyPath,
     /// The copy kernel, loaded on first use when `copy_path` asks for it.
     pitch_copy: Option<std::result::Result<PitchCopy, String>>,
-    rgb_buffer: Option<DeviceBuffer>,
     rgb_kernel: Option<std::result::Result<RgbKernel, String>>,
     /// Counters of this session (also added to the process-wide ones).
     frames: u64,
     errors_seen: u64,
     stream: Stream,
+    /// The stream of overlapped host copies (after the session's stream's reads).
+    copy_stream: Stream,
     ctx: Arc<Context>,
+}
+
+/// A frame copied out, with its host copy when that may still be running.
+struct Pending {
+    frame: DecodedFrame,
+    copy: Option<HostCopy>,
+}
+
+/// An overlapped host copy: the frame's planes are complete once `done` is.
+struct HostCopy {
+    done: Event,
+    staging: DeviceBuffer,
 }
 
 /// The NVDEC decoder adapter of one session.
@@ -162,14 +214,23 @@ impl NvdecDecoder {
     /// A decoder for `config` on device 0 (runs on the session's worker thread).
     pub fn new(lib: &'static Nvcuvid, config: &DecoderConfig, gpu_name: String) -> Result<Self> {
         nv_codec(config.codec)?;
+        let t = Instant::now();
         let ctx = Context::for_session()?;
         let stream = Stream::new(ctx.clone())?;
+        let copy_stream = Stream::new(ctx.clone())?;
+        let delay = display_delay();
         // Frames waiting in the session's output queue, a few being reaped, and the ones
         // being decoded: beyond that, planes are made for one frame.
-        let host_pool = HostPool::new(
+        let mut host_pool = HostPool::new(
             Some(ctx.clone()),
             config.output_queue + config.max_in_flight + 8,
         );
+        if let Some(n) = std::env::var("VIDEO_HW_NV_PIN_MAX")
+            .ok()
+            .and_then(|v| v.trim().parse().ok())
+        {
+            host_pool = host_pool.with_pin_limit(n);
+        }
         let state = Box::new(State {
             lib,
             codec: config.codec,
@@ -179,7 +240,14 @@ impl NvdecDecoder {
             decoder: None,
             queue: VecDeque::new(),
             intra: [false; MAX_SURFACES as usize],
-            ready: Vec::new(),
+            pending: VecDeque::new(),
+            host_copy_mode: HostCopyMode::from_value(
+                std::env::var("VIDEO_HW_NV_HOST_COPY").ok().as_deref(),
+                delay,
+            ),
+            staging_free: Vec::new(),
+            events_free: Vec::new(),
+            surface_read: None,
             errors: Vec::new(),
             pts_seen: false,
             packet: Vec::new(),
@@ -189,20 +257,21 @@ impl NvdecDecoder {
             host_pool,
             copy_path: CopyPath::get(),
             pitch_copy: None,
-            rgb_buffer: None,
             rgb_kernel: None,
             frames: 0,
             errors_seen: 0,
             stream,
+            copy_stream,
             ctx,
         });
         let mut dec = Self {
             parser: std::ptr::null_mut(),
-            display_delay: display_delay(),
+            display_delay: delay,
             state: std::ptr::NonNull::from(Box::leak(state)),
         };
         dec.create_parser()?;
         stats::add(&COUNTERS.sessions_opened, 1);
+        stats::trace("session: context, streams, parser", t);
         Ok(dec)
     }
 
@@ -284,12 +353,20 @@ impl NvdecDecoder {
         })
     }
 
-    /// Copies out every displayed picture, then reports the first error, if any.
-    fn collect(&mut self, out: &mut Vec<DecodedFrame>) -> Result<()> {
+    /// Copies out every displayed picture, hands out the frames that are complete (every
+    /// one when `all`, else at least the first `due`: those pending before this call), then
+    /// reports the first error, if any.
+    fn collect(&mut self, out: &mut Vec<DecodedFrame>, due: usize, all: bool) -> Result<()> {
         let s = self.state();
-        out.append(&mut s.ready);
-        s.drain_queue(out);
-        s.frames += out.len() as u64;
+        s.drain_queue();
+        let due = if all || s.host_copy_mode == HostCopyMode::Immediate {
+            usize::MAX
+        } else {
+            due
+        };
+        let before = out.len();
+        s.release_pending(out, due);
+        s.frames += (out.len() - before) as u64;
         if s.errors.is_empty() {
             return Ok(());
         }
@@ -309,17 +386,31 @@ impl NvdecDecoder {
 
 impl Drop for NvdecDecoder {
     fn drop(&mut self) {
+        let t = Instant::now();
         let _ = self.state().ctx.make_current();
         self.destroy_parser();
+        // Host copies still in flight write into planes and staging buffers freed below.
+        let _ = self.state().copy_stream.synchronize();
+        stats::trace("close: parser", t);
+        let t = Instant::now();
+        drop(self.state().decoder.take());
+        stats::trace("close: cuvidDestroyDecoder", t);
+        let t = Instant::now();
+        let pool = std::mem::replace(&mut self.state().host_pool, HostPool::new(None, 1));
+        drop(pool);
+        stats::trace("close: host buffers", t);
+        let t = Instant::now();
         // SAFETY: the pointer came from `Box::leak` and the parser that used it is gone. The
         // decoder handle, buffers, stream and context are dropped with it, in field order.
         drop(unsafe { Box::from_raw(self.state.as_ptr()) });
+        stats::trace("close: buffers, kernels, streams", t);
     }
 }
 
 impl DecoderBackend for NvdecDecoder {
     fn decode(&mut self, au: &AccessUnit, out: &mut Vec<DecodedFrame>) -> Result<()> {
         let s = self.state();
+        let due = s.pending.len();
         s.packet.clear();
         for nal in &au.nals {
             if nal::is_parameter_set(s.codec, nal) {
@@ -348,19 +439,21 @@ impl DecoderBackend for NvdecDecoder {
             s.pts_seen = true;
         }
         let parsed = self.parse(flags, ts, true);
-        let collected = self.collect(out);
+        let collected = self.collect(out, due, false);
         parsed.and(collected)
     }
 
     fn flush(&mut self, out: &mut Vec<DecodedFrame>) -> Result<()> {
+        let t = Instant::now();
         let parsed = self.parse(CUVID_PKT_ENDOFSTREAM, 0, false);
-        let collected = self.collect(out);
+        let collected = self.collect(out, 0, true);
         // A fresh parser for the next stream; the decoder is kept and reused when the next
         // sequence has the same format.
         self.destroy_parser();
         self.state().queue.clear();
         self.state().pts_seen = false;
         let created = self.create_parser();
+        stats::trace("flush", t);
         parsed.and(collected).and(created)
     }
 
@@ -555,9 +648,7 @@ impl State {
         }
         // The format changes: pictures of the old sequence still queued are copied out now,
         // while their surfaces exist.
-        let mut pending = Vec::new();
-        self.drain_queue(&mut pending);
-        self.ready.append(&mut pending);
+        self.drain_queue();
 
         if let Some(dec) = self.decoder.as_mut()
             && dec.codec == codec
@@ -626,8 +717,10 @@ impl State {
         };
         self.ctx.make_current()?;
         let mut handle = std::ptr::null_mut();
+        let t = Instant::now();
         // SAFETY: `info` is fully initialised; the context is current on this thread.
         let res = unsafe { (self.lib.create_decoder)(&mut handle, &mut info) };
+        stats::trace("cuvidCreateDecoder", t);
         check(res, "cuvidCreateDecoder").map_err(|e| {
             VideoError::new(
                 e.kind(),
@@ -655,22 +748,88 @@ impl State {
         Ok(surfaces)
     }
 
-    /// Copies out every queued picture into `out`; errors go to `self.errors`.
-    fn drain_queue(&mut self, out: &mut Vec<DecodedFrame>) {
+    /// Copies out every queued picture into `pending`; errors go to `self.errors`.
+    fn drain_queue(&mut self) {
         while let Some(info) = self.queue.pop_front() {
             match self.emit(&info) {
-                Ok(Some(frame)) => {
-                    stats::add(&COUNTERS.frames_out, 1);
-                    out.push(frame);
-                }
-                Ok(None) => {}
+                Ok(pending) => self.pending.push_back(pending),
                 Err(e) => self.errors.push(e),
             }
         }
     }
 
+    /// Hands out pending frames in order: the first `due` after waiting for their copies,
+    /// then those whose copies are already done.
+    fn release_pending(&mut self, out: &mut Vec<DecodedFrame>, due: usize) {
+        let mut released = 0;
+        while let Some(next) = self.pending.front() {
+            if released >= due
+                && let Some(copy) = &next.copy
+                && !copy.done.is_done().unwrap_or(true)
+            {
+                break;
+            }
+            let Pending { frame, copy } = self.pending.pop_front().expect("front exists");
+            released += 1;
+            if let Some(HostCopy { done, staging }) = copy {
+                if !done.is_done().unwrap_or(false) {
+                    stats::add(&COUNTERS.copy_waits, 1);
+                }
+                let finished = done.synchronize();
+                self.recycle_staging(staging);
+                self.events_free.push(done);
+                if let Err(e) = finished {
+                    self.errors.push(e);
+                    continue;
+                }
+            }
+            stats::add(&COUNTERS.frames_out, 1);
+            out.push(frame);
+        }
+    }
+
+    /// A device staging buffer of `len` bytes, recycled when one is free.
+    fn staging(&mut self, len: usize) -> Result<DeviceBuffer> {
+        self.staging_free.retain(|b| b.len == len);
+        match self.staging_free.pop() {
+            Some(buf) => Ok(buf),
+            None => DeviceBuffer::new(self.ctx.clone(), len),
+        }
+    }
+
+    fn recycle_staging(&mut self, buf: DeviceBuffer) {
+        // A handful covers the copies pending at once (one per picture displayed by a packet).
+        if self.staging_free.len() < 8 {
+            self.staging_free.push(buf);
+        }
+    }
+
+    /// Marks the end of the reads of the mapped surface queued so far on the session's
+    /// stream, and queues their staging buffer's copy to the host (`copy`, given the copy
+    /// stream) after them; the surface may be unmapped once `surface_read` is done.
+    fn overlap_host_copy(
+        &mut self,
+        staging: DeviceBuffer,
+        copy: impl FnOnce(cudarc::driver::sys::CUstream, u64) -> Result<()>,
+    ) -> Result<HostCopy> {
+        if self.surface_read.is_none() {
+            self.surface_read = Some(Event::new(self.ctx.clone())?);
+        }
+        let read = self.surface_read.as_ref().expect("set above");
+        read.record(self.stream.raw())?;
+        read.wait_on(self.copy_stream.raw())?;
+        copy(self.copy_stream.raw(), staging.ptr)?;
+        let done = match self.events_free.pop() {
+            Some(event) => event,
+            None => Event::new(self.ctx.clone())?,
+        };
+        done.record(self.copy_stream.raw())?;
+        stats::add(&COUNTERS.overlapped_copies, 1);
+        Ok(HostCopy { done, staging })
+    }
+
     /// Checks, maps, copies out and unmaps one displayed picture.
-    fn emit(&mut self, info: &CUVIDPARSERDISPINFO) -> Result<Option<DecodedFrame>> {
+    fn emit(&mut self, info: &CUVIDPARSERDISPINFO) -> Result<Pending> {
         let Some(dec) = self.decoder.as_ref() else {
             return Err(VideoError::backend(
                 "NVDEC displayed a picture without a decoder",
@@ -710,20 +869,25 @@ impl State {
         };
         check(res, "cuvidMapVideoFrame")?;
         let mapped = Mapped { lib, handle, ptr };
-        let frame = self.copy_out(info, mapped.ptr, pitch as usize);
-        // No copy from the surface may be in flight when it is unmapped (error paths too).
-        let _ = self.stream.synchronize();
+        let pending = self.copy_out(info, mapped.ptr, pitch as usize);
+        // No read of the surface may be in flight when it is unmapped (error paths too); an
+        // overlapped host copy reads the staging buffer, not the surface.
+        let read = match (&pending, &self.surface_read) {
+            (Ok(Pending { copy: Some(_), .. }), Some(read)) => read.synchronize(),
+            _ => self.stream.synchronize(),
+        };
         drop(mapped);
-        frame.map(Some)
+        let pending = pending?;
+        if let Err(e) = read {
+            // The frame is dropped: its host copy must not go on writing into the planes.
+            let _ = self.copy_stream.synchronize();
+            return Err(e);
+        }
+        Ok(pending)
     }
 
     /// Copies the mapped picture at `ptr` (pitch `pitch`) to what the session asked for.
-    fn copy_out(
-        &mut self,
-        info: &CUVIDPARSERDISPINFO,
-        ptr: u64,
-        pitch: usize,
-    ) -> Result<DecodedFrame> {
+    fn copy_out(&mut self, info: &CUVIDPARSERDISPINFO, ptr: u64, pitch: usize) -> Result<Pending> {
         let dec = self.decoder.as_ref().expect("emit checked the decoder");
         let wide = dec.bit_depth > 8;
         let bps = if wide { 2 } else { 1 };
@@ -747,6 +911,7 @@ impl State {
         });
         let stream = self.stream.raw();
         let started = Instant::now();
+        let mut host_copy = None;
         let (format, coded, crop, data, bytes) = match self.output {
             DecodeOutput::Gpu => {
                 let row = coded_w as usize * bps;
@@ -815,8 +980,9 @@ impl State {
                     coeffs = coeffs.luma_only();
                 }
                 let rgb = match self.rgb_gpu(&src, target, coeffs) {
-                    Ok(bytes) => {
+                    Ok((bytes, copy)) => {
                         stats::add(&COUNTERS.rgb_gpu, 1);
+                        host_copy = copy;
                         bytes
                     }
                     Err(_) => {
@@ -843,8 +1009,10 @@ impl State {
             // Native, Cpu(NV12/I420/P016): the visible picture as semi-planar host planes
             // (the session turns NV12 into I420 where asked).
             _ => {
-                let (planes, size, n) =
-                    self.host_planes(ptr, chroma, pitch, display, bps, monochrome)?;
+                let overlap = self.host_copy_mode == HostCopyMode::Overlapped;
+                let (planes, size, n, copy) =
+                    self.host_planes(ptr, chroma, pitch, display, bps, monochrome, overlap)?;
+                host_copy = copy;
                 (
                     native,
                     size,
@@ -856,7 +1024,7 @@ impl State {
         };
         stats::add(&COUNTERS.copy_bytes, bytes as u64);
         stats::add(&COUNTERS.copy_nanos, started.elapsed().as_nanos() as u64);
-        Ok(DecodedFrame {
+        let frame = DecodedFrame {
             format,
             coded,
             crop,
@@ -864,6 +1032,10 @@ impl State {
             pts,
             keyframe,
             data,
+        };
+        Ok(Pending {
+            frame,
+            copy: host_copy,
         })
     }
 
@@ -904,7 +1076,10 @@ impl State {
     }
 
     /// Copies the visible rectangle (even-aligned) into host planes from the session's pool
-    /// (page-locked, so the copy lands in them directly).
+    /// (page-locked, so the copy lands in them directly). With `overlap`, the rectangle is
+    /// gathered into a device staging buffer and copied to the host in the background
+    /// (the returned [`HostCopy`]); else the planes are complete on return.
+    #[allow(clippy::too_many_arguments)]
     fn host_planes(
         &mut self,
         luma: u64,
@@ -913,7 +1088,8 @@ impl State {
         display: CropRect,
         bps: usize,
         monochrome: bool,
-    ) -> Result<(Vec<Plane>, Dimensions, usize)> {
+        overlap: bool,
+    ) -> Result<(Vec<Plane>, Dimensions, usize, Option<HostCopy>)> {
         let (left, top) = ((display.left & !1) as usize, (display.top & !1) as usize);
         let (w, h) = (display.width as usize, display.height as usize);
         let row = w * bps;
@@ -924,34 +1100,88 @@ impl State {
         let src_luma = luma + (top * pitch + left * bps) as u64;
         let src_chroma = chroma + ((top / 2) * pitch + left * bps) as u64;
         let y = self.host_pool.acquire(row * h)?;
-        cuda::copy_2d(
-            stream,
-            Mem::Device(src_luma),
-            pitch,
-            Mem::Host(y.ptr.cast()),
-            row,
-            row,
-            h,
-        )?;
         let uv = if monochrome {
-            // Neutral chroma (128, or 0x8000 little-endian for 16-bit samples).
-            let neutral: &[u8] = if bps == 2 { &[0x00, 0x80] } else { &[0x80] };
-            neutral.repeat(crow * ch / bps).into()
+            None
         } else {
-            let uv = self.host_pool.acquire(crow * ch)?;
+            Some(self.host_pool.acquire(crow * ch)?)
+        };
+        let mut copy = None;
+        if overlap {
+            // Gather on the device (fast), unmap, then one background copy per plane.
+            let staging = self.staging(total)?;
+            let (dst_luma, dst_chroma) = (staging.ptr, staging.ptr + (row * h) as u64);
+            let to_staging = |src, dst, width, rows| {
+                cuda::copy_2d(
+                    stream,
+                    Mem::Device(src),
+                    pitch,
+                    Mem::Device(dst),
+                    width,
+                    width,
+                    rows,
+                )
+            };
+            to_staging(src_luma, dst_luma, row, h)?;
+            if uv.is_some() {
+                to_staging(src_chroma, dst_chroma, crow, ch)?;
+            }
+            let (y_ptr, uv_ptr) = (y.ptr, uv.as_ref().map(|l| l.ptr));
+            copy = Some(self.overlap_host_copy(staging, |copy_stream, base| {
+                cuda::copy_2d(
+                    copy_stream,
+                    Mem::Device(base),
+                    row,
+                    Mem::Host(y_ptr.cast()),
+                    row,
+                    row,
+                    h,
+                )?;
+                if let Some(uv_ptr) = uv_ptr {
+                    let src = base + (row * h) as u64;
+                    cuda::copy_2d(
+                        copy_stream,
+                        Mem::Device(src),
+                        crow,
+                        Mem::Host(uv_ptr.cast()),
+                        crow,
+                        crow,
+                        ch,
+                    )?;
+                }
+                Ok(())
+            })?);
+        } else {
             cuda::copy_2d(
                 stream,
-                Mem::Device(src_chroma),
+                Mem::Device(src_luma),
                 pitch,
-                Mem::Host(uv.ptr.cast()),
-                crow,
-                crow,
-                ch,
+                Mem::Host(y.ptr.cast()),
+                row,
+                row,
+                h,
             )?;
-            uv.data
-        };
-        self.stream.synchronize()?;
+            if let Some(uv) = &uv {
+                cuda::copy_2d(
+                    stream,
+                    Mem::Device(src_chroma),
+                    pitch,
+                    Mem::Host(uv.ptr.cast()),
+                    crow,
+                    crow,
+                    ch,
+                )?;
+            }
+            self.stream.synchronize()?;
+        }
         stats::add(&COUNTERS.host_copies, 1);
+        let uv = match uv {
+            Some(lease) => lease.data,
+            // Neutral chroma (128, or 0x8000 little-endian for 16-bit samples).
+            None => {
+                let neutral: &[u8] = if bps == 2 { &[0x00, 0x80] } else { &[0x80] };
+                neutral.repeat(crow * ch / bps).into()
+            }
+        };
         let planes = vec![
             Plane {
                 data: y.data,
@@ -962,42 +1192,58 @@ impl State {
                 stride: crow,
             },
         ];
-        Ok((planes, dims(display.width, display.height)?, total))
+        Ok((planes, dims(display.width, display.height)?, total, copy))
     }
 
-    /// RGB through the CUDA kernel: convert on the device, then one copy into a host buffer
-    /// from the session's pool.
-    fn rgb_gpu(&mut self, src: &Source, format: PixelFormat, coeffs: Coeffs) -> Result<Arc<[u8]>> {
+    /// RGB through the CUDA kernel: convert on the device into a staging buffer, then one
+    /// copy into a host buffer from the session's pool (overlapped, or complete on return).
+    fn rgb_gpu(
+        &mut self,
+        src: &Source,
+        format: PixelFormat,
+        coeffs: Coeffs,
+    ) -> Result<(Arc<[u8]>, Option<HostCopy>)> {
         if self.rgb_kernel.is_none() {
+            let t = Instant::now();
             self.rgb_kernel = Some(RgbKernel::load(self.ctx.clone()).map_err(|e| e.to_string()));
+            stats::trace("RGB kernel load (PTX)", t);
         }
-        let kernel = match self.rgb_kernel.as_ref().expect("set above") {
-            Ok(k) => k,
-            Err(e) => return Err(VideoError::backend(e.clone())),
-        };
         let (bpp, _) = rgb::packing(format).expect("RGB format");
         let pitch = src.width as usize * bpp;
-        let len = pitch * src.height as usize;
-        if self.rgb_buffer.as_ref().is_none_or(|b| b.len < len) {
-            self.rgb_buffer = None;
-            self.rgb_buffer = Some(DeviceBuffer::new(self.ctx.clone(), len)?);
-        }
-        let dst = self.rgb_buffer.as_ref().expect("set above").ptr;
+        let rows = src.height as usize;
+        let len = pitch * rows;
+        let staging = self.staging(len)?;
         let stream = self.stream.raw();
-        kernel.launch(stream, src, format, coeffs, dst, pitch)?;
+        let launched = match self.rgb_kernel.as_ref().expect("set above") {
+            Ok(k) => k.launch(stream, src, format, coeffs, staging.ptr, pitch),
+            Err(e) => Err(VideoError::backend(e.clone())),
+        };
+        if let Err(e) = launched {
+            self.recycle_staging(staging);
+            return Err(e);
+        }
         let out = self.host_pool.acquire(len)?;
-        cuda::copy_2d(
-            stream,
-            Mem::Device(dst),
-            pitch,
-            Mem::Host(out.ptr.cast()),
-            pitch,
-            pitch,
-            src.height as usize,
-        )?;
-        self.stream.synchronize()?;
+        let host = out.ptr;
+        let to_host = move |s, base| {
+            cuda::copy_2d(
+                s,
+                Mem::Device(base),
+                pitch,
+                Mem::Host(host.cast()),
+                pitch,
+                pitch,
+                rows,
+            )
+        };
         stats::add(&COUNTERS.host_copies, 1);
-        Ok(out.data)
+        if self.host_copy_mode == HostCopyMode::Overlapped {
+            let copy = self.overlap_host_copy(staging, to_host)?;
+            return Ok((out.data, Some(copy)));
+        }
+        let copied = to_host(stream, staging.ptr).and_then(|()| self.stream.synchronize());
+        self.recycle_staging(staging);
+        copied?;
+        Ok((out.data, None))
     }
 
     /// RGB on the CPU from a host copy of the planes (the fallback path).
@@ -1009,8 +1255,15 @@ impl State {
             height: src.height,
         };
         let bps = if src.wide { 2 } else { 1 };
-        let (planes, _, _) =
-            self.host_planes(src.luma, src.chroma, src.luma_pitch, display, bps, false)?;
+        let (planes, ..) = self.host_planes(
+            src.luma,
+            src.chroma,
+            src.luma_pitch,
+            display,
+            bps,
+            false,
+            false,
+        )?;
         rgb::convert_cpu(
             &planes[0].data,
             &planes[1].data,
@@ -1049,4 +1302,27 @@ pub(crate) fn library() -> std::result::Result<&'static Nvcuvid, String> {
     LIB.get_or_init(Nvcuvid::load)
         .as_ref()
         .map_err(Clone::clone)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::HostCopyMode;
+
+    #[test]
+    fn host_copies_overlap_the_next_packet_unless_sync_or_no_display_delay_is_asked_for() {
+        assert_eq!(HostCopyMode::from_value(None, 4), HostCopyMode::Overlapped);
+        assert_eq!(
+            HostCopyMode::from_value(Some("async"), 1),
+            HostCopyMode::Overlapped
+        );
+        assert_eq!(
+            HostCopyMode::from_value(Some(" SYNC "), 4),
+            HostCopyMode::Immediate
+        );
+        assert_eq!(HostCopyMode::from_value(None, 0), HostCopyMode::Immediate);
+        assert_eq!(
+            HostCopyMode::from_value(Some("async"), 0),
+            HostCopyMode::Immediate
+        );
+    }
 }

@@ -64,6 +64,9 @@ pub(crate) struct HostPool {
     classes: Vec<Class>,
     /// Buffers kept per size at most; beyond, buffers are allocated for one frame only.
     limit: usize,
+    /// Buffers page-locked per size at most (the first ones made, which steady decoding
+    /// reuses); the others, made for bursts such as a flush, stay pageable.
+    pin_limit: usize,
     clock: u64,
     stats: PoolStats,
 }
@@ -76,9 +79,16 @@ impl HostPool {
             ctx,
             classes: Vec::new(),
             limit: limit.max(1),
+            pin_limit: usize::MAX,
             clock: 0,
             stats: PoolStats::default(),
         }
+    }
+
+    /// Page-locks at most `n` buffers of each size.
+    pub fn with_pin_limit(mut self, n: usize) -> Self {
+        self.pin_limit = n;
+        self
     }
 
     /// What the pool has done so far.
@@ -129,9 +139,12 @@ impl HostPool {
             .expect("a new Arc is unique")
             .as_mut_ptr();
         let keep = class.buffers.len() < self.limit;
-        let pinned =
-            keep && len >= PIN_MIN_BYTES && self.ctx.as_ref().is_some_and(|c| pin(c, ptr, len));
-        if keep && len >= PIN_MIN_BYTES && self.ctx.is_some() {
+        let try_pin = keep
+            && len >= PIN_MIN_BYTES
+            && self.ctx.is_some()
+            && class.buffers.iter().filter(|b| b.pinned).count() < self.pin_limit;
+        let pinned = try_pin && self.ctx.as_ref().is_some_and(|c| pin(c, ptr, len));
+        if try_pin {
             if pinned {
                 self.stats.pinned += 1;
                 stats::add(&COUNTERS.host_buffers_pinned, 1);

@@ -9,11 +9,13 @@
 //! - [`surface_pool`]: pooled device buffers behind GPU-resident frames.
 //! - [`host_pool`]: recycled, page-locked host planes behind CPU frames.
 //! - [`pitch_copy`]: the device-to-device copy kernel (an alternative to the copy engines).
+//! - [`cuda_transform`]: the TransformLayer's GPU path (GPU frames -> host RGB by the kernel).
 //! - [`rgb`]: NV12/P016 -> RGB by the CUDA kernel in `kernels/` (PTX committed; regenerate
 //!   with `scripts/build-ptx.py`), with a CPU fallback.
 //! - [`stats`]: process-wide counters (copies, bytes, time, RGB path, decode status).
 
 pub(crate) mod cuda;
+pub(crate) mod cuda_transform;
 pub(crate) mod decoder;
 pub(crate) mod ffi;
 #[cfg(test)]
@@ -36,7 +38,7 @@ pub use nvenc::{nvenc_abi_layout, nvenc_open_check};
 use std::sync::OnceLock;
 
 /// Why the backend cannot run here, or the library, device name and driver version.
-fn environment() -> std::result::Result<(&'static ffi::Nvcuvid, String), String> {
+pub(crate) fn environment() -> std::result::Result<(&'static ffi::Nvcuvid, String), String> {
     let driver = cuda::driver()?;
     let lib = decoder::library()?;
     let major = driver.version / 1000;
@@ -74,14 +76,19 @@ pub(crate) fn probe_decode() -> BackendReport {
 }
 
 fn probe_decode_uncached() -> BackendReport {
+    let t = std::time::Instant::now();
     let (lib, device) = match environment() {
         Ok(e) => e,
         Err(why) => return BackendReport::unavailable(Backend::Nvidia, why),
     };
+    stats::trace("probe: libcuda, cuInit, libnvcuvid", t);
+    let t = std::time::Instant::now();
     let ctx = match held_primary() {
         Ok(c) => c,
         Err(e) => return BackendReport::unavailable(Backend::Nvidia, e.to_string()),
     };
+    stats::trace("probe: primary context", t);
+    let t = std::time::Instant::now();
     let mut decode = Vec::new();
     let mut notes = Vec::new();
     for codec in Codec::ALL {
@@ -112,6 +119,7 @@ fn probe_decode_uncached() -> BackendReport {
         }
     }
     drop(ctx);
+    stats::trace("probe: decoder capabilities", t);
     let available = !decode.is_empty();
     BackendReport {
         backend: Backend::Nvidia,
@@ -149,7 +157,7 @@ pub fn nvdec_abi_layout() -> Vec<(&'static str, usize)> {
 /// built again by the first session (creating a context costs a large share of a short
 /// run's start-up), and sessions closing between two memory readings would tear it down too
 /// (hiding or faking a leak).
-fn held_primary() -> Result<std::sync::Arc<cuda::Context>> {
+pub(crate) fn held_primary() -> Result<std::sync::Arc<cuda::Context>> {
     static HELD: OnceLock<std::sync::Arc<cuda::Context>> = OnceLock::new();
     let ctx = match HELD.get() {
         Some(c) => c.clone(),

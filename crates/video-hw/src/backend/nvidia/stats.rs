@@ -38,6 +38,8 @@ counters! {
     copy_bytes: "Bytes copied out of decoder surfaces (device or host destination).",
     copy_nanos: "Wall time spent in those copies, synchronisation included (ns).",
     host_copies: "Frames copied to host memory.",
+    overlapped_copies: "Host copies left in flight while the next packet was parsed (`VIDEO_HW_NV_HOST_COPY=async`, the default with a display delay).",
+    copy_waits: "Overlapped host copies still running when their frame was due (the session waited for them).",
     device_copies: "Frames copied to pooled device buffers (GPU output).",
     kernel_copies: "Plane copies into pooled device buffers done by the copy kernel (`VIDEO_HW_NV_COPY=kernel`).",
     host_buffers_allocated: "Host plane buffers allocated (CPU outputs).",
@@ -54,6 +56,18 @@ pub(crate) static COUNTERS: std::sync::LazyLock<Atomics> =
 /// Adds `n` to a counter.
 pub(crate) fn add(counter: &AtomicU64, n: u64) {
     counter.fetch_add(n, Ordering::Relaxed);
+}
+
+/// With `VIDEO_HW_NV_TRACE=1`, prints on stderr how long `what` took since `since`: the
+/// start-up and tear-down steps of the driver, decoders and sessions (for diagnosis).
+pub(crate) fn trace(what: &str, since: std::time::Instant) {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    if *ON.get_or_init(|| std::env::var("VIDEO_HW_NV_TRACE").as_deref() == Ok("1")) {
+        eprintln!(
+            "video-hw nvidia: {what}: {:.2} ms",
+            since.elapsed().as_secs_f64() * 1e3
+        );
+    }
 }
 
 /// The counters so far.

@@ -1,0 +1,140 @@
+//! One stream decoded by several sessions at once (`decode_segmented`): the frames of its
+//! IDR-started segments, put back in order, are the frames one session makes of the whole
+//! stream (same count, same MD5), on every backend that can run here.
+
+mod common;
+
+use common::*;
+use video_hw::bitstream::{assemble_annexb, split_at_idr};
+use video_hw::{
+    Backend, Codec, DecodeOutput, DecoderConfig, PixelFormat, SegmentedConfig, decode_segmented,
+};
+
+/// Conformance streams with several IDR pictures: Baseline (one SPS and PPS; several
+/// parameter sets in MPS; multi-slice pictures and three SPS in BA1_FT; many reference
+/// frames in MR1/MR2) and Main (test-25fps, four SPS).
+const STREAMS: &[&str] = &[
+    "h264/BA_MW_D.264",
+    "h264/MIDR_MW_D.264",
+    "h264/MPS_MW_A.264",
+    "h264/BA1_FT_C.264",
+    "h264/MR1_MW_A.264",
+    "h264/MR2_MW_A.264",
+    "h264/test-25fps.h264",
+];
+
+fn segmented(backend: Backend, codec: Codec, data: &[u8], sessions: usize) -> (Decoded, usize) {
+    let units = assemble_annexb(codec, data);
+    let segments = split_at_idr(codec, &units, 1);
+    let config = DecoderConfig::new(codec).with_output(DecodeOutput::Cpu(PixelFormat::I420));
+    let mut out = Decoded::default();
+    let mut cfg = SegmentedConfig::new(sessions);
+    // Small enough that workers ahead of the caller wait for it.
+    cfg.frames_ahead = 2;
+    cfg.chunk_size = 4096;
+    let summary = decode_segmented(backend, &config, &segments, cfg, |frame| {
+        match frame {
+            Ok(f) => out.frames.push(f),
+            Err(e) => out.errors.push(e),
+        }
+        Ok(())
+    })
+    .expect("segmented decode runs");
+    out.implementation = summary.implementation;
+    assert_eq!(summary.frames, out.frames.len() as u64);
+    (out, segments.len())
+}
+
+fn check_backend(backend: Backend) {
+    let Some(dir) = conformance_dir() else { return };
+    let rows = manifest(&dir);
+    let mut checked = 0;
+    for file in STREAMS {
+        let Some(row) = rows.iter().find(|r| r.file == *file) else {
+            panic!("{file} is not in the manifest");
+        };
+        if !usable(backend, row.codec, true) {
+            return;
+        }
+        let data = std::fs::read(dir.join(file)).expect("stream readable");
+        let whole = decode_annexb(backend, row.codec, &data, 1 << 16);
+        if !whole.errors.is_empty() {
+            eprintln!(
+                "{file:<28} {backend}: skipped, one session reports errors ({})",
+                whole.errors[0]
+            );
+            continue;
+        }
+        let (parts, segments) = segmented(backend, row.codec, &data, 3);
+        let manifest_ok = whole.md5() == row.md5;
+        eprintln!(
+            "SEGMENTED {file:<28} {backend} [{}]: {segments} segments, {} frames (one session {}), md5 {} one session's{}",
+            parts.implementation,
+            parts.frames.len(),
+            whole.frames.len(),
+            if parts.md5() == whole.md5() {
+                "equals"
+            } else {
+                "DIFFERS from"
+            },
+            if manifest_ok {
+                ", which is the manifest's"
+            } else {
+                ""
+            }
+        );
+        assert!(segments > 1, "{file} has several IDR pictures");
+        assert!(parts.errors.is_empty(), "{file}: {:?}", parts.errors);
+        assert_eq!(
+            parts.frames.len(),
+            whole.frames.len(),
+            "{file}: frame count"
+        );
+        assert_eq!(parts.md5(), whole.md5(), "{file}: frames differ");
+        checked += 1;
+    }
+    assert!(checked > 0, "no stream could be checked on {backend}");
+}
+
+#[test]
+fn software_segments_decode_to_the_frames_of_the_whole_stream() {
+    check_backend(Backend::Software);
+}
+
+#[test]
+fn nvidia_segments_decode_to_the_frames_of_the_whole_stream() {
+    if !usable(Backend::Nvidia, Codec::H264, true) {
+        return;
+    }
+    check_backend(Backend::Nvidia);
+}
+
+#[test]
+fn a_caller_error_stops_the_segmented_decode() {
+    let Some(dir) = conformance_dir() else { return };
+    if !usable(Backend::Software, Codec::H264, true) {
+        return;
+    }
+    let data = std::fs::read(dir.join("h264/MR2_MW_A.264")).expect("stream readable");
+    let units = assemble_annexb(Codec::H264, &data);
+    let segments = split_at_idr(Codec::H264, &units, 1);
+    let config = DecoderConfig::new(Codec::H264).with_output(DecodeOutput::Cpu(PixelFormat::I420));
+    let mut seen = 0;
+    let err = decode_segmented(
+        Backend::Software,
+        &config,
+        &segments,
+        SegmentedConfig::new(2),
+        |_| {
+            seen += 1;
+            if seen == 5 {
+                Err(video_hw::VideoError::backend("the sink is full"))
+            } else {
+                Ok(())
+            }
+        },
+    )
+    .expect_err("the caller's error comes back");
+    assert_eq!(seen, 5, "no frame is handed out after the error");
+    assert!(err.to_string().contains("the sink is full"));
+}

@@ -1,6 +1,7 @@
 //! Feeds arbitrary bytes to every bitstream parser: the Annex-B splitter (in chunks whose size
 //! the first byte picks) and the access-unit assembler for both codecs, the SPS parsers, the
-//! avcC/hvcC parsers and the length-prefixed splitter. None may panic.
+//! avcC/hvcC parsers, the length-prefixed splitter and the IDR segment splitter. None may
+//! panic, and the segments always hold every access unit.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -8,7 +9,7 @@ use video_hw::Codec;
 use video_hw::bitstream::avcc::AvcDecoderConfigurationRecord;
 use video_hw::bitstream::hvcc::HevcDecoderConfigurationRecord;
 use video_hw::bitstream::sps::{parse_h264_sps, parse_hevc_sps};
-use video_hw::bitstream::{AccessUnitAssembler, AnnexBSplitter, layout};
+use video_hw::bitstream::{AccessUnitAssembler, AnnexBSplitter, layout, split_at_idr};
 
 fuzz_target!(|data: &[u8]| {
     let Some((&first, rest)) = data.split_first() else {
@@ -33,6 +34,11 @@ fuzz_target!(|data: &[u8]| {
         for au in &aus {
             let _ = au.to_length_prefixed(4);
         }
+        let segments = split_at_idr(codec, &aus, usize::from(first % 8));
+        assert_eq!(
+            segments.iter().map(|s| s.access_units).sum::<usize>(),
+            aus.len()
+        );
     }
     let _ = parse_h264_sps(rest);
     let _ = parse_hevc_sps(rest);

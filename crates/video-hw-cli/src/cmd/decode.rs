@@ -318,9 +318,10 @@ fn decode_stream(
 
 /// One input shared by `--parallel` sessions: cut at IDR pictures into pieces of at least a
 /// quarter of an even share (and 30 access units), decoded by whichever session is free,
-/// written in stream order. `--to` is done by each session (on NVIDIA by its CUDA kernel).
-/// A session ahead of the output buffers up to a whole piece, so memory grows with
-/// `--parallel` times the longest piece.
+/// written in stream order. `--to` packed RGB on NVIDIA: sessions keep frames on the GPU and
+/// this thread converts them with the CUDA transform (`super::parallel_output`); elsewhere each
+/// session converts. A session ahead of the output buffers up to a whole piece, so memory
+/// grows with `--parallel` times the longest piece.
 fn decode_parallel(
     args: &DecodeArgs,
     mut config: DecoderConfig,

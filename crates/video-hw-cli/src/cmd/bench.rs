@@ -361,10 +361,8 @@ impl Run<'_> {
         let (input, codec) = self.decode_input()?;
         let data =
             std::fs::read(&input).with_context(|| format!("cannot read {}", input.display()))?;
-        let units: Vec<Vec<u8>> = bitstream::assemble_annexb(codec, &data)
-            .iter()
-            .map(|au| au.to_annexb())
-            .collect();
+        let aus = bitstream::assemble_annexb(codec, &data);
+        let units: Vec<Vec<u8>> = aus.iter().map(|au| au.to_annexb()).collect();
         let units = Arc::new(units);
         let to = self.args.to;
         let config = DecoderConfig::new(codec).with_output(match to {
@@ -394,10 +392,19 @@ impl Run<'_> {
             }
             vh_args.extend(["--parallel".to_owned(), parallel.to_string()]);
         }
-        let segments = (parallel > 1).then(|| {
-            let aus = bitstream::assemble_annexb(codec, &data);
-            bitstream::split_at_idr(codec, &aus, (aus.len() / (4 * parallel)).max(30))
-        });
+        let plan = (parallel > 1)
+            .then(|| {
+                super::ParallelPlan::new(
+                    self.backend,
+                    config.clone(),
+                    &aus,
+                    parallel,
+                    to,
+                    &self.metrics,
+                )
+            })
+            .transpose()?;
+        drop(aus);
         let ff_args = self.ff.decode_args(self.backend, &input, to);
         let sessions = self.args.sessions;
         let (mut vh_t, mut ff_t, mut st_t) = (Vec::new(), Vec::new(), Vec::new());
@@ -412,15 +419,8 @@ impl Run<'_> {
             ));
             let v = time_processes(&self.exe, &vh_args, sessions, |_| None)?;
             let f = time_processes(&self.ff.ffmpeg, &ff_args, sessions, |_| None)?;
-            let s = match &segments {
-                Some(segments) => inproc::decode_parallel(
-                    self.backend,
-                    &config,
-                    to,
-                    segments,
-                    parallel,
-                    &self.metrics,
-                )?,
+            let s = match &plan {
+                Some(plan) => inproc::decode_parallel(self.backend, plan)?,
                 None => inproc::decode(self.backend, &config, &units, sessions, &self.metrics)?,
             };
             let per = s.outputs / sessions as u64;

@@ -316,15 +316,13 @@ fn decode_stream(
     })
 }
 
-/// One input shared by `--parallel` sessions: cut at IDR pictures into pieces of at least a
-/// quarter of an even share (and 30 access units), decoded by whichever session is free,
-/// written in stream order. `--to` packed RGB on NVIDIA: sessions keep frames on the GPU and
-/// this thread converts them with the CUDA transform (`super::parallel_output`); elsewhere each
-/// session converts. A session ahead of the output buffers up to a whole piece, so memory
-/// grows with `--parallel` times the longest piece.
+/// One input shared by `--parallel` sessions ([`super::ParallelPlan`]): pieces cut at IDR
+/// pictures, decoded by whichever session is free, written in stream order. A session ahead
+/// of the output buffers up to a whole piece, so memory grows with `--parallel` times the
+/// longest piece.
 fn decode_parallel(
     args: &DecodeArgs,
-    mut config: DecoderConfig,
+    config: DecoderConfig,
     source: Source,
 ) -> Result<DecodeReport> {
     let opening = std::time::Instant::now();
@@ -338,21 +336,18 @@ fn decode_parallel(
     }
     let units = video_hw::bitstream::assemble_annexb(codec, &data);
     drop(data);
-    let min = (units.len() / (4 * args.parallel)).max(30);
-    let segments = video_hw::bitstream::split_at_idr(codec, &units, min);
-    drop(units);
     let metrics = Metrics::new();
-    let (output, transformer) =
-        super::parallel_output(args.common.backend, codec, args.to, &metrics)?;
-    if let Some(o) = output {
-        config.output = o;
-    }
-    let mut cfg = video_hw::SegmentedConfig::new(args.parallel);
+    let plan = super::ParallelPlan::new(
+        args.common.backend,
+        config,
+        &units,
+        args.parallel,
+        args.to,
+        &metrics,
+    )?;
+    drop(units);
+    let mut cfg = plan.segmented;
     cfg.chunk_size = args.chunk_size;
-    // A session ahead of the output holds its whole segment rather than wait: memory for
-    // `parallel` segments of frames, and buffers the decoder can recycle.
-    cfg.frames_ahead = segments.iter().map(|s| s.access_units).max().unwrap_or(1);
-    config.output_queue = config.output_queue.max(cfg.frames_ahead);
     let mut sink = FrameSink::new(args.output.as_deref(), args.md5)?;
     let mut progress = Progress::new("decode", args.common.quiet);
     let (mut frames, mut errors, mut scratch, mut sizes) =
@@ -360,27 +355,29 @@ fn decode_parallel(
     let mut first_frame = None;
     let split = opening.elapsed();
     let start = std::time::Instant::now();
-    let summary = video_hw::decode_segmented(args.common.backend, &config, &segments, cfg, |f| {
-        let f = match (f, &transformer) {
-            (Ok(frame), Some(t)) => t.apply(frame).map(|(frame, _path)| frame),
-            (f, _) => f,
-        };
-        match f {
-            Ok(frame) => {
-                first_frame.get_or_insert_with(|| start.elapsed());
-                let size = frame.dimensions().to_string();
-                if sizes.last() != Some(&size) {
-                    sizes.push(size);
+    let summary = video_hw::decode_segmented(
+        args.common.backend,
+        &plan.config,
+        &plan.segments,
+        cfg,
+        |f| {
+            match plan.finish(f) {
+                Ok(frame) => {
+                    first_frame.get_or_insert_with(|| start.elapsed());
+                    let size = frame.dimensions().to_string();
+                    if sizes.last() != Some(&size) {
+                        sizes.push(size);
+                    }
+                    sink.put(&frame, &mut scratch)
+                        .map_err(|e| video_hw::VideoError::backend(format!("{e:#}")))?;
+                    frames += 1;
+                    progress.tick(frames);
                 }
-                sink.put(&frame, &mut scratch)
-                    .map_err(|e| video_hw::VideoError::backend(format!("{e:#}")))?;
-                frames += 1;
-                progress.tick(frames);
+                Err(e) => errors.push(e.to_string()),
             }
-            Err(e) => errors.push(e.to_string()),
-        }
-        Ok(())
-    })
+            Ok(())
+        },
+    )
     .context("decoding in parallel")?;
     let total = start.elapsed();
     progress.finish();

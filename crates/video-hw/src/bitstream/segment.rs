@@ -103,14 +103,6 @@ fn missing_parameter_sets(
         .filter(|n| nal::is_parameter_set(codec, n))
         .map(Vec::as_slice)
         .collect();
-    if own.len() >= params.parameter_sets().len()
-        && params
-            .parameter_sets()
-            .iter()
-            .all(|p| own.contains(&p.as_slice()))
-    {
-        return Vec::new();
-    }
     params
         .parameter_sets()
         .into_iter()

@@ -46,38 +46,25 @@ pub fn decode(
 
 /// Decodes the segments of one stream with `parallel` sessions at once
 /// ([`video_hw::decode_segmented`]); the time the sessions took to open is not counted.
-pub fn decode_parallel(
-    backend: Backend,
-    config: &DecoderConfig,
-    to: Option<PixelFormat>,
-    segments: &[video_hw::bitstream::Segment],
-    parallel: usize,
-    metrics: &Metrics,
-) -> Result<RunResult> {
-    let mut config = config.clone();
-    let (output, transformer) = super::super::parallel_output(backend, config.codec, to, metrics)?;
-    if let Some(o) = output {
-        config.output = o;
-    }
-    let mut cfg = video_hw::SegmentedConfig::new(parallel);
-    cfg.frames_ahead = segments.iter().map(|s| s.access_units).max().unwrap_or(1);
-    config.output_queue = config.output_queue.max(cfg.frames_ahead);
+pub fn decode_parallel(backend: Backend, plan: &super::super::ParallelPlan) -> Result<RunResult> {
     let mut outputs = 0u64;
     let mut first_error = None;
     let start = Instant::now();
-    let summary = video_hw::decode_segmented(backend, &config, segments, cfg, |frame| {
-        let frame = match (frame, &transformer) {
-            (Ok(f), Some(t)) => t.apply(f).map(|(f, _path)| f),
-            (f, _) => f,
-        };
-        match frame {
-            Ok(_) => outputs += 1,
-            Err(e) => {
-                first_error.get_or_insert(e);
+    let summary = video_hw::decode_segmented(
+        backend,
+        &plan.config,
+        &plan.segments,
+        plan.segmented,
+        |frame| {
+            match plan.finish(frame) {
+                Ok(_) => outputs += 1,
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
             }
-        }
-        Ok(())
-    })
+            Ok(())
+        },
+    )
     .context("decoding in parallel")?;
     if let Some(e) = first_error {
         return Err(e).context("decoding in parallel");

@@ -8,6 +8,11 @@
 //! - [`layout`]: Annex-B <-> length-prefixed conversion.
 //! - [`avcc`] / [`hvcc`]: decoder configuration records (MP4 `avcC` / `hvcC`).
 
+// Everything here reads bytes from outside: arithmetic on what was read must be checked
+// (issue #21). Exceptions carry `#[allow(clippy::arithmetic_side_effects, reason = "...")]`
+// on the smallest scope. Unit tests build fixtures from constants and are left out.
+#![cfg_attr(not(test), warn(clippy::arithmetic_side_effects))]
+
 pub mod access_unit;
 pub mod annexb;
 pub mod avcc;

@@ -197,6 +197,48 @@ pub(crate) fn bits_err(what: &str) -> impl Fn(h264_reader::rbsp::BitReaderError)
     move |e| VideoError::invalid_bitstream(format!("{what}: {e:?}"))
 }
 
+/// `InvalidBitstream` for a field whose value lies outside the range the standard allows,
+/// naming the structure, the field, the value and the limit.
+pub(crate) fn out_of_range(
+    what: &str,
+    field: &str,
+    value: impl std::fmt::Display,
+    limit: impl std::fmt::Display,
+) -> VideoError {
+    VideoError::invalid_bitstream(format!(
+        "{what}: {field} = {value} is out of range ({limit})"
+    ))
+}
+
+/// Reads a ue(v) field and checks it against the largest value the standard allows.
+pub(crate) fn read_ue_max<R: BitRead>(
+    r: &mut R,
+    what: &str,
+    field: &'static str,
+    max: u32,
+) -> Result<u32> {
+    let value = r.read_ue(field).map_err(bits_err(what))?;
+    if value > max {
+        return Err(out_of_range(what, field, value, format!("at most {max}")));
+    }
+    Ok(value)
+}
+
+/// Reads an se(v) field and checks it against the range the standard allows.
+pub(crate) fn read_se_range<R: BitRead>(
+    r: &mut R,
+    what: &str,
+    field: &'static str,
+    range: std::ops::RangeInclusive<i32>,
+) -> Result<i32> {
+    let value = r.read_se(field).map_err(bits_err(what))?;
+    if !range.contains(&value) {
+        let limit = format!("{}..={}", range.start(), range.end());
+        return Err(out_of_range(what, field, value, limit));
+    }
+    Ok(value)
+}
+
 /// The first fields of an H.264 slice header, readable without any parameter set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct H264SliceStart {

@@ -4,7 +4,10 @@
 //! information (everything before it must be walked: sub-layer profile/level, scaling lists,
 //! short- and long-term reference picture sets), on `h264-reader`'s RBSP bit reader.
 
-use super::nal::{HevcNalHeader, bits_err, h264_type, hevc_type, rbsp_reader};
+use super::nal::{
+    HevcNalHeader, bits_err, h264_type, hevc_type, out_of_range, rbsp_reader, read_se_range,
+    read_ue_max,
+};
 use crate::api::codec::{Codec, Dimensions, Rational};
 use crate::api::color::{
     ColorDescription, ColorPrimaries, ColorRange, MatrixCoefficients, TransferCharacteristics,
@@ -49,19 +52,60 @@ pub struct StreamInfo {
     pub max_dec_frame_buffering: Option<u32>,
 }
 
+/// Largest picture of any level, in luma samples: `MaxLumaPs` of HEVC level 6.2, which is also
+/// `MaxFS` x 256 of H.264 level 6.2 (35,651,584). Sizes are checked against the largest level,
+/// not the signalled one, because real streams under-signal their level.
+pub const MAX_LUMA_PICTURE_SIZE: u64 = 35_651_584;
+/// Largest picture width or height of any level: `Sqrt(MaxLumaPs x 8)` for level 6.2 (HEVC
+/// A.4.1; H.264 A.3.1 gives the same bound in macroblocks).
+pub const MAX_PICTURE_DIMENSION: u32 = 16_888;
+/// Largest decoded picture buffer of either standard, in frames.
+pub const MAX_DPB_FRAMES: u32 = 16;
+
+/// Checks a coded size against the largest level's limits.
+fn check_picture_size(what: &str, width: u32, height: u32) -> Result<()> {
+    for (field, v) in [("width", width), ("height", height)] {
+        if v > MAX_PICTURE_DIMENSION {
+            return Err(out_of_range(
+                what,
+                field,
+                v,
+                format!("at most {MAX_PICTURE_DIMENSION} at any level"),
+            ));
+        }
+    }
+    let area = u64::from(width).saturating_mul(u64::from(height));
+    if area > MAX_LUMA_PICTURE_SIZE {
+        return Err(out_of_range(
+            what,
+            "picture size in luma samples",
+            area,
+            format!("at most {MAX_LUMA_PICTURE_SIZE} at any level"),
+        ));
+    }
+    Ok(())
+}
+
 fn bad(what: impl Into<String>) -> VideoError {
     VideoError::invalid_bitstream(what.into())
 }
 
 fn reduce(num: u64, den: u64) -> Option<Rational> {
     fn gcd(a: u64, b: u64) -> u64 {
-        if b == 0 { a } else { gcd(b, a % b) }
+        match a.checked_rem(b) {
+            Some(r) => gcd(b, r),
+            None => a,
+        }
     }
     if num == 0 || den == 0 {
         return None;
     }
     let g = gcd(num, den);
-    Rational::new(u32::try_from(num / g).ok()?, u32::try_from(den / g).ok()?).ok()
+    Rational::new(
+        u32::try_from(num.checked_div(g)?).ok()?,
+        u32::try_from(den.checked_div(g)?).ok()?,
+    )
+    .ok()
 }
 
 fn color_from_vui(full_range: bool, description: Option<(u8, u8, u8)>) -> ColorDescription {
@@ -81,19 +125,28 @@ fn color_from_vui(full_range: bool, description: Option<(u8, u8, u8)>) -> ColorD
 /// Builds the crop rectangle from offsets in luma samples; `InvalidBitstream` when they do
 /// not leave a visible picture.
 fn crop_rect(coded: Dimensions, left: u64, right: u64, top: u64, bottom: u64) -> Result<CropRect> {
-    let w = u64::from(coded.width());
-    let h = u64::from(coded.height());
-    if left + right >= w || top + bottom >= h {
-        return Err(bad(format!(
+    let nothing_left = || {
+        bad(format!(
             "cropping {left}+{right} x {top}+{bottom} leaves nothing of {coded}"
-        )));
-    }
-    // All values are below the coded size, which fits u32.
+        ))
+    };
+    let width = u64::from(coded.width())
+        .checked_sub(left)
+        .and_then(|w| w.checked_sub(right))
+        .filter(|&w| w > 0)
+        .ok_or_else(nothing_left)?;
+    let height = u64::from(coded.height())
+        .checked_sub(top)
+        .and_then(|h| h.checked_sub(bottom))
+        .filter(|&h| h > 0)
+        .ok_or_else(nothing_left)?;
+    // Every value is below the coded size, which fits u32.
+    let fit = |v: u64| u32::try_from(v).map_err(|_| nothing_left());
     Ok(CropRect {
-        left: left as u32,
-        top: top as u32,
-        width: (w - left - right) as u32,
-        height: (h - top - bottom) as u32,
+        left: fit(left)?,
+        top: fit(top)?,
+        width: fit(width)?,
+        height: fit(height)?,
     })
 }
 
@@ -126,27 +179,46 @@ pub(crate) fn h264_stream_info(sps: &SeqParameterSet) -> Result<StreamInfo> {
         .checked_add(1)
         .and_then(|h| h.checked_mul(if frame_mbs_only { 16 } else { 32 }))
         .ok_or_else(too_big)?;
+    check_picture_size("H.264 SPS", width, height)?;
     let coded = Dimensions::new(width, height).map_err(|e| bad(e.context().to_owned()))?;
+    if sps.max_num_ref_frames > MAX_DPB_FRAMES {
+        return Err(out_of_range(
+            "H.264 SPS",
+            "max_num_ref_frames",
+            sps.max_num_ref_frames,
+            format!("at most {MAX_DPB_FRAMES}"),
+        ));
+    }
     let chroma = &sps.chroma_info;
+    // h264-reader checks both <= 6 (14 bits); checked here again before the arithmetic.
+    let depth = |field: &str, minus8: u8| {
+        minus8
+            .checked_add(8)
+            .filter(|&d| d <= 14)
+            .ok_or_else(|| out_of_range("H.264 SPS", field, minus8, "at most 6"))
+    };
+    let bit_depth_luma = depth("bit_depth_luma_minus8", chroma.bit_depth_luma_minus8)?;
+    let bit_depth_chroma = depth("bit_depth_chroma_minus8", chroma.bit_depth_chroma_minus8)?;
     let chroma_format_idc = chroma.chroma_format.to_u32();
-    let (sub_w, sub_h) = match chroma.chroma_format {
+    let (sub_w, sub_h): (u64, u64) = match chroma.chroma_format {
         ChromaFormat::YUV420 => (2, 2),
         ChromaFormat::YUV422 => (2, 1),
         _ => (1, 1),
     };
-    let field_mul = if frame_mbs_only { 1 } else { 2 };
-    let (unit_x, unit_y) = if chroma.chroma_array_type() == 0 {
+    let field_mul: u64 = if frame_mbs_only { 1 } else { 2 };
+    let (unit_x, unit_y): (u64, u64) = if chroma.chroma_array_type() == 0 {
         (1, field_mul)
     } else {
-        (sub_w, sub_h * field_mul)
+        (sub_w, sub_h.saturating_mul(field_mul))
     };
+    // Offsets are u32 and units at most 4: the products fit u64, saturation never happens.
     let crop = match &sps.frame_cropping {
         Some(c) => crop_rect(
             coded,
-            u64::from(c.left_offset) * unit_x,
-            u64::from(c.right_offset) * unit_x,
-            u64::from(c.top_offset) * unit_y,
-            u64::from(c.bottom_offset) * unit_y,
+            u64::from(c.left_offset).saturating_mul(unit_x),
+            u64::from(c.right_offset).saturating_mul(unit_x),
+            u64::from(c.top_offset).saturating_mul(unit_y),
+            u64::from(c.bottom_offset).saturating_mul(unit_y),
         )?,
         None => CropRect::full(coded),
     };
@@ -167,7 +239,12 @@ pub(crate) fn h264_stream_info(sps: &SeqParameterSet) -> Result<StreamInfo> {
     );
     let frame_rate = vui
         .and_then(|v| v.timing_info.as_ref())
-        .and_then(|t| reduce(u64::from(t.time_scale), 2 * u64::from(t.num_units_in_tick)));
+        .and_then(|t| {
+            reduce(
+                u64::from(t.time_scale),
+                u64::from(t.num_units_in_tick).saturating_mul(2),
+            )
+        });
     let restrictions = vui.and_then(|v| v.bitstream_restrictions.as_ref());
     Ok(StreamInfo {
         codec: Codec::H264,
@@ -178,8 +255,8 @@ pub(crate) fn h264_stream_info(sps: &SeqParameterSet) -> Result<StreamInfo> {
         color,
         profile_idc: sps.profile_idc.into(),
         level_idc: sps.level_idc,
-        bit_depth_luma: chroma.bit_depth_luma_minus8 + 8,
-        bit_depth_chroma: chroma.bit_depth_chroma_minus8 + 8,
+        bit_depth_luma,
+        bit_depth_chroma,
         chroma_format_idc: u8::try_from(chroma_format_idc)
             .map_err(|_| bad("H.264 chroma_format_idc out of range"))?,
         frame_rate,
@@ -234,8 +311,9 @@ pub fn parse_hevc_sps_fields(nal: &[u8]) -> Result<HevcSps> {
         Some(h) if h.nal_unit_type == hevc_type::SPS => {}
         _ => return Err(bad("not an HEVC SPS NAL unit")),
     }
+    const W: &str = "HEVC SPS";
     let mut r = rbsp_reader(Codec::Hevc, nal);
-    let e = bits_err("HEVC SPS");
+    let e = bits_err(W);
     let vps_id = r.read::<4, u8>("sps_video_parameter_set_id").map_err(&e)?;
     let max_sub_layers_minus1 = r.read::<3, u8>("sps_max_sub_layers_minus1").map_err(&e)?;
     if max_sub_layers_minus1 > 6 {
@@ -243,18 +321,13 @@ pub fn parse_hevc_sps_fields(nal: &[u8]) -> Result<HevcSps> {
     }
     let temporal_id_nesting = r.read_bit("sps_temporal_id_nesting_flag").map_err(&e)?;
     let ptl = read_profile_tier_level(&mut r, max_sub_layers_minus1)?;
-    let sps_id = r.read_ue("sps_seq_parameter_set_id").map_err(&e)?;
-    if sps_id > 15 {
-        return Err(bad(format!("HEVC SPS id {sps_id} > 15")));
-    }
-    let chroma_format_idc = r.read_ue("chroma_format_idc").map_err(&e)?;
-    if chroma_format_idc > 3 {
-        return Err(bad(format!("HEVC chroma_format_idc {chroma_format_idc}")));
-    }
+    let sps_id = read_ue_max(&mut r, W, "sps_seq_parameter_set_id", 15)?;
+    let chroma_format_idc = read_ue_max(&mut r, W, "chroma_format_idc", 3)?;
     let separate_colour_plane =
         chroma_format_idc == 3 && r.read_bit("separate_colour_plane_flag").map_err(&e)?;
     let width = r.read_ue("pic_width_in_luma_samples").map_err(&e)?;
     let height = r.read_ue("pic_height_in_luma_samples").map_err(&e)?;
+    check_picture_size(W, width, height)?;
     let coded = Dimensions::new(width, height).map_err(|x| bad(x.context()))?;
     let window = if r.read_bit("conformance_window_flag").map_err(&e)? {
         [
@@ -266,27 +339,24 @@ pub fn parse_hevc_sps_fields(nal: &[u8]) -> Result<HevcSps> {
     } else {
         [0; 4]
     };
-    let (sub_w, sub_h) = match (chroma_format_idc, separate_colour_plane) {
+    let (sub_w, sub_h): (u64, u64) = match (chroma_format_idc, separate_colour_plane) {
         (1, _) => (2, 2),
         (2, _) => (2, 1),
         _ => (1, 1),
     };
+    // u32 offsets times at most 2 fit u64: saturation never happens.
     let crop = crop_rect(
         coded,
-        u64::from(window[0]) * sub_w,
-        u64::from(window[1]) * sub_w,
-        u64::from(window[2]) * sub_h,
-        u64::from(window[3]) * sub_h,
+        u64::from(window[0]).saturating_mul(sub_w),
+        u64::from(window[1]).saturating_mul(sub_w),
+        u64::from(window[2]).saturating_mul(sub_h),
+        u64::from(window[3]).saturating_mul(sub_h),
     )?;
-    let bit_depth_luma = r.read_ue("bit_depth_luma_minus8").map_err(&e)?;
-    let bit_depth_chroma = r.read_ue("bit_depth_chroma_minus8").map_err(&e)?;
-    if bit_depth_luma > 8 || bit_depth_chroma > 8 {
-        return Err(bad("HEVC bit depth above 16"));
-    }
-    let log2_max_poc_lsb = r.read_ue("log2_max_pic_order_cnt_lsb_minus4").map_err(&e)? + 4;
-    if log2_max_poc_lsb > 16 {
-        return Err(bad("HEVC log2_max_pic_order_cnt_lsb above 16"));
-    }
+    let bit_depth_luma_minus8 = read_ue_max(&mut r, W, "bit_depth_luma_minus8", 8)?;
+    let bit_depth_chroma_minus8 = read_ue_max(&mut r, W, "bit_depth_chroma_minus8", 8)?;
+    let log2_max_poc_lsb_minus4 = read_ue_max(&mut r, W, "log2_max_pic_order_cnt_lsb_minus4", 12)?;
+    // At most 12 + 4 + 1 bits per lt_ref_pic_poc_lsb_sps.
+    let lt_poc_lsb_bits = log2_max_poc_lsb_minus4.saturating_add(5);
     let ordering_all = r
         .read_bit("sps_sub_layer_ordering_info_present_flag")
         .map_err(&e)?;
@@ -297,19 +367,25 @@ pub fn parse_hevc_sps_fields(nal: &[u8]) -> Result<HevcSps> {
     };
     let (mut max_dec, mut max_reorder) = (0, 0);
     for _ in first..=max_sub_layers_minus1 {
-        max_dec = r.read_ue("sps_max_dec_pic_buffering_minus1").map_err(&e)?;
-        max_reorder = r.read_ue("sps_max_num_reorder_pics").map_err(&e)?;
+        max_dec = read_ue_max(
+            &mut r,
+            W,
+            "sps_max_dec_pic_buffering_minus1",
+            MAX_DPB_FRAMES.saturating_sub(1),
+        )?;
+        max_reorder = read_ue_max(&mut r, W, "sps_max_num_reorder_pics", max_dec)?;
         r.read_ue("sps_max_latency_increase_plus1").map_err(&e)?;
     }
-    for name in [
-        "log2_min_luma_coding_block_size_minus3",
-        "log2_diff_max_min_luma_coding_block_size",
-        "log2_min_luma_transform_block_size_minus2",
-        "log2_diff_max_min_luma_transform_block_size",
-        "max_transform_hierarchy_depth_inter",
-        "max_transform_hierarchy_depth_intra",
+    // Coding blocks of 8..64 and transform blocks of 4..32 luma samples (HEVC 7.4.3.2.1).
+    for (name, max) in [
+        ("log2_min_luma_coding_block_size_minus3", 3),
+        ("log2_diff_max_min_luma_coding_block_size", 3),
+        ("log2_min_luma_transform_block_size_minus2", 3),
+        ("log2_diff_max_min_luma_transform_block_size", 3),
+        ("max_transform_hierarchy_depth_inter", 4),
+        ("max_transform_hierarchy_depth_intra", 4),
     ] {
-        r.read_ue(name).map_err(&e)?;
+        read_ue_max(&mut r, W, name, max)?;
     }
     if r.read_bit("scaling_list_enabled_flag").map_err(&e)?
         && r.read_bit("sps_scaling_list_data_present_flag")
@@ -322,20 +398,15 @@ pub fn parse_hevc_sps_fields(nal: &[u8]) -> Result<HevcSps> {
         .map_err(&e)?;
     if r.read_bit("pcm_enabled_flag").map_err(&e)? {
         r.skip(8, "pcm_sample_bit_depths").map_err(&e)?;
-        r.read_ue("log2_min_pcm_luma_coding_block_size_minus3")
-            .map_err(&e)?;
-        r.read_ue("log2_diff_max_min_pcm_luma_coding_block_size")
-            .map_err(&e)?;
+        read_ue_max(&mut r, W, "log2_min_pcm_luma_coding_block_size_minus3", 2)?;
+        read_ue_max(&mut r, W, "log2_diff_max_min_pcm_luma_coding_block_size", 2)?;
         r.read_bit("pcm_loop_filter_disabled_flag").map_err(&e)?;
     }
     skip_short_term_ref_pic_sets(&mut r)?;
     if r.read_bit("long_term_ref_pics_present_flag").map_err(&e)? {
-        let n = r.read_ue("num_long_term_ref_pics_sps").map_err(&e)?;
-        if n > 32 {
-            return Err(bad("HEVC num_long_term_ref_pics_sps > 32"));
-        }
+        let n = read_ue_max(&mut r, W, "num_long_term_ref_pics_sps", 32)?;
         for _ in 0..n {
-            r.skip(log2_max_poc_lsb + 1, "lt_ref_pic_poc_lsb_sps")
+            r.skip(lt_poc_lsb_bits, "lt_ref_pic_poc_lsb_sps")
                 .map_err(&e)?;
         }
     }
@@ -363,15 +434,19 @@ pub fn parse_hevc_sps_fields(nal: &[u8]) -> Result<HevcSps> {
             color: color_from_vui(vui.full_range, vui.description),
             profile_idc: ptl.profile_idc,
             level_idc: ptl.level_idc,
-            // Both checked <= 8 above.
-            bit_depth_luma: bit_depth_luma as u8 + 8,
-            bit_depth_chroma: bit_depth_chroma as u8 + 8,
-            chroma_format_idc: chroma_format_idc as u8,
+            bit_depth_luma: hevc_bit_depth(bit_depth_luma_minus8),
+            bit_depth_chroma: hevc_bit_depth(bit_depth_chroma_minus8),
+            chroma_format_idc: u8::try_from(chroma_format_idc).unwrap_or(u8::MAX),
             frame_rate: vui.frame_rate,
             max_num_reorder_frames: Some(max_reorder),
             max_dec_frame_buffering: Some(max_dec.saturating_add(1)),
         },
     })
+}
+
+/// `bit_depth_*_minus8 + 8`, the value checked <= 8 when read.
+fn hevc_bit_depth(minus8: u32) -> u8 {
+    u8::try_from(minus8).map_or(u8::MAX, |d| d.saturating_add(8))
 }
 
 fn read_profile_tier_level<R: BitRead>(
@@ -397,11 +472,10 @@ fn read_profile_tier_level<R: BitRead>(
         );
     }
     if max_sub_layers_minus1 > 0 {
-        r.skip(
-            2 * (8 - u32::from(max_sub_layers_minus1)),
-            "reserved_zero_2bits",
-        )
-        .map_err(&e)?;
+        // max_sub_layers_minus1 is 1..=6 here (checked by the caller).
+        let pairs = 8u32.saturating_sub(u32::from(max_sub_layers_minus1));
+        r.skip(pairs.saturating_mul(2), "reserved_zero_2bits")
+            .map_err(&e)?;
     }
     for &(profile, level) in present.iter().take(usize::from(max_sub_layers_minus1)) {
         if profile {
@@ -422,19 +496,26 @@ fn read_profile_tier_level<R: BitRead>(
 }
 
 fn skip_scaling_list_data<R: BitRead>(r: &mut R) -> Result<()> {
-    let e = bits_err("HEVC scaling_list_data");
-    for size_id in 0..4u32 {
+    const W: &str = "HEVC scaling_list_data";
+    let e = bits_err(W);
+    // (sizeId, coefficients per list): 4x4 has 16, the larger ones 64.
+    for (size_id, coefs) in [(0u32, 16), (1, 64), (2, 64), (3, 64)] {
         let step = if size_id == 3 { 3 } else { 1 };
-        for _ in (0..6).step_by(step) {
+        for matrix_id in (0..6u32).step_by(step) {
             if !r.read_bit("scaling_list_pred_mode_flag").map_err(&e)? {
-                r.read_ue("scaling_list_pred_matrix_id_delta").map_err(&e)?;
+                // Refers to an earlier matrix of the same size (7.4.5).
+                let max = if size_id == 3 {
+                    matrix_id / 3
+                } else {
+                    matrix_id
+                };
+                read_ue_max(r, W, "scaling_list_pred_matrix_id_delta", max)?;
             } else {
-                let coefs = 64.min(1 << (4 + (size_id << 1)));
                 if size_id > 1 {
-                    r.read_se("scaling_list_dc_coef_minus8").map_err(&e)?;
+                    read_se_range(r, W, "scaling_list_dc_coef_minus8", -7..=247)?;
                 }
                 for _ in 0..coefs {
-                    r.read_se("scaling_list_delta_coef").map_err(&e)?;
+                    read_se_range(r, W, "scaling_list_delta_coef", -128..=127)?;
                 }
             }
         }
@@ -443,46 +524,46 @@ fn skip_scaling_list_data<R: BitRead>(r: &mut R) -> Result<()> {
 }
 
 fn skip_short_term_ref_pic_sets<R: BitRead>(r: &mut R) -> Result<()> {
-    let e = bits_err("HEVC st_ref_pic_set");
-    let count = r.read_ue("num_short_term_ref_pic_sets").map_err(&e)?;
-    if count > 64 {
-        return Err(bad("HEVC num_short_term_ref_pic_sets > 64"));
-    }
-    let mut num_delta_pocs: Vec<u32> = Vec::with_capacity(count as usize);
-    for idx in 0..count as usize {
-        let inter = idx != 0
+    const W: &str = "HEVC st_ref_pic_set";
+    let e = bits_err(W);
+    let count = read_ue_max(r, W, "num_short_term_ref_pic_sets", 64)?;
+    // The number of pictures of the set before (delta_idx_minus1 is absent in the SPS, so
+    // an inter-predicted set refers to the one just before).
+    let mut previous: Option<u32> = None;
+    for _ in 0..count {
+        let inter = previous.is_some()
             && r.read_bit("inter_ref_pic_set_prediction_flag")
                 .map_err(&e)?;
-        let n = if inter {
-            // In the SPS delta_idx_minus1 is absent (inferred 0): the reference is the set
-            // just before.
-            r.read_bit("delta_rps_sign").map_err(&e)?;
-            r.read_ue("abs_delta_rps_minus1").map_err(&e)?;
-            let reference = num_delta_pocs[idx - 1];
-            let mut n = 0;
-            for _ in 0..=reference {
-                let used = r.read_bit("used_by_curr_pic_flag").map_err(&e)?;
-                if used || r.read_bit("use_delta_flag").map_err(&e)? {
-                    n += 1;
+        let n = match previous {
+            Some(reference) if inter => {
+                r.read_bit("delta_rps_sign").map_err(&e)?;
+                read_ue_max(r, W, "abs_delta_rps_minus1", (1 << 15) - 1)?;
+                let mut n = 0u32;
+                for _ in 0..=reference {
+                    let used = r.read_bit("used_by_curr_pic_flag").map_err(&e)?;
+                    if used || r.read_bit("use_delta_flag").map_err(&e)? {
+                        n = n.saturating_add(1);
+                    }
                 }
+                n
             }
-            n
-        } else {
-            let neg = r.read_ue("num_negative_pics").map_err(&e)?;
-            let pos = r.read_ue("num_positive_pics").map_err(&e)?;
-            if neg > 16 || pos > 16 {
-                return Err(bad("HEVC st_ref_pic_set with more than 16 pictures a side"));
+            _ => {
+                let max = MAX_DPB_FRAMES;
+                let neg = read_ue_max(r, W, "num_negative_pics", max)?;
+                let pos = read_ue_max(r, W, "num_positive_pics", max)?;
+                // Both at most 16: the sum is at most 32.
+                let n = neg.saturating_add(pos);
+                for _ in 0..n {
+                    read_ue_max(r, W, "delta_poc_minus1", (1 << 15) - 1)?;
+                    r.read_bit("used_by_curr_pic_flag").map_err(&e)?;
+                }
+                n
             }
-            for _ in 0..neg + pos {
-                r.read_ue("delta_poc_minus1").map_err(&e)?;
-                r.read_bit("used_by_curr_pic_flag").map_err(&e)?;
-            }
-            neg + pos
         };
-        if n > 32 {
-            return Err(bad("HEVC st_ref_pic_set with more than 32 pictures"));
+        if n > 2 * MAX_DPB_FRAMES {
+            return Err(out_of_range(W, "NumDeltaPocs", n, "at most 32"));
         }
-        num_delta_pocs.push(n);
+        previous = Some(n);
     }
     Ok(())
 }
@@ -517,9 +598,8 @@ fn read_hevc_vui<R: BitRead>(r: &mut R) -> Result<HevcVui> {
         }
     }
     if r.read_bit("chroma_loc_info_present_flag").map_err(&e)? {
-        r.read_ue("chroma_sample_loc_type_top_field").map_err(&e)?;
-        r.read_ue("chroma_sample_loc_type_bottom_field")
-            .map_err(&e)?;
+        read_ue_max(r, "HEVC VUI", "chroma_sample_loc_type_top_field", 5)?;
+        read_ue_max(r, "HEVC VUI", "chroma_sample_loc_type_bottom_field", 5)?;
     }
     r.skip(3, "neutral_chroma_field_seq_frame_field_info")
         .map_err(&e)?;

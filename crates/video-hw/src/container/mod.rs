@@ -8,9 +8,15 @@
 //! - [`sniff`] recognises a container from the first bytes of a file (not its name).
 //! - [`is_mp4_path`] says whether an output name asks for MP4 (`.mp4`, `.m4v`, `.mov`).
 
+// Everything here reads bytes from outside: arithmetic on what was read must be checked
+// (issue #21). Exceptions carry `#[allow(clippy::arithmetic_side_effects, reason = "...")]`
+// on the smallest scope. Unit tests build fixtures from constants and are left out.
+#![cfg_attr(not(test), warn(clippy::arithmetic_side_effects))]
+
 mod codec_config;
 mod mp4_demux;
 mod mp4_mux;
+mod sample_bounds;
 mod sniff;
 
 pub use mp4_demux::{DemuxSummary, Mp4Demuxer, Mp4Sample, Mp4TrackInfo};

@@ -1,6 +1,7 @@
 //! MP4/MOV demuxing: the first decodable video track as length-prefixed access units.
 
 use super::codec_config::{VideoEntry, read_sample_entry, sample_entry_name};
+use super::sample_bounds::{check_sample_count, moof_claimed_samples};
 use super::{mp4_error, read_error};
 use crate::api::codec::{Codec, Dimensions, Rational, Timebase, Timestamp};
 use crate::api::error::{Result, VideoError};
@@ -523,6 +524,7 @@ fn index_fragments<R: Read + Seek>(
     // The same request over and over means the demuxer makes no progress.
     let mut last_request = None;
     let mut repeats = 0;
+    let mut claimed = 0u64;
     loop {
         let request = match demux.next_sample() {
             Ok(Some(s)) => {
@@ -572,6 +574,12 @@ fn index_fragments<R: Read + Seek>(
         }
         last_request = Some(request);
         let bytes = read_request(reader, file_len, request)?;
+        // The MP4 crate allocates per sample a `trun` claims, so claims are checked against
+        // the file first (all truns of every moof so far together).
+        if let Some(n) = moof_claimed_samples(&bytes) {
+            claimed = claimed.saturating_add(n);
+            check_sample_count("fragmented MP4 trun", claimed, file_len)?;
+        }
         demux.handle_input(Input {
             position: request.position,
             data: &bytes,
@@ -668,6 +676,7 @@ fn validate_sample_table(stbl: &StblBox, file_len: u64) -> Result<()> {
         samples = samples
             .checked_add(e.sample_count)
             .ok_or_else(|| bad("stts sample count overflows"))?;
+        check_sample_count("MP4 sample table (stts)", samples.into(), file_len)?;
         duration = u64::from(e.sample_delta)
             .checked_mul(u64::from(e.sample_count))
             .and_then(|d| d.checked_add(duration))

@@ -1,0 +1,58 @@
+//! Inputs that once broke a parser (fuzz/regressions/) give typed errors, never a panic, and
+//! never an allocation the file cannot pay for. Each test names what it checks.
+
+use video_hw::bitstream::sps::parse_hevc_sps;
+use video_hw::bitstream::{AccessUnitAssembler, AnnexBSplitter, ParameterSetCache};
+use video_hw::container::Mp4Demuxer;
+use video_hw::{Codec, ErrorKind};
+
+/// bitstream-1.bin: a chunk-size byte, then an HEVC SPS whose
+/// `log2_max_pic_order_cnt_lsb_minus4` is 2^32-2 (`read_ue(..) + 4` overflowed).
+const HEVC_SPS_POC_LSB: &[u8] =
+    include_bytes!("../../../fuzz/regressions/bitstream/hevc-sps-poc-lsb-overflow.bin");
+/// mp4_demux-1.bin: an ffmpeg fragmented MP4 whose trun claims 16,777,216 samples.
+const TRUN_16M: &[u8] =
+    include_bytes!("../../../fuzz/regressions/mp4_demux/trun-claims-16m-samples.bin");
+
+#[test]
+fn hevc_sps_with_out_of_range_poc_lsb_length_is_an_invalid_bitstream_naming_the_field() {
+    let err = parse_hevc_sps(&HEVC_SPS_POC_LSB[1..]).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidBitstream, "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains("log2_max_pic_order_cnt_lsb_minus4") && text.contains("4294967294"),
+        "the error names the field and its value: {text}"
+    );
+}
+
+#[test]
+fn hevc_sps_with_out_of_range_poc_lsb_length_is_refused_by_the_parameter_set_cache() {
+    let mut nal_stream = vec![0, 0, 0, 1];
+    nal_stream.extend_from_slice(&HEVC_SPS_POC_LSB[1..]);
+    // The path every decode session runs: splitter, access-unit assembler, cache.
+    let mut splitter = AnnexBSplitter::new();
+    let mut assembler = AccessUnitAssembler::new(Codec::Hevc);
+    let (mut nals, mut aus) = (Vec::new(), Vec::new());
+    splitter.push(&nal_stream, &mut nals);
+    splitter.finish(&mut nals);
+    for nal in nals {
+        assembler.push(nal, &mut aus);
+    }
+    assembler.finish(&mut aus);
+    let mut cache = ParameterSetCache::new(Codec::Hevc);
+    let sps = aus.iter().flat_map(|au| &au.nals).next().expect("the SPS NAL");
+    let err = cache.insert(sps).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidBitstream, "{err}");
+    assert!(cache.active_stream_info().is_none(), "the broken SPS is not stored");
+}
+
+#[test]
+fn fragmented_mp4_whose_trun_claims_more_samples_than_the_file_holds_is_an_invalid_bitstream() {
+    let err = Mp4Demuxer::from_bytes(TRUN_16M).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidBitstream, "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains("trun") && text.contains("sample_count = 16777216"),
+        "the error names the field and its value: {text}"
+    );
+}

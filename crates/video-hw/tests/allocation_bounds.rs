@@ -18,7 +18,7 @@ use video_hw::container::Mp4Demuxer;
 use video_hw::{Codec, ErrorKind};
 
 /// The documented bound: peak heap of a reader <= BYTES_FACTOR x input + CONSTANT.
-const BYTES_FACTOR: usize = 64;
+const BYTES_FACTOR: usize = 32;
 const CONSTANT: usize = 1 << 20;
 
 struct Counting;
@@ -220,17 +220,29 @@ fn ue(v: u64) -> String {
     format!("{}{x:b}", "0".repeat(len - 1))
 }
 
-/// An RBSP from bit strings, with trailing bits.
+/// A NAL unit payload from bit strings: trailing bits, then emulation prevention.
 fn bits(fields: &[String]) -> Vec<u8> {
     let mut s: String = fields.concat();
     s.push('1');
     while s.len() % 8 != 0 {
         s.push('0');
     }
-    s.as_bytes()
+    let rbsp = s
+        .as_bytes()
         .chunks(8)
-        .map(|b| u8::from_str_radix(std::str::from_utf8(b).unwrap(), 2).unwrap())
-        .collect()
+        .map(|b| u8::from_str_radix(std::str::from_utf8(b).unwrap(), 2).unwrap());
+    // Emulation prevention: no `00 00 0x` (x <= 3) in the NAL unit.
+    let mut out = Vec::new();
+    let mut zeros = 0;
+    for b in rbsp {
+        if zeros >= 2 && b <= 3 {
+            out.push(3);
+            zeros = 0;
+        }
+        out.push(b);
+        zeros = if b == 0 { zeros + 1 } else { 0 };
+    }
+    out
 }
 
 #[test]

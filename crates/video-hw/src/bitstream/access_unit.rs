@@ -55,7 +55,7 @@ impl AccessUnit {
 
     /// The access unit as an Annex-B byte string (4-byte start codes).
     pub fn to_annexb(&self) -> Vec<u8> {
-        let len = self.nals.iter().map(|n| n.len() + 4).sum();
+        let len = self.nals.iter().map(|n| n.len().saturating_add(4)).sum();
         let mut out = Vec::with_capacity(len);
         for nal in &self.nals {
             out.extend_from_slice(&[0, 0, 0, 1]);
@@ -71,7 +71,7 @@ impl AccessUnit {
         let len = self
             .nals
             .iter()
-            .map(|n| n.len() + usize::from(length_size))
+            .map(|n| n.len().saturating_add(usize::from(length_size)))
             .sum();
         let mut out = Vec::with_capacity(len);
         for nal in &self.nals {

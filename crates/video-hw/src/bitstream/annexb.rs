@@ -51,24 +51,30 @@ impl AnnexBSplitter {
         }
         self.buf.extend_from_slice(chunk);
         let mut i = self.scanned;
+        // Positions inside `buf` (below its length, so no sum overflows), and the
+        // subtractions only run where `j >= floor + 2` / `start > floor` were checked: the
+        // saturating operations are exact.
         while let Some(rel) = memchr::memchr(1, &self.buf[i..]) {
-            let j = i + rel;
-            i = j + 1;
+            let j = i.saturating_add(rel);
+            i = j.saturating_add(1);
             // The earliest position a start code's `0x00 0x00` may take.
             let floor = self.current.map_or(0, |(p, _)| p);
-            if j < floor + 2 || self.buf[j - 1] != 0 || self.buf[j - 2] != 0 {
+            if j < floor.saturating_add(2)
+                || self.buf[j.saturating_sub(1)] != 0
+                || self.buf[j.saturating_sub(2)] != 0
+            {
                 continue;
             }
-            let mut start = j - 2;
-            if start > floor && self.buf[start - 1] == 0 {
-                start -= 1; // zero_byte of a 4-byte start code
+            let mut start = j.saturating_sub(2);
+            if start > floor && self.buf[start.saturating_sub(1)] == 0 {
+                start = start.saturating_sub(1); // zero_byte of a 4-byte start code
             }
-            let start_offset = self.buf_offset + start as u64;
+            let start_offset = self.buf_offset.saturating_add(start as u64);
             if let Some((p, offset)) = self.current {
                 emit(&self.buf[p..start], offset, out);
             }
             self.first_start.get_or_insert(start_offset);
-            self.current = Some((j + 1, start_offset));
+            self.current = Some((j.saturating_add(1), start_offset));
         }
         self.scanned = self.buf.len();
         self.compact();
@@ -80,7 +86,7 @@ impl AnnexBSplitter {
         if let Some((p, offset)) = self.current.take() {
             emit(&self.buf[p..], offset, out);
         }
-        self.buf_offset += self.buf.len() as u64;
+        self.buf_offset = self.buf_offset.saturating_add(self.buf.len() as u64);
         self.buf.clear();
         self.scanned = 0;
         if self.first_start.is_none() {
@@ -103,17 +109,21 @@ impl AnnexBSplitter {
             return;
         }
         self.buf.drain(..keep_from);
-        self.buf_offset += keep_from as u64;
-        self.scanned -= keep_from;
+        // `scanned` is the old length and `p` is `keep_from` or beyond: both exact.
+        self.buf_offset = self.buf_offset.saturating_add(keep_from as u64);
+        self.scanned = self.scanned.saturating_sub(keep_from);
         if let Some((p, _)) = &mut self.current {
-            *p -= keep_from;
+            *p = p.saturating_sub(keep_from);
         }
     }
 }
 
 /// Appends `bytes` minus trailing zero bytes as a NAL unit, unless nothing is left.
 fn emit(bytes: &[u8], offset: u64, out: &mut Vec<Nal>) {
-    let end = bytes.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
+    let end = bytes
+        .iter()
+        .rposition(|&b| b != 0)
+        .map_or(0, |i| i.saturating_add(1));
     if end > 0 {
         out.push(Nal {
             data: bytes[..end].to_vec(),

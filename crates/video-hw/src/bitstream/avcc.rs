@@ -99,7 +99,7 @@ impl AvcDecoderConfigurationRecord {
         let profile_idc = r.u8()?;
         let profile_compatibility = r.u8()?;
         let level_idc = r.u8()?;
-        let length_size = (r.u8()? & 3) + 1;
+        let length_size = (r.u8()? & 3).saturating_add(1);
         if length_size == 3 {
             return Err(bad(
                 "avcC lengthSizeMinusOne of 2 (3-byte lengths) is not allowed",
@@ -111,8 +111,8 @@ impl AvcDecoderConfigurationRecord {
         let pps = (0..num_pps).map(|_| r.nal()).collect::<Result<Vec<_>>>()?;
         let high = if has_high_tail(profile_idc) && r.remaining() >= 4 {
             let chroma_format_idc = r.u8()? & 3;
-            let bit_depth_luma = (r.u8()? & 7) + 8;
-            let bit_depth_chroma = (r.u8()? & 7) + 8;
+            let bit_depth_luma = (r.u8()? & 7).saturating_add(8);
+            let bit_depth_chroma = (r.u8()? & 7).saturating_add(8);
             let n = r.u8()?;
             let sps_ext = (0..n).map(|_| r.nal()).collect::<Result<Vec<_>>>()?;
             Some(AvcHighProfileExtension {
@@ -209,7 +209,7 @@ impl AvcDecoderConfigurationRecord {
             self.profile_idc,
             self.profile_compatibility,
             self.level_idc,
-            0xFC | (self.length_size - 1),
+            0xFC | (self.length_size.saturating_sub(1) & 3),
             0xE0 | (self.sps.len() as u8 & 0x1F),
         ];
         for nal in &self.sps {

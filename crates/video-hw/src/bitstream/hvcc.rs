@@ -75,11 +75,11 @@ impl HevcDecoderConfigurationRecord {
         let min_spatial_segmentation_idc = r.u16()? & 0x0FFF;
         let parallelism_type = r.u8()? & 3;
         let chroma_format_idc = r.u8()? & 3;
-        let bit_depth_luma = (r.u8()? & 7) + 8;
-        let bit_depth_chroma = (r.u8()? & 7) + 8;
+        let bit_depth_luma = (r.u8()? & 7).saturating_add(8);
+        let bit_depth_chroma = (r.u8()? & 7).saturating_add(8);
         let avg_frame_rate = r.u16()?;
         let b = r.u8()?;
-        let length_size = (b & 3) + 1;
+        let length_size = (b & 3).saturating_add(1);
         if length_size == 3 {
             return Err(bad(
                 "hvcC lengthSizeMinusOne of 2 (3-byte lengths) is not allowed",
@@ -163,8 +163,13 @@ impl HevcDecoderConfigurationRecord {
         let parsed = parse_hevc_sps_fields(first)?;
         let info = &parsed.info;
         let avg_frame_rate = info.frame_rate.map_or(0, |r| {
-            let v = (u64::from(r.num) * 256 + u64::from(r.den) / 2) / u64::from(r.den);
-            u16::try_from(v).unwrap_or(0)
+            // Frames per 256 s, rounded; 0 ("unspecified") when it does not fit.
+            let den = u64::from(r.den);
+            let v = u64::from(r.num)
+                .checked_mul(256)
+                .and_then(|n| n.checked_add(den >> 1))
+                .and_then(|n| n.checked_div(den));
+            v.and_then(|v| u16::try_from(v).ok()).unwrap_or(0)
         });
         let record = Self {
             ptl: parsed.ptl,
@@ -175,7 +180,7 @@ impl HevcDecoderConfigurationRecord {
             bit_depth_chroma: info.bit_depth_chroma,
             avg_frame_rate,
             constant_frame_rate: 0,
-            num_temporal_layers: parsed.max_sub_layers_minus1 + 1,
+            num_temporal_layers: parsed.max_sub_layers_minus1.saturating_add(1),
             temporal_id_nested: parsed.temporal_id_nesting,
             length_size,
             arrays,
@@ -206,7 +211,7 @@ impl HevcDecoderConfigurationRecord {
             ((self.constant_frame_rate & 3) << 6)
                 | ((self.num_temporal_layers & 7) << 3)
                 | (u8::from(self.temporal_id_nested) << 2)
-                | (self.length_size - 1),
+                | (self.length_size.saturating_sub(1) & 3),
         );
         let n = u8::try_from(self.arrays.len())
             .map_err(|_| VideoError::invalid_input("more than 255 hvcC arrays"))?;

@@ -17,13 +17,16 @@ pub(crate) fn check_length_size(length_size: u8) -> Result<()> {
 /// `InvalidInput` when the NAL unit is too long for the prefix.
 pub(crate) fn push_length_prefixed(out: &mut Vec<u8>, nal: &[u8], length_size: u8) -> Result<()> {
     let len = nal.len() as u64;
-    let max = (1u64 << (8 * u32::from(length_size))) - 1;
+    let bits = u32::from(length_size).saturating_mul(8);
+    let max = 1u64.checked_shl(bits).map_or(u64::MAX, |m| m.saturating_sub(1));
     if len > max {
         return Err(VideoError::invalid_input(format!(
             "NAL unit of {len} bytes does not fit a {length_size}-byte length prefix"
         )));
     }
-    out.extend_from_slice(&len.to_be_bytes()[8 - usize::from(length_size)..]);
+    let prefix = len.to_be_bytes();
+    let skip = prefix.len().saturating_sub(usize::from(length_size));
+    out.extend_from_slice(&prefix[skip..]);
     out.extend_from_slice(nal);
     Ok(())
 }
@@ -61,7 +64,7 @@ pub fn split_length_prefixed(data: &[u8], length_size: u8) -> Result<Vec<Vec<u8>
 /// Converts an Annex-B buffer into `length_size`-byte length-prefixed NAL units.
 pub fn annexb_to_length_prefixed(data: &[u8], length_size: u8) -> Result<Vec<u8>> {
     check_length_size(length_size)?;
-    let mut out = Vec::with_capacity(data.len() + 16);
+    let mut out = Vec::with_capacity(data.len().saturating_add(16));
     for nal in split_annexb(data) {
         push_length_prefixed(&mut out, &nal.data, length_size)?;
     }
@@ -71,7 +74,7 @@ pub fn annexb_to_length_prefixed(data: &[u8], length_size: u8) -> Result<Vec<u8>
 /// Converts length-prefixed NAL units into Annex-B with 4-byte start codes.
 pub fn length_prefixed_to_annexb(data: &[u8], length_size: u8) -> Result<Vec<u8>> {
     let nals = split_length_prefixed(data, length_size)?;
-    let mut out = Vec::with_capacity(data.len() + 4 * nals.len());
+    let mut out = Vec::with_capacity(data.len().saturating_add(nals.len().saturating_mul(4)));
     for nal in nals {
         out.extend_from_slice(&[0, 0, 0, 1]);
         out.extend_from_slice(&nal);

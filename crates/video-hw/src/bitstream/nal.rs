@@ -178,7 +178,7 @@ pub fn rbsp(codec: Codec, nal: &[u8]) -> Result<Vec<u8>> {
         )));
     }
     // `decode_nal` skips one header byte; for HEVC hand it the NAL minus its first byte.
-    h264_reader::rbsp::decode_nal(&nal[hl - 1..])
+    h264_reader::rbsp::decode_nal(&nal[hl.saturating_sub(1)..])
         .map(|c| c.into_owned())
         .map_err(|e| {
             VideoError::invalid_bitstream(format!("{codec} NAL unit payload: {e}")).with_source(e)

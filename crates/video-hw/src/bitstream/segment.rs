@@ -85,7 +85,7 @@ pub fn split_at_idr(codec: Codec, units: &[AccessUnit], min_access_units: usize)
         }
         let seg = current.as_mut().expect("set above");
         seg.data.extend_from_slice(&au.to_annexb());
-        seg.access_units += 1;
+        seg.access_units = seg.access_units.saturating_add(1);
     }
     segments.extend(current);
     segments

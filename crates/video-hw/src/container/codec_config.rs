@@ -139,7 +139,7 @@ fn avc_entry(fourcc: &str, visual: &VisualSampleEntryFields, avcc: &AvccBox) -> 
         fourcc: fourcc.into(),
         width: visual.width,
         height: visual.height,
-        length_size: avcc.length_size_minus_one.get() + 1,
+        length_size: avcc.length_size_minus_one.get().saturating_add(1),
         params: ParameterSets {
             vps: Vec::new(),
             sps: avcc.sps_list.clone(),
@@ -164,7 +164,7 @@ fn hevc_entry(fourcc: &str, visual: &VisualSampleEntryFields, hvcc: &HvccBox) ->
         fourcc: fourcc.into(),
         width: visual.width,
         height: visual.height,
-        length_size: hvcc.length_size_minus_one.get() + 1,
+        length_size: hvcc.length_size_minus_one.get().saturating_add(1),
         params,
     }
 }
@@ -181,7 +181,7 @@ fn read_avc3(b: &UnknownBox) -> Result<VideoEntry> {
             return Ok(avc_entry("avc3", &visual, &avcc));
         }
         let (_, size) = UnknownBox::decode(rest).map_err(bad)?;
-        offset += size;
+        offset = offset.saturating_add(size);
     }
     Err(VideoError::invalid_bitstream(
         "avc3 sample entry has no avcC box",

@@ -131,11 +131,11 @@ impl Mp4Sample {
 
     fn with_parameter_sets(&self, sets: &[Vec<u8>]) -> Vec<u8> {
         let mut out =
-            Vec::with_capacity(self.data.len() + sets.iter().map(Vec::len).sum::<usize>() + 16);
+            Vec::with_capacity(self.data.len().saturating_add(sets.iter().map(Vec::len).sum::<usize>()).saturating_add(16));
         for nal in sets {
             let len = nal.len().to_be_bytes();
             let n = usize::from(self.length_size);
-            out.extend_from_slice(&len[len.len() - n..]);
+            out.extend_from_slice(&len[len.len().saturating_sub(n)..]);
             out.extend_from_slice(nal);
         }
         out.extend_from_slice(&self.data);
@@ -236,7 +236,7 @@ impl<R: Read + Seek> Mp4Demuxer<R> {
         for trak in moov.trak_boxes {
             match trak.mdia_box.hdlr_box.handler_type {
                 HdlrBox::HANDLER_TYPE_VIDE => {
-                    summary.video_tracks += 1;
+                    summary.video_tracks = summary.video_tracks.saturating_add(1);
                     if chosen.is_some() {
                         continue;
                     }
@@ -249,8 +249,10 @@ impl<R: Read + Seek> Mp4Demuxer<R> {
                         None => summary.unsupported_video.push("(no sample entry)".into()),
                     }
                 }
-                HdlrBox::HANDLER_TYPE_SOUN => summary.audio_tracks_skipped += 1,
-                _ => summary.other_tracks_skipped += 1,
+                HdlrBox::HANDLER_TYPE_SOUN => {
+                    summary.audio_tracks_skipped = summary.audio_tracks_skipped.saturating_add(1);
+                }
+                _ => summary.other_tracks_skipped = summary.other_tracks_skipped.saturating_add(1),
             }
         }
         let Some((trak, entry)) = chosen else {
@@ -411,9 +413,10 @@ impl<R: Read + Seek> Mp4Demuxer<R> {
         split_length_prefixed(&data, length_size)
             .map_err(|e| e.while_doing(format!("MP4 sample {n}")))?;
 
-        self.next += 1;
+        // At most u32::MAX samples are indexed (frame_count is a u32).
+        self.next = self.next.saturating_add(1);
         self.last_entry = Some(entry_index);
-        self.summary.samples_read += 1;
+        self.summary.samples_read = self.summary.samples_read.saturating_add(1);
         Ok(Some(Mp4Sample {
             index: n,
             data,
@@ -487,7 +490,7 @@ fn append_fragment_samples(
             Some(i) => i,
             None => {
                 entries.push(e);
-                entries.len() - 1
+                entries.len().saturating_sub(1)
             }
         })
         .collect();
@@ -523,7 +526,7 @@ fn index_fragments<R: Read + Seek>(
     let mut current = None;
     // The same request over and over means the demuxer makes no progress.
     let mut last_request = None;
-    let mut repeats = 0;
+    let mut repeats = 0u32;
     let mut claimed = 0u64;
     loop {
         let request = match demux.next_sample() {
@@ -536,7 +539,7 @@ fn index_fragments<R: Read + Seek>(
                         Some(i) => i,
                         None => {
                             entries.push(e.clone());
-                            entries.len() - 1
+                            entries.len().saturating_sub(1)
                         }
                     };
                     current = Some(index);
@@ -563,7 +566,7 @@ fn index_fragments<R: Read + Seek>(
             Err(e) => return Err(bad(e)),
         };
         if last_request == Some(request) {
-            repeats += 1;
+            repeats = repeats.saturating_add(1);
             if repeats > 4 {
                 return Err(VideoError::invalid_bitstream(
                     "fragmented MP4: no progress on the same bytes",
@@ -620,7 +623,9 @@ fn read_moov<R: Read + Seek>(reader: &mut R, file_len: u64) -> Result<MoovBox> {
     let mut saw_moof = false;
     while offset < file_len {
         let mut head = [0u8; BoxHeader::MAX_SIZE];
-        let available = (file_len - offset).min(head.len() as u64) as usize;
+        // offset < file_len (the loop condition).
+        let remaining = file_len.saturating_sub(offset);
+        let available = remaining.min(head.len() as u64) as usize;
         reader
             .seek(SeekFrom::Start(offset))
             .map_err(|e| read_error("MP4 box header", e))?;
@@ -630,14 +635,13 @@ fn read_moov<R: Read + Seek>(reader: &mut R, file_len: u64) -> Result<MoovBox> {
         let (header, header_len) = BoxHeader::decode(&head[..available])
             .map_err(|e| mp4_error(&format!("MP4 box header at {offset}"), e))?;
         let size = match header.box_size.get() {
-            0 => file_len - offset,
+            0 => remaining,
             n => n,
         };
-        if size < header_len as u64 || size > file_len - offset {
+        if size < header_len as u64 || size > remaining {
             return Err(VideoError::invalid_bitstream(format!(
-                "MP4 box `{}` at {offset} claims {size} bytes but {} remain: truncated or corrupt",
+                "MP4 box `{}` at {offset} claims {size} bytes but {remaining} remain: truncated or corrupt",
                 header.box_type,
-                file_len - offset
             )));
         }
         if header.box_type == MoovBox::TYPE {
@@ -657,7 +661,8 @@ fn read_moov<R: Read + Seek>(reader: &mut R, file_len: u64) -> Result<MoovBox> {
             return Ok(moov);
         }
         saw_moof |= header.box_type == MoofBox::TYPE;
-        offset += size;
+        // size <= remaining: the sum stays <= file_len.
+        offset = offset.saturating_add(size);
     }
     Err(if saw_moof {
         VideoError::unsupported("fragmented MP4 input without a moov box is not demuxed")
@@ -738,7 +743,10 @@ impl EditMapping {
             return Ok(Self::default());
         };
         let to_media = |d: u64| -> Option<i64> {
-            let v = u128::from(d) * u128::from(media_scale) / u128::from(movie_scale.max(1));
+            // u64 x u32 fits u128; the divisor is at least 1.
+            let v = u128::from(d)
+                .saturating_mul(u128::from(media_scale))
+                .checked_div(u128::from(movie_scale.max(1)))?;
             i64::try_from(v).ok()
         };
         let overflow = || VideoError::invalid_bitstream("MP4 edit list duration overflows");

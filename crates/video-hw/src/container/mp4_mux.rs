@@ -220,7 +220,7 @@ impl<W: Write> Mp4Muxer<W> {
             if next != self.params {
                 let entry = build_sample_entry(codec, &next, in_band)?;
                 self.params = next;
-                self.summary.configurations += 1;
+                self.summary.configurations = self.summary.configurations.saturating_add(1);
                 new_entry = Some(entry);
             }
         }
@@ -228,7 +228,7 @@ impl<W: Write> Mp4Muxer<W> {
             // Surfaces the missing-parameter-set error.
             build_sample_entry(codec, &self.params, in_band)?;
         }
-        let mut data = Vec::with_capacity(chunk.data.len() + 4);
+        let mut data = Vec::with_capacity(chunk.data.len().saturating_add(4));
         for nal in &nals {
             if !in_band && is_record_parameter_set(codec, nal) {
                 continue; // carried by the sample description
@@ -239,7 +239,7 @@ impl<W: Write> Mp4Muxer<W> {
         if self.summary.samples == 0 {
             self.first_dts = dts;
             if in_band {
-                self.cto_shift = pts - dts;
+                self.cto_shift = pts.checked_sub(dts).ok_or_else(timestamp_overflow)?;
             }
         }
         self.min_pts = Some(self.min_pts.map_or(pts, |m| m.min(pts)));
@@ -257,7 +257,7 @@ impl<W: Write> Mp4Muxer<W> {
                 self.writer
                     .write_all(&data)
                     .map_err(|e| write_error("MP4 sample", e))?;
-                *position += data.len() as u64;
+                *position = position.saturating_add(data.len() as u64);
                 offset
             }
             Mode::Fragmented { entry, .. } => {
@@ -273,12 +273,18 @@ impl<W: Write> Mp4Muxer<W> {
             size,
             offset,
             dts,
-            cto: pts - dts - self.cto_shift,
+            cto: pts
+                .checked_sub(dts)
+                .and_then(|c| c.checked_sub(self.cto_shift))
+                .ok_or_else(timestamp_overflow)?,
             keyframe: chunk.keyframe,
             entry: new_entry,
         });
-        self.summary.samples += 1;
-        self.summary.keyframes += u64::from(chunk.keyframe);
+        self.summary.samples = self.summary.samples.saturating_add(1);
+        self.summary.keyframes = self
+            .summary
+            .keyframes
+            .saturating_add(u64::from(chunk.keyframe));
         Ok(())
     }
 
@@ -287,10 +293,10 @@ impl<W: Write> Mp4Muxer<W> {
         let Some(p) = self.pending.take() else {
             return Ok(());
         };
-        let duration = u32::try_from(next_dts - p.dts).map_err(|_| {
+        let delta = next_dts.checked_sub(p.dts).ok_or_else(timestamp_overflow)?;
+        let duration = u32::try_from(delta).map_err(|_| {
             VideoError::invalid_input(format!(
-                "MP4 sample duration {} does not fit 32 bits",
-                next_dts - p.dts
+                "MP4 sample duration {delta} does not fit 32 bits"
             ))
         })?;
         self.append(p, duration)
@@ -298,7 +304,7 @@ impl<W: Write> Mp4Muxer<W> {
 
     fn append(&mut self, p: Pending, duration: u32) -> Result<()> {
         self.last_duration = duration;
-        self.total_duration += u64::from(duration);
+        self.total_duration = self.total_duration.saturating_add(u64::from(duration));
         let timescale = self.timescale()?;
         let mut sample = Sample {
             track_kind: TrackKind::Video,
@@ -367,7 +373,7 @@ impl<W: Write> Mp4Muxer<W> {
                 .write_all(&data)
                 .map_err(|e| write_error("MP4 fragment", e))?;
         }
-        self.summary.fragments += 1;
+        self.summary.fragments = self.summary.fragments.saturating_add(1);
         Ok(())
     }
 
@@ -392,7 +398,11 @@ impl<W: Write> Mp4Muxer<W> {
         if self.summary.samples == 0 {
             return Err(VideoError::invalid_input("MP4 muxer got no chunks"));
         }
-        let media_start = self.min_pts.unwrap_or(0) - self.first_dts;
+        let media_start = self
+            .min_pts
+            .unwrap_or(0)
+            .checked_sub(self.first_dts)
+            .ok_or_else(timestamp_overflow)?;
         let total_duration = self.total_duration;
         match &mut self.mode {
             Mode::Fragmented { .. } => {
@@ -446,17 +456,22 @@ impl<W: Write> Mp4Muxer<W> {
     }
 }
 
+/// Chunk timestamps so far apart that their difference overflows.
+fn timestamp_overflow() -> VideoError {
+    VideoError::invalid_input("MP4 chunk timestamps are too far apart (difference overflows)")
+}
+
 /// The track timebase for chunk timestamps in `tb`: `1/n` when `tb` is a whole fraction
 /// of a second, otherwise 90 kHz.
 fn track_timebase(tb: Timebase) -> Timebase {
     let Rational { num, den } = tb.0;
     if num == 1 {
         tb
-    } else if num != 0 && den % num == 0 {
-        Timebase(Rational {
-            num: 1,
-            den: den / num,
-        })
+    } else if let Some(whole) = den
+        .checked_div(num)
+        .filter(|_| den.checked_rem(num) == Some(0))
+    {
+        Timebase(Rational { num: 1, den: whole })
     } else {
         Timebase::MPEG_90K
     }

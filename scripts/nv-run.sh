@@ -38,9 +38,10 @@ pynv() {
 case "${1:-tests}" in
 tests)
   # Every binary under a time limit: one stalled test must not take the whole call with it.
-  timeout 120 "$g"/tests/video_hw --test-threads 1 --nocapture nvidia 2>&1 | tee "$out/lib.txt" | grep -E "KERNEL-BENCH|ADAPTER SUMMARY|test result|FAILED|panicked"
+  timeout 120 "$g"/tests/video_hw --test-threads 1 --nocapture nvidia color_paths placement 2>&1 | tee "$out/lib.txt" | grep -E "KERNEL-BENCH|ADAPTER SUMMARY|SKIPPED|test result|FAILED|panicked"
   VIDEO_HW_CHURN_SECS=${CHURN:-20} timeout $((${CHURN:-20} + 200)) "$g"/tests/nvidia_decode --test-threads 1 --nocapture 2>&1 | tee "$out/nvidia_decode.txt" | grep -E "^test |test result|PIPELINE|churn|CHURN|FAILED|panicked"
   VIDEO_HW_CONFORMANCE=$g/data/conformance timeout 120 "$g"/tests/segmented_decode --test-threads 1 --nocapture 2>&1 | tee "$out/segmented.txt" | grep -E "SEGMENTED .*nvidia|test result|FAILED|panicked"
+  VIDEO_HW_CONFORMANCE=$g/data/conformance timeout 120 "$g"/tests/output_placement --test-threads 1 --nocapture 2>&1 | tee "$out/placement.txt" | grep -E "^test |PLACEMENT|test result|FAILED|panicked"
   for mode in ${CONTEXTS:-primary}; do
     echo "== contract suite, VIDEO_HW_NV_CONTEXT=$mode"
     VIDEO_HW_NV_CONTEXT=$mode VIDEO_HW_CONFORMANCE=$g/data/conformance timeout 200 "$g"/tests/contract --test-threads 4 nvidia 2>&1 | tee -a "$out/contract.txt" | grep -E "test result|FAILED|panicked"

@@ -46,6 +46,10 @@ pub struct Common {
     /// Backend: auto, software, nvidia or videotoolbox.
     #[arg(long, default_value = "auto", global = true)]
     pub backend: Backend,
+    /// The GPU to decode and encode on, as the driver numbers them (CUDA device ordinal on
+    /// NVIDIA; ignored by backends without a choice of GPU).
+    #[arg(long, default_value_t = 0, global = true)]
+    pub gpu: u32,
     /// No progress or summary on stderr.
     #[arg(short, long, global = true)]
     pub quiet: bool,

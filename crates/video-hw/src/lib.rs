@@ -18,6 +18,7 @@ pub mod api;
 pub mod backend;
 pub mod bitstream;
 pub mod container;
+pub mod diagnostics;
 pub mod metrics;
 pub mod pattern;
 pub mod pipeline;
@@ -28,7 +29,9 @@ pub use api::codec::{Codec, Dimensions, Rational, Timebase, Timestamp};
 pub use api::color::{
     ColorDescription, ColorPrimaries, ColorRange, MatrixCoefficients, TransferCharacteristics,
 };
-pub use api::config::{DecodeOutput, DecoderConfig, EncoderConfig, RateControl};
+pub use api::config::{
+    ConversionPath, DecodeOutput, DecoderConfig, EncoderConfig, FramePlacement, RateControl,
+};
 pub use api::error::{ErrorKind, Rejected, Result, VideoError};
 pub use api::frame::{CropRect, DecodedFrame, FrameData, GpuApi, GpuSurface, PixelFormat, Plane};
 pub use api::packet::{BitstreamLayout, DecodeInput, EncodedChunk};
@@ -36,5 +39,5 @@ pub use api::raw::{EncodeInput, PlaneBuffer, RawPlane};
 pub use backend::{Backend, BackendReport, CodecSupport, Selection, probe};
 pub use session::{
     DecodeSession, DecodeSummary, EncodeSession, EncodeSummary, SegmentedConfig, SegmentedSummary,
-    SessionSwitchRequest, SwitchMode, SwitchStats, decode_segmented,
+    SessionSwitchRequest, SwitchMode, SwitchStats, decode_segmented, decode_segmented_with_metrics,
 };

@@ -21,7 +21,7 @@ fn nvdec_struct_layouts_match_the_sdk_headers() {
         skip_or_fail("NVDEC", &format!("headers not found in {}", dir.display()));
         return;
     }
-    let ours = video_hw::backend::nvdec_abi_layout();
+    let ours = video_hw::diagnostics::nvdec_abi_layout();
     assert!(
         ours.len() > 60,
         "the layout table covers every declared field"

@@ -22,7 +22,7 @@ fn nvenc_struct_layouts_and_constants_match_the_sdk_header() {
         skip_or_fail("NVENC", &format!("headers not found in {}", dir.display()));
         return;
     }
-    let ours = video_hw::backend::nvenc_abi_layout();
+    let ours = video_hw::diagnostics::nvenc_abi_layout();
     assert!(
         ours.len() > 250,
         "the layout table covers every declared field"

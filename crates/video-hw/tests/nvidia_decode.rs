@@ -267,12 +267,12 @@ fn gpu_output_frames_round_trip_to_the_manifest_md5() {
         );
     }
     // Dropped frames give their buffers back: a second pass allocates nothing new.
-    let before = video_hw::backend::gpu_memory_info().expect("mem").0;
+    let before = video_hw::diagnostics::gpu_memory_info().expect("mem").0;
     for _ in 0..3 {
         let s = find(&dir, "h264/test-25fps.h264");
         drop(decode_file(&dir.join(&s.file), s.codec, DecodeOutput::Gpu).expect("decode"));
     }
-    let after = video_hw::backend::gpu_memory_info().expect("mem").0;
+    let after = video_hw::diagnostics::gpu_memory_info().expect("mem").0;
     let grown = before.saturating_sub(after);
     assert!(
         grown < 64 << 20,
@@ -366,7 +366,7 @@ fn cuda_rgb_output_matches_float64_reference_within_one_lsb() {
         return;
     }
     let Some(dir) = conformance_dir() else { return };
-    let before = video_hw::backend::nvdec_counters();
+    let before = video_hw::diagnostics::nvdec_counters();
     for file in [
         "h264/test-25fps.h264",
         "h264/VID_1280x720_cabac_temporal_direct.264",
@@ -406,7 +406,7 @@ fn cuda_rgb_output_matches_float64_reference_within_one_lsb() {
             assert!(worst <= 1, "{file} {format}: kernel differs by {worst} LSB");
         }
     }
-    let after = video_hw::backend::nvdec_counters();
+    let after = video_hw::diagnostics::nvdec_counters();
     assert!(
         after.rgb_gpu > before.rgb_gpu,
         "the CUDA kernel converted the frames"
@@ -661,7 +661,7 @@ fn create_decode_destroy_churn_does_not_grow_memory() {
     let mut rounds = 0;
     while Instant::now() < deadline {
         if baseline.is_none() && Instant::now() >= settle {
-            let gpu = video_hw::backend::gpu_memory_info().expect("mem").0;
+            let gpu = video_hw::diagnostics::gpu_memory_info().expect("mem").0;
             baseline = Some((rss_bytes(), gpu));
         }
         samples.push(rss_bytes() >> 20);
@@ -679,7 +679,7 @@ fn create_decode_destroy_churn_does_not_grow_memory() {
     let (rss0, gpu0) = baseline.expect("the run lasts past its first third");
     let (rss1, gpu1) = (
         rss_bytes(),
-        video_hw::backend::gpu_memory_info().expect("mem").0,
+        video_hw::diagnostics::gpu_memory_info().expect("mem").0,
     );
     let rss_growth = rss1.saturating_sub(rss0);
     let gpu_growth = gpu0.saturating_sub(gpu1);

@@ -40,7 +40,7 @@ fn nvenc_encodes_and_decodes_back_or_is_unsupported_naming_nvenc() {
     let report = EncodeSession::capabilities(Backend::Nvidia);
     let size = Dimensions::new(320, 240).unwrap();
     let config = EncoderConfig::new(Codec::H264, size);
-    match video_hw::backend::nvenc_open_check(Codec::H264) {
+    match video_hw::diagnostics::nvenc_open_check(Codec::H264) {
         Err(e) => {
             eprintln!("NVENC unavailable on this GPU: {e}");
             assert_eq!(e.kind(), ErrorKind::Unsupported, "{e}");
@@ -86,7 +86,7 @@ fn nvenc_encodes_and_decodes_back_or_is_unsupported_naming_nvenc() {
 
 #[test]
 fn auto_encodes_elsewhere_when_nvidia_cannot_encode() {
-    if !gpu() || video_hw::backend::nvenc_open_check(Codec::H264).is_ok() {
+    if !gpu() || video_hw::diagnostics::nvenc_open_check(Codec::H264).is_ok() {
         eprintln!("**** SKIPPED: needs an NVIDIA GPU without NVENC ****");
         return;
     }

@@ -209,7 +209,7 @@ fn main() -> Result<()> {
         feature = "backend-nvidia",
         any(target_os = "linux", target_os = "windows")
     ))]
-    let counters = serde_json::to_value(video_hw::backend::nvdec_counters())?;
+    let counters = serde_json::to_value(video_hw::diagnostics::nvdec_counters())?;
     #[cfg(not(all(
         feature = "backend-nvidia",
         any(target_os = "linux", target_os = "windows")

@@ -365,10 +365,13 @@ impl Run<'_> {
         let units: Vec<Vec<u8>> = aus.iter().map(|au| au.to_annexb()).collect();
         let units = Arc::new(units);
         let to = self.args.to;
-        let config = DecoderConfig::new(codec).with_output(match to {
-            Some(f) => DecodeOutput::Cpu(f),
-            None => DecodeOutput::MetadataOnly,
-        });
+        let gpu = self.args.common.gpu;
+        let config = DecoderConfig::new(codec)
+            .with_gpu(gpu)
+            .with_output(match to {
+                Some(f) => DecodeOutput::Cpu(f),
+                None => DecodeOutput::MetadataOnly,
+            });
         let in_str = input.display().to_string();
         let mut vh_args: Vec<String> = [
             "decode",
@@ -385,6 +388,9 @@ impl Run<'_> {
         if let Some(f) = to {
             vh_args.extend(["--to".to_owned(), f.to_string()]);
         }
+        if gpu != 0 {
+            vh_args.extend(["--gpu".to_owned(), gpu.to_string()]);
+        }
         let parallel = self.args.parallel;
         if parallel > 1 {
             if self.args.sessions > 1 {
@@ -392,18 +398,7 @@ impl Run<'_> {
             }
             vh_args.extend(["--parallel".to_owned(), parallel.to_string()]);
         }
-        let plan = (parallel > 1)
-            .then(|| {
-                super::ParallelPlan::new(
-                    self.backend,
-                    config.clone(),
-                    &aus,
-                    parallel,
-                    to,
-                    &self.metrics,
-                )
-            })
-            .transpose()?;
+        let plan = (parallel > 1).then(|| super::ParallelPlan::new(config.clone(), &aus, parallel));
         drop(aus);
         let ff_args = self.ff.decode_args(self.backend, &input, to);
         let sessions = self.args.sessions;
@@ -420,7 +415,7 @@ impl Run<'_> {
             let v = time_processes(&self.exe, &vh_args, sessions, |_| None)?;
             let f = time_processes(&self.ff.ffmpeg, &ff_args, sessions, |_| None)?;
             let s = match &plan {
-                Some(plan) => inproc::decode_parallel(self.backend, plan)?,
+                Some(plan) => inproc::decode_parallel(self.backend, plan, &self.metrics)?,
                 None => inproc::decode(self.backend, &config, &units, sessions, &self.metrics)?,
             };
             let per = s.outputs / sessions as u64;

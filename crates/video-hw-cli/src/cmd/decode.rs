@@ -11,9 +11,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use video_hw::metrics::{Metrics, MetricsReport, PipelineSwitch};
-use video_hw::pipeline::{FrameTransform, IngestItem, Output, PipelineConfig, PipelineScheduler};
-use video_hw::transform::{TransformPath, TransformSpec, Transformer};
-use video_hw::{Codec, DecodeInput, DecodeOutput, DecodeSession, DecoderConfig, PixelFormat};
+use video_hw::pipeline::{IngestItem, Output, PipelineConfig, PipelineScheduler};
+use video_hw::{
+    Codec, ConversionPath, DecodeInput, DecodeOutput, DecodeSession, DecoderConfig, PixelFormat,
+};
 
 /// Arguments of `decode`.
 #[derive(Args, Debug)]
@@ -64,6 +65,10 @@ struct DecodeReport {
     frames: u64,
     errors: Vec<String>,
     sizes: Vec<String>,
+    /// How frames became the `--to` format: `decoder` (the decoder's own GPU kernel),
+    /// `gpu_transform` (kept on the GPU, converted by the GPU transform), `cpu`, or `none`;
+    /// chosen by the library.
+    conversion: ConversionPath,
     /// Pieces the stream was cut into (`--parallel`).
     #[serde(skip_serializing_if = "Option::is_none")]
     segments: Option<usize>,
@@ -106,11 +111,13 @@ pub fn run(args: DecodeArgs) -> Result<ExitCode> {
     let source = Source::open(&args.input, args.codec, args.chunk_size)?;
     let codec = source.codec;
     let pixels = args.md5 || args.output.is_some() || args.to.is_some();
-    let mut config = DecoderConfig::new(codec).with_output(if pixels {
-        DecodeOutput::Native
-    } else {
-        DecodeOutput::MetadataOnly
-    });
+    let mut config = DecoderConfig::new(codec)
+        .with_gpu(args.common.gpu)
+        .with_output(match args.to {
+            Some(f) => DecodeOutput::Cpu(f),
+            None if pixels => DecodeOutput::Native,
+            None => DecodeOutput::MetadataOnly,
+        });
     if let Some(tb) = source.timebase {
         config.timebase = tb;
     }
@@ -173,22 +180,15 @@ pub fn run(args: DecodeArgs) -> Result<ExitCode> {
     })
 }
 
-/// The format the decoder itself should deliver for `--to`: one the backend converts to on
-/// the GPU (NVIDIA's kernel for packed RGB), so the CPU transform pool has nothing to do.
-fn gpu_target(args: &DecodeArgs, codec: Codec) -> Option<PixelFormat> {
-    let to = args.to?;
-    let selection = video_hw::backend::select_decoder(args.common.backend, codec).ok()?;
-    video_hw::backend::decoder_converts_on_gpu(selection.backend, to).then_some(to)
-}
-
-/// NVDEC's counters so far, when the NVIDIA decoder made any frame.
+/// NVDEC's process-wide counters (copies, host buffers, fallbacks), when the NVIDIA decoder
+/// ran in this process.
 fn nvdec_counters() -> Option<serde_json::Value> {
     #[cfg(all(
         feature = "backend-nvidia",
         any(target_os = "linux", target_os = "windows")
     ))]
     {
-        let c = video_hw::backend::nvdec_counters();
+        let c = video_hw::diagnostics::nvdec_counters();
         if c.sessions_opened > 0 {
             return serde_json::to_value(c).ok();
         }
@@ -196,55 +196,27 @@ fn nvdec_counters() -> Option<serde_json::Value> {
     None
 }
 
-/// NVDEC's counts of frames converted by the CUDA kernel and by its CPU fallback, so far.
-fn gpu_rgb_counts() -> (u64, u64) {
-    #[cfg(all(
-        feature = "backend-nvidia",
-        any(target_os = "linux", target_os = "windows")
-    ))]
-    {
-        let c = video_hw::backend::nvdec_counters();
-        (c.rgb_gpu, c.rgb_cpu_fallbacks)
-    }
-    #[cfg(not(all(
-        feature = "backend-nvidia",
-        any(target_os = "linux", target_os = "windows")
-    )))]
-    {
-        (0, 0)
-    }
-}
-
 /// One session, run through the pipeline scheduler: ingest, decode submit and reap, and the
-/// transform pool (for `--to`) each on their own thread. Where the decoder converts on the
-/// GPU (`--to rgb24` on NVIDIA), it is asked for the format and the transform pool is skipped;
-/// the metrics count those frames as the GPU path (or fallback, where the kernel failed).
-fn decode_stream(
-    args: &DecodeArgs,
-    mut config: DecoderConfig,
-    source: Source,
-) -> Result<DecodeReport> {
+/// transform pool each on their own thread. The session chooses how frames become the `--to`
+/// format (the decoder's GPU kernel where it has one, `--to rgb24` on NVIDIA; else the CPU
+/// transform, which the scheduler runs on its pool) and counts every frame's path in the
+/// metrics.
+fn decode_stream(args: &DecodeArgs, config: DecoderConfig, source: Source) -> Result<DecodeReport> {
     let opening = std::time::Instant::now();
     let codec = config.codec;
-    let on_gpu = gpu_target(args, codec);
-    if let Some(f) = on_gpu {
-        config.output = DecodeOutput::Cpu(f);
-    }
-    let rgb_before = gpu_rgb_counts();
-    let session = DecodeSession::new(args.common.backend, config).context("opening decoder")?;
+    let metrics = Metrics::new();
+    let session = DecodeSession::with_metrics(args.common.backend, config, metrics.clone())
+        .context("opening decoder")?;
     let backend = session.backend();
     let selection = session.selection().reason.clone();
     let implementation = session.summary().implementation;
-    let metrics = Metrics::new();
+    let conversion = session.conversion();
     metrics.set_backend(backend.to_string());
     metrics.record_session(false);
     let scheduler = PipelineScheduler::new(
         PipelineConfig::default().with_switch(PipelineSwitch::from_env(backend)),
         metrics.clone(),
     );
-    let transform = args.to.filter(|_| on_gpu.is_none()).map(|f| {
-        Arc::new(Transformer::new(TransformSpec::to(f), metrics.clone())) as Arc<dyn FrameTransform>
-    });
     let mut sink = FrameSink::new(args.output.as_deref(), args.md5)?;
     let mut progress = Progress::new("decode", args.common.quiet);
     let mut frames = 0u64;
@@ -260,7 +232,7 @@ fn decode_stream(
                 .map_err(|e| video_hw::VideoError::backend(format!("{e:#}")))
         }),
         session,
-        transform,
+        None,
         |out| -> video_hw::Result<()> {
             match out {
                 Output::Frame(unit) => {
@@ -283,15 +255,6 @@ fn decode_stream(
     )?;
     let seconds = start.elapsed().as_secs_f64();
     progress.finish();
-    if on_gpu.is_some() {
-        let (gpu, fallback) = gpu_rgb_counts();
-        for _ in rgb_before.0..gpu {
-            metrics.record_transform_path(TransformPath::Gpu);
-        }
-        for _ in rgb_before.1..fallback {
-            metrics.record_transform_path(TransformPath::Fallback);
-        }
-    }
     let report = metrics.report();
     video_hw::metrics::print_if_requested(backend, &report);
     Ok(DecodeReport {
@@ -304,6 +267,7 @@ fn decode_stream(
         frames,
         errors,
         sizes,
+        conversion,
         segments: None,
         open_seconds,
         first_frame_seconds: first_frame,
@@ -337,14 +301,7 @@ fn decode_parallel(
     let units = video_hw::bitstream::assemble_annexb(codec, &data);
     drop(data);
     let metrics = Metrics::new();
-    let plan = super::ParallelPlan::new(
-        args.common.backend,
-        config,
-        &units,
-        args.parallel,
-        args.to,
-        &metrics,
-    )?;
+    let plan = super::ParallelPlan::new(config, &units, args.parallel);
     drop(units);
     let mut cfg = plan.segmented;
     cfg.chunk_size = args.chunk_size;
@@ -355,13 +312,14 @@ fn decode_parallel(
     let mut first_frame = None;
     let split = opening.elapsed();
     let start = std::time::Instant::now();
-    let summary = video_hw::decode_segmented(
+    let summary = video_hw::decode_segmented_with_metrics(
         args.common.backend,
         &plan.config,
         &plan.segments,
         cfg,
+        &metrics,
         |f| {
-            match plan.finish(f) {
+            match f {
                 Ok(frame) => {
                     first_frame.get_or_insert_with(|| start.elapsed());
                     let size = frame.dimensions().to_string();
@@ -381,6 +339,7 @@ fn decode_parallel(
     .context("decoding in parallel")?;
     let total = start.elapsed();
     progress.finish();
+    metrics.set_backend(summary.backend.to_string());
     let seconds = total.saturating_sub(summary.open_time).as_secs_f64();
     Ok(DecodeReport {
         input: args.input.display().to_string(),
@@ -392,6 +351,7 @@ fn decode_parallel(
         frames,
         errors,
         sizes,
+        conversion: summary.conversion,
         segments: Some(summary.segments),
         open_seconds: (split + summary.open_time).as_secs_f64(),
         first_frame_seconds: first_frame.map(|t| t.saturating_sub(summary.open_time).as_secs_f64()),
@@ -413,17 +373,14 @@ fn decode_many(args: &DecodeArgs, config: DecoderConfig, source: Source) -> Resu
     let inputs: Arc<[DecodeInput]> = inputs.into();
     let backend = args.common.backend;
     let md5 = args.md5;
-    let to = args.to;
     // Open every session first so that start-up is not part of the timing.
     let opening = std::time::Instant::now();
     let mut sessions = Vec::with_capacity(args.sessions);
     for i in 0..args.sessions {
-        let mut c = config.clone();
-        if let Some(f) = to {
-            c.output = DecodeOutput::Cpu(f);
-        }
-        sessions
-            .push(DecodeSession::new(backend, c).with_context(|| format!("opening decoder {i}"))?);
+        sessions.push(
+            DecodeSession::new(backend, config.clone())
+                .with_context(|| format!("opening decoder {i}"))?,
+        );
     }
     let first = &sessions[0];
     let (backend_name, selection) = (
@@ -431,6 +388,7 @@ fn decode_many(args: &DecodeArgs, config: DecoderConfig, source: Source) -> Resu
         first.selection().reason.clone(),
     );
     let implementation = first.summary().implementation;
+    let conversion = first.conversion();
     let pipeline = PipelineSwitch::from_env(first.backend());
     let open_seconds = opening.elapsed().as_secs_f64();
     let start = std::time::Instant::now();
@@ -502,6 +460,7 @@ fn decode_many(args: &DecodeArgs, config: DecoderConfig, source: Source) -> Resu
         frames,
         errors,
         sizes: Vec::new(),
+        conversion,
         segments: None,
         open_seconds,
         first_frame_seconds: None,

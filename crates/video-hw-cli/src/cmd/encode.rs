@@ -74,7 +74,7 @@ pub fn run(args: EncodeArgs) -> Result<ExitCode> {
         (None, true) => None,
     };
     let limit = args.frames.or(args.pattern.then_some(300));
-    let config = args.enc.config(args.size);
+    let config = args.enc.config(args.size).with_gpu(args.common.gpu);
     let mut session = EncodeSession::new(args.common.backend, config).context("opening encoder")?;
     let mut out = ChunkOut::create(&args.output, args.fragmented)?;
     let mut progress = Progress::new("encode", args.common.quiet);

@@ -167,79 +167,42 @@ pub fn finish_encode(session: &mut EncodeSession, on_chunk: &mut ChunkSink) -> R
     reap_ready_encode(session, on_chunk)
 }
 
-/// Prints the first errors of a run on stderr (at most 5 lines, then a count). Errors are
-/// shown even with `-q`.
 /// Everything a parallel decode (`--parallel`) runs with, the same for `decode` and `bench`.
+/// Where the frames wait and how they are converted to `--to` is the library's choice
+/// ([`video_hw::decode_segmented_with_metrics`]).
 pub struct ParallelPlan {
     /// The stream cut at IDR pictures into pieces of at least 30 access units and a quarter
     /// of an even share.
     pub segments: Vec<video_hw::bitstream::Segment>,
-    /// The sessions' configuration: output where the sessions leave it, and an output queue
-    /// deep enough for a whole piece.
+    /// The sessions' configuration, with an output queue deep enough for a whole piece.
     pub config: video_hw::DecoderConfig,
     /// A session ahead of the caller holds its whole piece rather than wait (memory:
     /// `parallel` pieces of frames).
     pub segmented: video_hw::SegmentedConfig,
-    /// Converts each frame to `to` on the caller's thread, when the sessions do not.
-    pub transformer: Option<video_hw::transform::Transformer>,
 }
 
 impl ParallelPlan {
-    /// Plans the decode of `units` (a whole stream) on `parallel` sessions of `backend`,
-    /// delivering `to`. On NVIDIA, for packed RGB, the sessions keep their frames on the GPU
-    /// and the caller converts each one in stream order through the CUDA transform: frames
-    /// waiting for their turn hold pooled device memory, not page-locked host memory made for
-    /// them. Elsewhere the sessions convert (`DecodeOutput::Cpu`).
+    /// Plans the decode of `units` (a whole stream) on `parallel` sessions with `config`.
     pub fn new(
-        backend: video_hw::Backend,
         mut config: video_hw::DecoderConfig,
         units: &[video_hw::bitstream::AccessUnit],
         parallel: usize,
-        to: Option<video_hw::PixelFormat>,
-        metrics: &video_hw::metrics::Metrics,
-    ) -> Result<Self> {
+    ) -> Self {
         let min = (units.len() / (4 * parallel.max(1))).max(30);
         let segments = video_hw::bitstream::split_at_idr(config.codec, units, min);
-        let mut transformer = None;
-        if let Some(f) = to {
-            let selected = video_hw::backend::select_decoder(backend, config.codec).ok();
-            if selected.is_some_and(|s| video_hw::backend::decoder_converts_on_gpu(s.backend, f)) {
-                let cuda = video_hw::backend::cuda_transform()?;
-                transformer = Some(
-                    video_hw::transform::Transformer::new(
-                        video_hw::transform::TransformSpec::to(f),
-                        metrics.clone(),
-                    )
-                    .with_gpu(cuda),
-                );
-                config.output = video_hw::DecodeOutput::Gpu;
-            } else {
-                config.output = video_hw::DecodeOutput::Cpu(f);
-            }
-        }
         let mut segmented = video_hw::SegmentedConfig::new(parallel);
         segmented.frames_ahead = segments.iter().map(|s| s.access_units).max().unwrap_or(1);
         config.output_queue = config.output_queue.max(segmented.frames_ahead);
-        Ok(Self {
+        Self {
             segments,
             config,
             segmented,
-            transformer,
-        })
-    }
-
-    /// `frame` as the caller wants it: through the transformer where there is one.
-    pub fn finish(
-        &self,
-        frame: video_hw::Result<video_hw::DecodedFrame>,
-    ) -> video_hw::Result<video_hw::DecodedFrame> {
-        match (frame, &self.transformer) {
-            (Ok(f), Some(t)) => t.apply(f).map(|(f, _path)| f),
-            (f, _) => f,
         }
     }
 }
 
+/// Prints the first errors of a run on stderr (at most 5 lines, then a count). Errors are
+/// shown even with `-q`.
 pub fn print_errors(errors: &[String]) {
     for e in errors.iter().take(5) {
         eprintln!("video-hw: error: {e}");

@@ -47,8 +47,11 @@ struct RoundtripReport {
 
 /// Encodes the pattern, decodes it, and reports PSNR.
 pub fn run(args: RoundtripArgs) -> Result<ExitCode> {
-    let mut enc = EncodeSession::new(args.common.backend, args.enc.config(args.size))
-        .context("opening encoder")?;
+    let mut enc = EncodeSession::new(
+        args.common.backend,
+        args.enc.config(args.size).with_gpu(args.common.gpu),
+    )
+    .context("opening encoder")?;
     let mut stream = Vec::new();
     for i in 0..args.frames {
         let picture = video_hw::EncodeInput::packed(

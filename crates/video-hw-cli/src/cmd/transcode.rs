@@ -97,7 +97,9 @@ pub fn run(args: TranscodeArgs) -> Result<ExitCode> {
     let container_in = source.container;
     let mut out = ChunkOut::create(&args.output, args.fragmented)?;
     let container_out = out.kind();
-    let mut dconfig = DecoderConfig::new(source.codec).with_output(DecodeOutput::Native);
+    let mut dconfig = DecoderConfig::new(source.codec)
+        .with_output(DecodeOutput::Native)
+        .with_gpu(args.common.gpu);
     if let Some(tb) = source.timebase {
         dconfig.timebase = tb;
     }
@@ -204,8 +206,11 @@ fn scheduled(
 ) -> Result<(u64, String, Option<MetricsReport>)> {
     let input_size = source.size.context("input size unknown")?;
     let size = args.size.unwrap_or(input_size);
-    let encoder = EncodeSession::new(args.common.backend, args.enc.config(size))
-        .context("opening encoder")?;
+    let encoder = EncodeSession::new(
+        args.common.backend,
+        args.enc.config(size).with_gpu(args.common.gpu),
+    )
+    .context("opening encoder")?;
     let encoder_name = format!(
         "{} [{}]",
         encoder.backend(),
@@ -287,8 +292,13 @@ fn direct(
         let enc = match &mut encoder {
             Some(e) => e,
             None => encoder.insert(
-                EncodeSession::new(args.common.backend, args.enc.config(target.unwrap_or(size)))
-                    .context("opening encoder")?,
+                EncodeSession::new(
+                    args.common.backend,
+                    args.enc
+                        .config(target.unwrap_or(size))
+                        .with_gpu(args.common.gpu),
+                )
+                .context("opening encoder")?,
             ),
         };
         // The input changed size mid-stream and nothing pins the output size: follow it.

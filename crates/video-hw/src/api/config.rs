@@ -21,6 +21,50 @@ pub enum DecodeOutput {
     MetadataOnly,
 }
 
+/// Where decoded frames live between the decoder and the caller. The session turns this and
+/// [`DecodeOutput`] into one [`ConversionPath`] (see [`crate::DecodeSession::conversion`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FramePlacement {
+    /// The library's choice: the fastest exact path. A single session lets a decoder that
+    /// converts on its GPU do so (NVDEC's kernel), else converts on the CPU; a segmented
+    /// decode ([`crate::decode_segmented`]) keeps frames in device memory while they wait for
+    /// their turn and converts them through the backend's [`crate::transform::GpuTransform`]
+    /// where there is one.
+    #[default]
+    Auto,
+    /// Host memory: frames are converted before they enter the session's output queue (by
+    /// the decoder on its GPU where it can, else on the CPU).
+    Host,
+    /// Device memory: frames stay on the GPU until they are reaped. With
+    /// [`DecodeOutput::Native`] the caller gets them there (as with [`DecodeOutput::Gpu`]);
+    /// with [`DecodeOutput::Cpu`] they are converted when reaped, through the backend's
+    /// [`crate::transform::GpuTransform`]. `Unsupported` on backends without device frames.
+    Device,
+}
+
+/// How a session turns the decoder's frames into the [`DecodeOutput`] asked for, chosen
+/// when it opens (fastest exact path first) and reported by
+/// [`crate::DecodeSession::conversion`]. Every frame's outcome is counted in the session's
+/// [`crate::metrics::Metrics`] as a [`crate::transform::TransformPath`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConversionPath {
+    /// Nothing to convert: native, GPU-resident or metadata-only output.
+    #[default]
+    None,
+    /// The decoder converts on its own GPU, straight from its picture (NVDEC's CUDA kernel,
+    /// VideoToolbox's Metal kernel); a frame it could not convert there is converted on the
+    /// CPU and counted as a fallback.
+    Decoder,
+    /// Frames stay in device memory and the backend's
+    /// [`crate::transform::GpuTransform`] converts them when they are reaped.
+    GpuTransform,
+    /// The CPU transform converts each frame: on the thread that reaps, or on the transform
+    /// pool of a [`crate::pipeline::PipelineScheduler`] that drives the session.
+    Cpu,
+}
+
 /// Decoder settings.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DecoderConfig {
@@ -40,6 +84,11 @@ pub struct DecoderConfig {
     pub submit_timeout: Duration,
     /// Parameter sets known out of band (from an avcC/hvcC record), as raw NAL units.
     pub parameter_sets: Vec<Vec<u8>>,
+    /// Where frames live on their way to the caller (default: the library's choice).
+    pub placement: FramePlacement,
+    /// The GPU to decode on, as the driver numbers them (default 0; CUDA device ordinal on
+    /// NVIDIA). Backends without a choice of GPU ignore it.
+    pub gpu: u32,
 }
 
 impl DecoderConfig {
@@ -54,12 +103,26 @@ impl DecoderConfig {
             output_queue: 8,
             submit_timeout: Duration::from_secs(5),
             parameter_sets: Vec::new(),
+            placement: FramePlacement::Auto,
+            gpu: 0,
         }
     }
 
     /// Sets the output kind.
     pub fn with_output(mut self, output: DecodeOutput) -> Self {
         self.output = output;
+        self
+    }
+
+    /// Sets where frames live on their way to the caller.
+    pub fn with_placement(mut self, placement: FramePlacement) -> Self {
+        self.placement = placement;
+        self
+    }
+
+    /// Sets the GPU to decode on.
+    pub fn with_gpu(mut self, gpu: u32) -> Self {
+        self.gpu = gpu;
         self
     }
 
@@ -134,6 +197,9 @@ pub struct EncoderConfig {
     pub output_queue: usize,
     /// How long a blocking `submit` waits for a credit.
     pub submit_timeout: Duration,
+    /// The GPU to encode on, as the driver numbers them (default 0; CUDA device ordinal on
+    /// NVIDIA). Backends without a choice of GPU ignore it.
+    pub gpu: u32,
 }
 
 impl EncoderConfig {
@@ -155,7 +221,14 @@ impl EncoderConfig {
             max_in_flight: 4,
             output_queue: 16,
             submit_timeout: Duration::from_secs(5),
+            gpu: 0,
         }
+    }
+
+    /// Sets the GPU to encode on.
+    pub fn with_gpu(mut self, gpu: u32) -> Self {
+        self.gpu = gpu;
+        self
     }
 
     /// Checks values every backend needs; `InvalidInput` otherwise.

@@ -13,25 +13,26 @@ use crate::api::raw::EncodeInput;
 use crate::bitstream::AccessUnit;
 use std::fmt;
 
+#[cfg(test)]
+mod color_paths_tests;
 #[cfg(all(
     feature = "backend-nvidia",
     any(target_os = "linux", target_os = "windows")
 ))]
-mod nvidia;
+pub(crate) mod nvidia;
 pub mod software;
 #[cfg(all(feature = "backend-vt", target_vendor = "apple"))]
 mod videotoolbox;
 mod videotoolbox_shared;
 
-/// NVIDIA internals exposed for tests and tools (not a stable API).
+/// NVIDIA diagnostics, public through [`crate::diagnostics`].
 #[cfg(all(
     feature = "backend-nvidia",
     any(target_os = "linux", target_os = "windows")
 ))]
-#[doc(hidden)]
-pub use nvidia::{
+pub(crate) use nvidia::{
     gpu_memory_info, nvdec_abi_layout, nvenc_abi_layout, nvenc_open_check,
-    stats::{NvdecCounters, snapshot as nvdec_counters},
+    stats::snapshot as nvdec_counters,
 };
 
 /// Which backend a session uses.
@@ -152,6 +153,13 @@ pub(crate) trait DecoderBackend {
 
     /// Implementation name for summaries (e.g. `openh264`).
     fn implementation(&self) -> String;
+
+    /// Frames asked for in a format the adapter converts to on its GPU
+    /// ([`decoder_converts_on_gpu`]) that it converted on the CPU instead, so far (the
+    /// session counts them as fallbacks).
+    fn conversion_fallbacks(&self) -> u64 {
+        0
+    }
 }
 
 /// An encoder adapter. It is created on, and only used from, the session's worker thread.
@@ -317,42 +325,63 @@ pub fn select_decoder(requested: Backend, codec: Codec) -> Result<Selection> {
 }
 
 /// Whether decode sessions on `backend` convert to `format` on the GPU themselves when asked
-/// for `DecodeOutput::Cpu(format)` (NVIDIA's CUDA kernel for packed RGB), so that a caller
-/// should ask the decoder rather than convert on the CPU afterwards.
+/// for `DecodeOutput::Cpu(format)`: NVIDIA's CUDA kernel and VideoToolbox's Metal kernel, for
+/// packed RGB, straight from the decoded picture. The session prefers this path
+/// ([`crate::ConversionPath::Decoder`]).
 pub fn decoder_converts_on_gpu(backend: Backend, format: crate::PixelFormat) -> bool {
-    use crate::PixelFormat::{Bgra, Rgb24, Rgba};
-    backend == Backend::Nvidia
-        && cfg!(all(
-            feature = "backend-nvidia",
-            any(target_os = "linux", target_os = "windows")
-        ))
-        && matches!(format, Rgb24 | Rgba | Bgra)
+    use crate::PixelFormat::{Argb, Bgra, Rgb24, Rgba};
+    let rgb = matches!(format, Rgb24 | Rgba | Bgra | Argb);
+    let nvidia = cfg!(all(
+        feature = "backend-nvidia",
+        any(target_os = "linux", target_os = "windows")
+    ));
+    let vt = cfg!(all(feature = "backend-vt", target_vendor = "apple"));
+    rgb && match backend {
+        Backend::Nvidia => nvidia,
+        Backend::VideoToolbox => vt,
+        _ => false,
+    }
 }
 
-/// The TransformLayer's GPU path on NVIDIA: NV12/P016 frames in CUDA memory (decode
-/// sessions with [`crate::DecodeOutput::Gpu`]) to packed RGB (RGB24, RGBA, BGRA) in host
-/// memory through the CUDA kernel, for [`crate::transform::Transformer::with_gpu`].
-/// `Unsupported` without the NVIDIA backend or driver.
+/// The TransformLayer's GPU path on NVIDIA on device 0: NV12/P016 frames in CUDA memory
+/// (decode sessions with [`crate::DecodeOutput::Gpu`]) to packed RGB (RGB24, RGBA, BGRA) in
+/// host memory through the CUDA kernel, for [`crate::transform::Transformer::with_gpu`].
+/// `Unsupported` without the NVIDIA backend or driver. Sessions pick it themselves where it
+/// is the fastest path ([`crate::FramePlacement`]).
 pub fn cuda_transform() -> Result<std::sync::Arc<dyn crate::transform::GpuTransform>> {
+    gpu_transform(Backend::Nvidia, crate::PixelFormat::Rgb24, 0)
+        .unwrap_or_else(|| Err(VideoError::unsupported("the CUDA transform needs the NVIDIA backend (feature backend-nvidia, Linux or Windows)")))
+}
+
+/// The [`crate::transform::GpuTransform`] of `backend` on device `gpu` that converts its GPU
+/// frames to `format`, if it has one (`None`: none in this build or for this format).
+#[cfg_attr(
+    not(all(
+        feature = "backend-nvidia",
+        any(target_os = "linux", target_os = "windows")
+    )),
+    allow(unused_variables)
+)]
+pub(crate) fn gpu_transform(
+    backend: Backend,
+    format: crate::PixelFormat,
+    gpu: u32,
+) -> Option<Result<std::sync::Arc<dyn crate::transform::GpuTransform>>> {
     #[cfg(all(
         feature = "backend-nvidia",
         any(target_os = "linux", target_os = "windows")
     ))]
-    {
-        nvidia::environment().map_err(VideoError::unsupported)?;
-        Ok(std::sync::Arc::new(
-            nvidia::cuda_transform::CudaTransform::new()?,
-        ))
+    if backend == Backend::Nvidia && nvidia::rgb::packing(format).is_some() {
+        return Some(
+            nvidia::environment()
+                .map_err(VideoError::unsupported)
+                .and_then(|_| nvidia::cuda_transform::CudaTransform::new(gpu))
+                .map(|t| {
+                    std::sync::Arc::new(t) as std::sync::Arc<dyn crate::transform::GpuTransform>
+                }),
+        );
     }
-    #[cfg(not(all(
-        feature = "backend-nvidia",
-        any(target_os = "linux", target_os = "windows")
-    )))]
-    {
-        Err(VideoError::unsupported(
-            "the CUDA transform needs the NVIDIA backend (feature backend-nvidia, Linux or Windows)",
-        ))
-    }
+    None
 }
 
 /// Picks the decoder backend and returns a factory that builds it on the worker thread.

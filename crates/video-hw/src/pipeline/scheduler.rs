@@ -147,6 +147,9 @@ impl PipelineScheduler {
     /// Decodes everything `source` yields, transforms the frames (unless `keep_native`) and
     /// hands them to `sink` as [`Output::Frame`]. Returns when the source is exhausted and
     /// everything has been delivered, or with the first error of the source or the sink.
+    /// Without a `transform`, the conversion the decoder's session chose for its output
+    /// ([`DecodeStage::take_conversion`]: the CPU transform or the GPU transform) runs on the
+    /// transform pool instead of the reaping worker.
     pub fn run_decode<S, D, K>(
         &self,
         source: S,
@@ -199,6 +202,8 @@ impl PipelineScheduler {
         K: FnMut(Output) -> Result<()> + Send,
     {
         let cfg = self.config;
+        let mut decoder = decoder;
+        let transform = transform.or_else(|| decoder.take_conversion());
         let shared = Shared {
             config: cfg,
             metrics: &self.metrics,

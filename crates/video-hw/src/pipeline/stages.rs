@@ -8,6 +8,7 @@ use crate::api::raw::EncodeInput;
 use crate::metrics::Stage;
 use crate::session::{DecodeSession, EncodeSession};
 use crate::transform::{TransformPath, Transformer};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// A decoder as the scheduler sees it: non-blocking submit, bounded-wait reap, flush.
@@ -20,6 +21,12 @@ pub trait DecodeStage: Send {
     /// Decodes everything submitted so far; afterwards `reap_timeout` yields what is left and
     /// then `None`.
     fn flush(&mut self) -> Result<()>;
+    /// The conversion the stage would otherwise run on the reaping thread, handed over to the
+    /// scheduler's transform pool (the stage then reaps frames unconverted); called once,
+    /// before the run, when the caller gave no transform. Default: none.
+    fn take_conversion(&mut self) -> Option<Arc<dyn FrameTransform>> {
+        None
+    }
 }
 
 /// An encoder as the scheduler sees it. [`EncodeSession`] implements it.
@@ -41,6 +48,9 @@ impl DecodeStage for DecodeSession {
     }
     fn flush(&mut self) -> Result<()> {
         DecodeSession::flush(self)
+    }
+    fn take_conversion(&mut self) -> Option<Arc<dyn FrameTransform>> {
+        DecodeSession::take_conversion(self).map(|t| Arc::new(t) as Arc<dyn FrameTransform>)
     }
 }
 
@@ -65,6 +75,9 @@ impl<T: DecodeStage + ?Sized> DecodeStage for Box<T> {
     }
     fn flush(&mut self) -> Result<()> {
         (**self).flush()
+    }
+    fn take_conversion(&mut self) -> Option<Arc<dyn FrameTransform>> {
+        (**self).take_conversion()
     }
 }
 

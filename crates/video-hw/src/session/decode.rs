@@ -1,16 +1,19 @@
 //! `DecodeSession`: compressed input in, pictures out, on any backend.
 
+use super::placement::{self, OutputPlan};
 use super::worker::{Command, WorkerHandle, WorkerPorts};
 use crate::api::codec::{Codec, Timestamp};
 use crate::api::color::ColorDescription;
-use crate::api::config::{DecodeOutput, DecoderConfig};
+use crate::api::config::{ConversionPath, DecodeOutput, DecoderConfig, FramePlacement};
 use crate::api::error::{Rejected, Result, VideoError};
-use crate::api::frame::{DecodedFrame, FrameData, PixelFormat};
+use crate::api::frame::{DecodedFrame, FrameData};
 use crate::api::packet::DecodeInput;
 use crate::backend::{self, Backend, BackendReport, DecoderBackend, Selection};
 use crate::bitstream::{
     AccessUnit, AccessUnitAssembler, AnnexBSplitter, Nal, ParameterSetCache, layout, nal,
 };
+use crate::metrics::Metrics;
+use crate::transform::Transformer;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -38,6 +41,8 @@ pub struct DecodeSummary {
     pub errors: u64,
     /// Size of the last frame (`WxH`).
     pub last_size: Option<String>,
+    /// How frames become the output asked for (chosen when the session opened).
+    pub conversion: ConversionPath,
 }
 
 /// A decoder: `submit` compressed input, `try_reap` / `reap_timeout` pictures, `flush` at the end.
@@ -65,23 +70,51 @@ pub struct DecodeSession {
     worker: WorkerHandle<DecodeInput, DecodedFrame>,
     selection: Selection,
     summary: Arc<Mutex<DecodeSummary>>,
-    output: DecodeOutput,
+    plan: Arc<OutputPlan>,
+    /// A pipeline's transform pool converts the frames (see [`DecodeSession::take_conversion`]).
+    deferred: bool,
+    metrics: Metrics,
 }
 
 impl DecodeSession {
-    /// Opens a decoder on `backend` (`Backend::Auto` picks the best available one).
+    /// Opens a decoder on `backend` (`Backend::Auto` picks the best available one). The
+    /// session picks the conversion path for `config.output` and `config.placement` (see
+    /// [`DecodeSession::conversion`]) and counts every frame's path in its own
+    /// [`DecodeSession::metrics`].
     pub fn new(backend: Backend, config: DecoderConfig) -> Result<Self> {
+        Self::with_metrics(backend, config, Metrics::new())
+    }
+
+    /// As [`DecodeSession::new`], counting conversions (path and latency of
+    /// [`crate::metrics::Stage::Transform`]) in `metrics`, e.g. a pipeline's recorder.
+    pub fn with_metrics(backend: Backend, config: DecoderConfig, metrics: Metrics) -> Result<Self> {
         config.validate()?;
-        let (selection, factory) = backend::decoder_factory(backend, &config)?;
-        check_output(&config, selection.backend)?;
-        let output = config.output;
+        let selection = backend::select_decoder(backend, config.codec)?;
+        let plan = placement::plan(selection.backend, &config, false, &metrics)?;
+        let mut adapter_config = config.with_placement(FramePlacement::Host);
+        adapter_config.output = plan.adapter_output;
+        Self::open(selection, adapter_config, plan, metrics)
+    }
+
+    /// Opens a session on the concrete backend of `selection` whose adapter makes
+    /// `config.output`, finishing frames by `plan`.
+    pub(crate) fn open(
+        selection: Selection,
+        config: DecoderConfig,
+        plan: OutputPlan,
+        metrics: Metrics,
+    ) -> Result<Self> {
+        let (_, factory) = backend::decoder_factory(selection.backend, &config)?;
+        let plan = Arc::new(plan);
         let summary = Arc::new(Mutex::new(DecodeSummary {
             backend: Some(selection.backend),
             selection: selection.reason.clone(),
             codec: Some(config.codec),
+            conversion: plan.path,
             ..Default::default()
         }));
-        let shared = summary.clone();
+        let (shared, worker_plan, worker_metrics) =
+            (summary.clone(), plan.clone(), metrics.clone());
         let worker = WorkerHandle::spawn(
             "video-hw-decode",
             config.max_in_flight,
@@ -99,15 +132,48 @@ impl DecodeSession {
                     s.implementation = adapter.implementation();
                 }
                 let _ = ready.send(Ok(()));
-                DecodeWorker::new(config, adapter, shared).run(ports);
+                DecodeWorker::new(config, adapter, shared)
+                    .counting(worker_plan, worker_metrics)
+                    .run(ports);
             },
         )?;
         Ok(Self {
             worker,
             selection,
             summary,
-            output,
+            plan,
+            deferred: false,
+            metrics,
         })
+    }
+
+    /// How this session turns the decoder's frames into the output asked for.
+    pub fn conversion(&self) -> ConversionPath {
+        self.plan.path
+    }
+
+    /// Where the session counts its conversions (one [`crate::transform::TransformPath`] per
+    /// converted frame, and the transform latency). Clone it to read a report.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// Hands the session's CPU or GPU-transform conversion to the caller, who runs it on
+    /// threads of its own (a [`crate::pipeline::PipelineScheduler`]'s transform pool does):
+    /// from then on frames are reaped unconverted. `None` where the decoder converts itself
+    /// or there is nothing to convert.
+    pub fn take_conversion(&mut self) -> Option<Transformer> {
+        let t = self.plan.pool_transform()?;
+        self.deferred = true;
+        Some(t)
+    }
+
+    fn finish(&self, frame: DecodedFrame) -> Result<DecodedFrame> {
+        if self.deferred {
+            Ok(frame)
+        } else {
+            self.plan.finish(frame)
+        }
     }
 
     /// What `backend` can decode here, probed at run time.
@@ -159,13 +225,13 @@ impl DecodeSession {
     /// thread, never on the decoder's worker.
     pub fn try_reap(&mut self) -> Result<Option<DecodedFrame>> {
         let frame = self.worker.try_reap()?;
-        frame.map(|f| shape_output(f, self.output)).transpose()
+        frame.map(|f| self.finish(f)).transpose()
     }
 
     /// The next decoded frame, waiting at most `timeout`.
     pub fn reap_timeout(&mut self, timeout: Duration) -> Result<Option<DecodedFrame>> {
         let frame = self.worker.reap_timeout(timeout)?;
-        frame.map(|f| shape_output(f, self.output)).transpose()
+        frame.map(|f| self.finish(f)).transpose()
     }
 
     /// Decodes everything submitted so far (the end of the stream) and makes every remaining
@@ -190,26 +256,6 @@ impl DecodeSession {
     }
 }
 
-fn check_output(config: &DecoderConfig, backend: Backend) -> Result<()> {
-    match config.output {
-        DecodeOutput::Native | DecodeOutput::MetadataOnly => Ok(()),
-        DecodeOutput::Cpu(
-            PixelFormat::I420
-            | PixelFormat::Nv12
-            | PixelFormat::Rgb24
-            | PixelFormat::Rgba
-            | PixelFormat::Bgra,
-        ) => Ok(()),
-        DecodeOutput::Cpu(other) => Err(VideoError::unsupported(format!(
-            "decoding to {other} is not supported (i420, nv12, rgb24, rgba, bgra are)"
-        ))),
-        DecodeOutput::Gpu if matches!(backend, Backend::Nvidia | Backend::VideoToolbox) => Ok(()),
-        DecodeOutput::Gpu => Err(VideoError::unsupported(format!(
-            "GPU-resident output needs a GPU backend; {backend} keeps frames in CPU memory"
-        ))),
-    }
-}
-
 /// The worker side: ingest (split + assemble), adapter, timestamping, output shaping.
 struct DecodeWorker {
     config: DecoderConfig,
@@ -230,6 +276,9 @@ struct DecodeWorker {
     ticks_per_frame: i64,
     /// Parameter sets seen in any input, for the colour description of the frames.
     parameter_sets: ParameterSetCache,
+    /// Counts the frames the adapter converted itself, with the adapter's fallbacks so far.
+    counting: Option<(Arc<OutputPlan>, Metrics)>,
+    fallbacks_seen: u64,
 }
 
 impl DecodeWorker {
@@ -255,6 +304,22 @@ impl DecodeWorker {
             next_pts: None,
             ticks_per_frame,
             parameter_sets: ParameterSetCache::new(codec),
+            counting: None,
+            fallbacks_seen: 0,
+        }
+    }
+
+    /// Counts the frames the adapter converts itself (decoder path) into `metrics`.
+    fn counting(mut self, plan: Arc<OutputPlan>, metrics: Metrics) -> Self {
+        self.counting = Some((plan, metrics));
+        self
+    }
+
+    fn count_conversions(&mut self, frames: &[DecodedFrame]) {
+        if let Some((plan, metrics)) = &self.counting {
+            let now = self.adapter.conversion_fallbacks();
+            plan.count_decoder_frames(frames, now.saturating_sub(self.fallbacks_seen), metrics);
+            self.fallbacks_seen = now;
         }
     }
 
@@ -363,6 +428,7 @@ impl DecodeWorker {
                 s.access_units += 1;
             }
             let result = self.adapter.decode(&au, &mut frames);
+            self.count_conversions(&frames);
             if !self.emit_frames(&mut frames, ports) {
                 return false;
             }
@@ -384,6 +450,7 @@ impl DecodeWorker {
         }
         let mut frames = Vec::new();
         let result = self.adapter.flush(&mut frames);
+        self.count_conversions(&frames);
         if !self.emit_frames(&mut frames, ports) {
             return false;
         }
@@ -483,14 +550,4 @@ fn strip_pixels(mut frame: DecodedFrame, output: DecodeOutput) -> Result<Decoded
         frame.data = FrameData::MetadataOnly;
     }
     Ok(frame)
-}
-
-/// Converts a native frame into the CPU format the caller asked for (on the reaping thread).
-fn shape_output(frame: DecodedFrame, output: DecodeOutput) -> Result<DecodedFrame> {
-    match output {
-        DecodeOutput::Cpu(format) if format != frame.format && frame.planes().is_some() => {
-            crate::transform::transform_frame(&frame, &crate::transform::TransformSpec::to(format))
-        }
-        _ => Ok(frame),
-    }
 }

@@ -3,6 +3,7 @@
 mod decode;
 mod encode;
 mod generation;
+mod placement;
 mod segmented;
 mod worker;
 
@@ -10,4 +11,6 @@ pub use decode::{DecodeSession, DecodeSummary};
 pub use encode::{EncodeSession, EncodeSummary};
 pub(crate) use generation::InPlace;
 pub use generation::{SessionSwitchRequest, SwitchMode, SwitchStats};
-pub use segmented::{SegmentedConfig, SegmentedSummary, decode_segmented};
+pub use segmented::{
+    SegmentedConfig, SegmentedSummary, decode_segmented, decode_segmented_with_metrics,
+};

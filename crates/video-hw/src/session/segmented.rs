@@ -7,13 +7,20 @@
 //! ahead of the caller holds at most `frames_ahead` frames of its segment before it waits,
 //! so memory stays bounded whatever the stream length. On NVIDIA every session runs on an
 //! NVDEC engine of its own, so one stream uses several engines.
+//!
+//! The output is placed as for one session ([`crate::FramePlacement`]), planned once for
+//! all sessions: under the library's choice, a converted output (`DecodeOutput::Cpu`) on a
+//! backend with a GPU transform (NVIDIA) keeps the frames in pooled device memory while they
+//! wait for their turn and converts each one on the caller's thread, in stream order.
 
-use crate::api::config::DecoderConfig;
+use super::placement;
+use crate::api::config::{ConversionPath, DecoderConfig, FramePlacement};
 use crate::api::error::{ErrorKind, Result, VideoError};
 use crate::api::frame::DecodedFrame;
 use crate::api::packet::DecodeInput;
-use crate::backend::Backend;
+use crate::backend::{self, Backend};
 use crate::bitstream::Segment;
+use crate::metrics::Metrics;
 use crate::session::DecodeSession;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
@@ -62,6 +69,8 @@ pub struct SegmentedSummary {
     pub frames: u64,
     /// Time spent opening the sessions, before the first segment started.
     pub open_time: Duration,
+    /// How frames became the output asked for.
+    pub conversion: ConversionPath,
 }
 
 /// Decodes `segments` (in order, as [`split_at_idr`](crate::bitstream::split_at_idr) made
@@ -74,6 +83,19 @@ pub fn decode_segmented(
     config: &DecoderConfig,
     segments: &[Segment],
     cfg: SegmentedConfig,
+    on_frame: impl FnMut(Result<DecodedFrame>) -> Result<()>,
+) -> Result<SegmentedSummary> {
+    decode_segmented_with_metrics(backend, config, segments, cfg, &Metrics::new(), on_frame)
+}
+
+/// As [`decode_segmented`], counting every frame's conversion path (and the transform
+/// latency) in `metrics`.
+pub fn decode_segmented_with_metrics(
+    backend: Backend,
+    config: &DecoderConfig,
+    segments: &[Segment],
+    cfg: SegmentedConfig,
+    metrics: &Metrics,
     mut on_frame: impl FnMut(Result<DecodedFrame>) -> Result<()>,
 ) -> Result<SegmentedSummary> {
     if cfg.sessions == 0 || cfg.frames_ahead == 0 || cfg.chunk_size == 0 {
@@ -82,10 +104,23 @@ pub fn decode_segmented(
         ));
     }
     let opening = Instant::now();
+    config.validate()?;
+    let selection = backend::select_decoder(backend, config.codec)?;
+    // One plan for all sessions: each session converts (its decoder or its CPU transform)
+    // unless the frames wait in device memory for the GPU transform on this thread.
+    let plan = placement::plan(selection.backend, config, true, metrics)?;
+    let mut session_config = config.clone().with_placement(FramePlacement::Host);
+    session_config.output = plan.adapter_output;
     let count = cfg.sessions.min(segments.len()).max(1);
     let mut sessions = Vec::with_capacity(count);
     for _ in 0..count {
-        sessions.push(DecodeSession::new(backend, config.clone())?);
+        let session_plan = placement::plan(selection.backend, &session_config, false, metrics)?;
+        sessions.push(DecodeSession::open(
+            selection.clone(),
+            session_config.clone(),
+            session_plan,
+            metrics.clone(),
+        )?);
     }
     let first = &sessions[0];
     let mut summary = SegmentedSummary {
@@ -96,6 +131,7 @@ pub fn decode_segmented(
         segments: segments.len(),
         frames: 0,
         open_time: opening.elapsed(),
+        conversion: plan.path,
     };
     let (senders, receivers): (Vec<_>, Vec<_>) = segments
         .iter()
@@ -111,7 +147,14 @@ pub fn decode_segmented(
             scope.spawn(move || worker(session, segments, &senders, next, cfg.chunk_size));
         }
         drop(senders);
-        let result = consume(receivers, &mut on_frame, &mut summary.frames);
+        let mut finish_and_hand_over = |item: Result<DecodedFrame>| {
+            if plan.path == ConversionPath::GpuTransform {
+                on_frame(item.and_then(|f| plan.finish(f)))
+            } else {
+                on_frame(item)
+            }
+        };
+        let result = consume(receivers, &mut finish_and_hand_over, &mut summary.frames);
         // On an early return the receivers are gone: the workers' sends fail and they stop.
         result
     })?;

@@ -1,7 +1,7 @@
 //! From a frame's [`ColorDescription`] to the matrix and range the SIMD kernels take.
 
 use crate::api::color::{ColorDescription, ColorRange, MatrixCoefficients};
-use crate::api::error::{Result, VideoError};
+use crate::api::error::Result;
 use yuvutils_rs::{YuvRange, YuvStandardMatrix};
 
 /// The Y'CbCr <-> R'G'B' parameters resolved for one picture.
@@ -12,19 +12,11 @@ pub(crate) struct YuvParams {
 }
 
 impl YuvParams {
-    /// Resolves `color` for a picture `height` lines tall (an unspecified matrix becomes
-    /// BT.601 below 720 lines, BT.709 from 720 up). Identity (GBR) is `Unsupported`.
+    /// Resolves `color` for a picture `height` lines tall by the library's one colour model
+    /// ([`super::color_model`]: an unspecified matrix is BT.601 below 720 lines, BT.709 from
+    /// 720 up; identity (GBR) is `Unsupported`).
     pub fn resolve(color: &ColorDescription, height: u32) -> Result<Self> {
-        let matrix = match color.matrix.resolve(height) {
-            MatrixCoefficients::Bt601 => YuvStandardMatrix::Bt601,
-            MatrixCoefficients::Bt709 => YuvStandardMatrix::Bt709,
-            MatrixCoefficients::Bt2020Ncl => YuvStandardMatrix::Bt2020,
-            other => {
-                return Err(VideoError::unsupported(format!(
-                    "matrix {other:?} has no CPU conversion"
-                )));
-            }
-        };
+        let matrix = super::color_model::yuvutils_matrix(color, height)?;
         let range = match color.range {
             ColorRange::Limited => YuvRange::Limited,
             ColorRange::Full => YuvRange::Full,

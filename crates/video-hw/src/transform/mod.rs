@@ -11,9 +11,13 @@
 //!   as fallback, each outcome counted as a [`TransformPath`].
 //!
 //! Colour maths follows the frame's [`ColorDescription`]: BT.601 / BT.709 / BT.2020 matrices,
-//! limited or full range; an unspecified matrix is BT.601 below 720 lines, BT.709 from 720 up.
+//! limited or full range; an unspecified matrix is BT.601 below 720 lines, BT.709 from 720 up;
+//! the identity (GBR) matrix is refused (`Unsupported`). Every conversion path of the library
+//! (this CPU transform, the CUDA and Metal kernels, the software encoders' RGB input) takes
+//! its coefficients from one source, so they agree (the `color_paths_tests` check it).
 //! The kernels are `yuvutils-rs` (SIMD, 13-bit fixed point); resize is `fast_image_resize`.
 
+pub(crate) mod color_model;
 mod convert;
 mod gpu;
 mod matrix;

@@ -30,7 +30,7 @@ pub fn decode(
     let mut opened = Vec::with_capacity(sessions);
     for i in 0..sessions {
         opened.push(
-            DecodeSession::new(backend, config.clone())
+            DecodeSession::with_metrics(backend, config.clone(), metrics.clone())
                 .with_context(|| format!("opening decoder {i}"))?,
         );
     }
@@ -45,18 +45,24 @@ pub fn decode(
 }
 
 /// Decodes the segments of one stream with `parallel` sessions at once
-/// ([`video_hw::decode_segmented`]); the time the sessions took to open is not counted.
-pub fn decode_parallel(backend: Backend, plan: &super::super::ParallelPlan) -> Result<RunResult> {
+/// ([`video_hw::decode_segmented_with_metrics`], conversions counted in `metrics`); the time
+/// the sessions took to open is not counted.
+pub fn decode_parallel(
+    backend: Backend,
+    plan: &super::super::ParallelPlan,
+    metrics: &Metrics,
+) -> Result<RunResult> {
     let mut outputs = 0u64;
     let mut first_error = None;
     let start = Instant::now();
-    let summary = video_hw::decode_segmented(
+    let summary = video_hw::decode_segmented_with_metrics(
         backend,
         &plan.config,
         &plan.segments,
         plan.segmented,
+        metrics,
         |frame| {
-            match plan.finish(frame) {
+            match frame {
                 Ok(_) => outputs += 1,
                 Err(e) => {
                     first_error.get_or_insert(e);

@@ -47,6 +47,8 @@ pub(crate) fn driver() -> std::result::Result<&'static DriverInfo, String> {
 pub(crate) struct DriverInfo {
     /// `cuDriverGetVersion` (e.g. 13000).
     pub version: i32,
+    /// Devices the driver reports (`cuDeviceGetCount`).
+    pub devices: u32,
     /// Name of device 0.
     pub device_name: String,
 }
@@ -68,8 +70,22 @@ fn init_driver() -> std::result::Result<DriverInfo, String> {
     unsafe { sys::cuDriverGetVersion(&mut version) };
     Ok(DriverInfo {
         version,
+        devices: u32::try_from(count).unwrap_or(0),
         device_name,
     })
+}
+
+/// The device with ordinal `gpu` (`DecoderConfig::gpu`, `EncoderConfig::gpu`); `Unsupported`
+/// naming the devices there are when it does not exist.
+pub(crate) fn device(gpu: u32) -> Result<CUdevice> {
+    let info = driver().map_err(VideoError::unsupported)?;
+    if gpu >= info.devices {
+        return Err(VideoError::unsupported(format!(
+            "GPU {gpu} does not exist: the CUDA driver reports {} device(s), numbered from 0",
+            info.devices
+        )));
+    }
+    cu::device::get(gpu as i32).map_err(|e| map_error(e, "cuDeviceGet"))
 }
 
 /// How a session waits for the GPU (`VIDEO_HW_NV_SYNC`).
@@ -125,7 +141,7 @@ impl ContextMode {
     }
 }
 
-/// A CUDA context on device 0: a reference on its primary context (shared by every session
+/// A CUDA context on one device: a reference on its primary context (shared by every session
 /// of the process), or a context of one session's own.
 pub(crate) struct Context {
     ctx: CUcontext,
@@ -141,12 +157,11 @@ unsafe impl Send for Context {}
 unsafe impl Sync for Context {}
 
 impl Context {
-    /// Retains the primary context of device 0 and makes it current on this thread. In
+    /// Retains the primary context of device `gpu` and makes it current on this thread. In
     /// [`SyncMode::Blocking`], a primary context nobody has started yet is set to block on
     /// synchronisation (one already active keeps the flags its first user chose).
-    pub fn retain() -> Result<Arc<Self>> {
-        driver().map_err(VideoError::unsupported)?;
-        let dev = cu::device::get(0).map_err(|e| map_error(e, "cuDeviceGet"))?;
+    pub fn retain(gpu: u32) -> Result<Arc<Self>> {
+        let dev = device(gpu)?;
         if SyncMode::get() == SyncMode::Blocking {
             let (mut flags, mut active) = (0u32, 0i32);
             // SAFETY: `dev` is a valid device; the call writes two integers.
@@ -169,10 +184,9 @@ impl Context {
         Ok(c)
     }
 
-    /// A new context on device 0 for one session, current on this thread.
-    pub fn create_owned() -> Result<Arc<Self>> {
-        driver().map_err(VideoError::unsupported)?;
-        let dev = cu::device::get(0).map_err(|e| map_error(e, "cuDeviceGet"))?;
+    /// A new context on device `gpu` for one session, current on this thread.
+    pub fn create_owned(gpu: u32) -> Result<Arc<Self>> {
+        let dev = device(gpu)?;
         let flags = match SyncMode::get() {
             SyncMode::Blocking => sys::CUctx_flags::CU_CTX_SCHED_BLOCKING_SYNC as u32,
             SyncMode::Spin => 0,
@@ -190,11 +204,12 @@ impl Context {
         Ok(c)
     }
 
-    /// The context a new decode session runs in, as [`ContextMode::get`] says.
-    pub fn for_session() -> Result<Arc<Self>> {
+    /// The context a new decode session on device `gpu` runs in, as [`ContextMode::get`]
+    /// says.
+    pub fn for_session(gpu: u32) -> Result<Arc<Self>> {
         match ContextMode::get() {
-            ContextMode::Primary => Self::retain(),
-            ContextMode::PerSession => Self::create_owned(),
+            ContextMode::Primary => Self::retain(gpu),
+            ContextMode::PerSession => Self::create_owned(gpu),
         }
     }
 

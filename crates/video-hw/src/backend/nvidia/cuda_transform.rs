@@ -36,9 +36,9 @@ struct Inner {
 unsafe impl Send for Inner {}
 
 impl CudaTransform {
-    /// Loads the kernel into the device's primary context and makes the transform's stream.
-    pub fn new() -> Result<Self> {
-        let ctx = super::held_primary()?;
+    /// Loads the kernel into device `gpu`'s primary context and makes the transform's stream.
+    pub fn new(gpu: u32) -> Result<Self> {
+        let ctx = super::held_primary(gpu)?;
         let stream = Stream::new(ctx.clone())?;
         let kernel = RgbKernel::load(ctx.clone())?;
         Ok(Self {
@@ -112,7 +112,10 @@ impl GpuTransform for CudaTransform {
         }
         let staging = inner.staging.as_ref().expect("set above").ptr;
         let stream = inner.stream.raw();
-        let coeffs = Coeffs::for_color(frame.color, crop.height);
+        // P016 from NVDEC: 10-bit samples (12-bit HEVC differs only in full range, by less
+        // than a code value).
+        let bit_depth = if wide { 10 } else { 8 };
+        let coeffs = Coeffs::for_color(frame.color, crop.height, bit_depth)?;
         inner
             .kernel
             .launch(stream, &src, spec.format, coeffs, staging, pitch)?;

@@ -182,6 +182,8 @@ struct State {
     rgb_kernel: Option<std::result::Result<RgbKernel, String>>,
     /// Counters of this session (also added to the process-wide ones).
     frames: u64,
+    /// Frames converted to RGB on the CPU because the kernel path failed.
+    rgb_fallbacks: u64,
     errors_seen: u64,
     stream: Stream,
     /// The stream of overlapped host copies (after the session's stream's reads).
@@ -211,11 +213,11 @@ pub(crate) struct NvdecDecoder {
 }
 
 impl NvdecDecoder {
-    /// A decoder for `config` on device 0 (runs on the session's worker thread).
+    /// A decoder for `config` on device `config.gpu` (runs on the session's worker thread).
     pub fn new(lib: &'static Nvcuvid, config: &DecoderConfig, gpu_name: String) -> Result<Self> {
         nv_codec(config.codec)?;
         let t = Instant::now();
-        let ctx = Context::for_session()?;
+        let ctx = Context::for_session(config.gpu)?;
         let stream = Stream::new(ctx.clone())?;
         let copy_stream = Stream::new(ctx.clone())?;
         let delay = display_delay();
@@ -259,6 +261,7 @@ impl NvdecDecoder {
             pitch_copy: None,
             rgb_kernel: None,
             frames: 0,
+            rgb_fallbacks: 0,
             errors_seen: 0,
             stream,
             copy_stream,
@@ -455,6 +458,10 @@ impl DecoderBackend for NvdecDecoder {
         let created = self.create_parser();
         stats::trace("flush", t);
         parsed.and(collected).and(created)
+    }
+
+    fn conversion_fallbacks(&self) -> u64 {
+        self.state_ref().rgb_fallbacks
     }
 
     fn implementation(&self) -> String {
@@ -900,6 +907,7 @@ impl State {
         let (coded_w, coded_h) = (dec.width, dec.height);
         let display = dec.display;
         let color = dec.color;
+        let bit_depth = dec.bit_depth;
         let monochrome = dec.monochrome;
         let keyframe = usize::try_from(info.picture_index)
             .ok()
@@ -975,7 +983,7 @@ impl State {
                     height: display.height,
                     wide,
                 };
-                let mut coeffs = Coeffs::for_color(color, display.height);
+                let mut coeffs = Coeffs::for_color(color, display.height, bit_depth)?;
                 if monochrome {
                     coeffs = coeffs.luma_only();
                 }
@@ -987,6 +995,7 @@ impl State {
                     }
                     Err(_) => {
                         stats::add(&COUNTERS.rgb_cpu_fallbacks, 1);
+                        self.rgb_fallbacks += 1;
                         self.rgb_cpu(&src, target, coeffs)?
                     }
                 };

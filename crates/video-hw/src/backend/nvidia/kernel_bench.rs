@@ -105,7 +105,7 @@ fn rgb_and_copy_kernels_are_exact_and_their_bandwidth_is_reported() {
         eprintln!("**** SKIPPED: no NVIDIA GPU/driver ****");
         return;
     }
-    let ctx = Context::retain().expect("context");
+    let ctx = Context::retain(0).expect("context");
     let stream = Stream::new(ctx.clone()).expect("stream");
     let timer = Timer::new();
 
@@ -182,7 +182,8 @@ fn rgb_and_copy_kernels_are_exact_and_their_bandwidth_is_reported() {
             let (bpp, _) = rgb::packing(format).expect("rgb");
             let dst_pitch = w * bpp;
             let dst = DeviceBuffer::new(ctx.clone(), dst_pitch * h * pictures).expect("alloc");
-            let coeffs = Coeffs::for_color(ColorDescription::default(), h as u32);
+            let coeffs =
+                Coeffs::for_color(ColorDescription::default(), h as u32, 8).expect("coefficients");
             let source = |i: usize| Source {
                 luma: src.ptr + (i * pitch * rows) as u64,
                 luma_pitch: pitch,

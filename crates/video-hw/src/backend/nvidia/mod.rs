@@ -83,7 +83,7 @@ fn probe_decode_uncached() -> BackendReport {
     };
     stats::trace("probe: libcuda, cuInit, libnvcuvid", t);
     let t = std::time::Instant::now();
-    let ctx = match held_primary() {
+    let ctx = match held_primary(0) {
         Ok(c) => c,
         Err(e) => return BackendReport::unavailable(Backend::Nvidia, e.to_string()),
     };
@@ -152,18 +152,24 @@ pub fn nvdec_abi_layout() -> Vec<(&'static str, usize)> {
     ffi::abi_layout()
 }
 
-/// A reference on device 0's primary context held for the rest of the process, taken by the
-/// first probe. Without it the probe's context would be torn down when the probe ends and
-/// built again by the first session (creating a context costs a large share of a short
-/// run's start-up), and sessions closing between two memory readings would tear it down too
-/// (hiding or faking a leak).
-pub(crate) fn held_primary() -> Result<std::sync::Arc<cuda::Context>> {
-    static HELD: OnceLock<std::sync::Arc<cuda::Context>> = OnceLock::new();
-    let ctx = match HELD.get() {
-        Some(c) => c.clone(),
+/// A reference on device `gpu`'s primary context held for the rest of the process, taken by
+/// the first user (the probe, for device 0). Without it the probe's context would be torn
+/// down when the probe ends and built again by the first session (creating a context costs a
+/// large share of a short run's start-up), and sessions closing between two memory readings
+/// would tear it down too (hiding or faking a leak).
+pub(crate) fn held_primary(gpu: u32) -> Result<std::sync::Arc<cuda::Context>> {
+    type Held = std::sync::Mutex<Vec<(u32, std::sync::Arc<cuda::Context>)>>;
+    static HELD: OnceLock<Held> = OnceLock::new();
+    let held = HELD.get_or_init(Default::default);
+    let mut held = held
+        .lock()
+        .map_err(|_| VideoError::backend("the held CUDA contexts' lock is poisoned"))?;
+    let ctx = match held.iter().find(|(g, _)| *g == gpu) {
+        Some((_, c)) => c.clone(),
         None => {
-            let c = cuda::Context::retain()?;
-            HELD.get_or_init(|| c).clone()
+            let c = cuda::Context::retain(gpu)?;
+            held.push((gpu, c.clone()));
+            c
         }
     };
     ctx.make_current()?;
@@ -174,6 +180,6 @@ pub(crate) fn held_primary() -> Result<std::sync::Arc<cuda::Context>> {
 /// driver. Keeps the primary context alive for the rest of the process.
 pub fn gpu_memory_info() -> Result<(usize, usize)> {
     cuda::driver().map_err(VideoError::unsupported)?;
-    held_primary()?;
+    held_primary(0)?;
     cuda::mem_get_info()
 }

@@ -2,9 +2,10 @@
 //! with the same arithmetic.
 
 use super::cuda::{Context, Kernel};
-use crate::api::color::{ColorDescription, ColorRange, MatrixCoefficients};
+use crate::api::color::ColorDescription;
 use crate::api::error::{Result, VideoError};
 use crate::api::frame::PixelFormat;
+use crate::transform::color_model::YuvToRgb;
 use cudarc::driver::sys::{CUdeviceptr, CUstream};
 use std::ffi::{c_int, c_void};
 use std::sync::Arc;
@@ -38,28 +39,22 @@ impl Coeffs {
         }
     }
 
-    /// The coefficients for a picture with colour `color`, `height` lines tall (an unspecified
-    /// matrix resolves to BT.601 below 720 lines, else BT.709; identity is treated as BT.601).
-    pub fn for_color(color: ColorDescription, height: u32) -> Self {
-        let (kr, kb) = match color.matrix.resolve(height) {
-            MatrixCoefficients::Bt709 => (0.2126, 0.0722),
-            MatrixCoefficients::Bt2020Ncl => (0.2627, 0.0593),
-            _ => (0.299, 0.114),
-        };
-        let kg = 1.0 - kr - kb;
-        let (ky, kc, y0) = match color.range {
-            ColorRange::Limited => (255.0 / 219.0, 255.0 / 224.0, 16.0),
-            ColorRange::Full => (1.0, 1.0, 0.0),
-        };
-        Self {
-            ky,
-            rv: kc * 2.0 * (1.0 - kr),
-            gu: -kc * 2.0 * kb * (1.0 - kb) / kg,
-            gv: -kc * 2.0 * kr * (1.0 - kr) / kg,
-            bu: kc * 2.0 * (1.0 - kb),
-            y0,
-            c0: 128.0,
-        }
+    /// The coefficients for a picture with colour `color`, `height` lines tall, samples of
+    /// `bit_depth` bits (P016 holds them most-significant-bit first; the kernel reads it in
+    /// 8-bit units), from the library's one colour model
+    /// ([`crate::transform::color_model`]): an unspecified matrix is BT.601 below 720 lines,
+    /// else BT.709; identity is `Unsupported`.
+    pub fn for_color(color: ColorDescription, height: u32, bit_depth: u8) -> Result<Self> {
+        let k = YuvToRgb::new(&color, height, bit_depth)?.in_units_of(bit_depth, 8);
+        Ok(Self {
+            ky: k.ky,
+            rv: k.rv,
+            gu: k.gu,
+            gv: k.gv,
+            bu: k.bu,
+            y0: k.y0,
+            c0: k.c0,
+        })
     }
 }
 

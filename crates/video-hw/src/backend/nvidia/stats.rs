@@ -1,8 +1,8 @@
 //! Counters of the NVIDIA decoder, summed over every session of the process.
 //!
-//! This is the hook for the metrics layer: it reads [`snapshot`] (exposed as
-//! `video_hw::backend::nvdec_counters()`); each adapter also reports its own counters in
-//! its implementation string at the end of a session (debug log).
+//! Public as `video_hw::diagnostics::nvdec_counters()`; each adapter also reports its own
+//! counters in its implementation string at the end of a session (debug log). Sessions do not
+//! read these back: they count their own frames and conversion paths.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 

@@ -2,13 +2,14 @@
 //! turned into Y'CbCr) into a scratch buffer the adapter keeps between pictures.
 //!
 //! RGB is converted with the matrix a decoder assumes for a stream without colour signalling
-//! ([`MatrixCoefficients::resolve`]: BT.601 below 720 lines, BT.709 from 720), limited range,
-//! chroma as the mean of each 2x2 block. A SIMD transform layer may replace this later.
+//! (the library's one colour model, [`crate::transform::color_model`]: BT.601 below 720
+//! lines, BT.709 from 720), limited range, chroma as the mean of each 2x2 block.
 
-use crate::api::color::MatrixCoefficients;
+use crate::api::color::ColorDescription;
 use crate::api::error::{Result, VideoError};
 use crate::api::frame::PixelFormat;
 use crate::api::raw::EncodeInput;
+use crate::transform::color_model::{RgbToYuv, default_output_color};
 
 /// Borrowed I420 planes. Every plane holds at least `rows * stride` bytes.
 pub(super) struct I420View<'a> {
@@ -76,10 +77,10 @@ pub(super) fn i420_view<'a>(
         | PixelFormat::Rgba
         | PixelFormat::Bgra
         | PixelFormat::Argb) => {
-            let matrix = MatrixCoefficients::Unspecified.resolve(size.height());
+            let color = default_output_color(size.height());
             rgb_to_i420(
                 format,
-                matrix,
+                &color,
                 planes[0].data.as_slice(),
                 planes[0].stride,
                 w,
@@ -87,7 +88,7 @@ pub(super) fn i420_view<'a>(
                 y,
                 u,
                 v,
-            );
+            )?;
         }
         other => {
             return Err(VideoError::unsupported(format!(
@@ -119,30 +120,24 @@ fn rgb_layout(format: PixelFormat) -> ([usize; 3], usize) {
     }
 }
 
-/// Limited-range R'G'B' -> Y'CbCr coefficients, scaled by 2^16.
+/// R'G'B' -> Y'CbCr coefficients scaled by 2^16, and the offsets of Y and chroma.
 struct Coefficients {
     y: [i32; 3],
     u: [i32; 3],
     v: [i32; 3],
+    y0: i32,
+    c0: i32,
 }
 
 impl Coefficients {
-    fn new(matrix: MatrixCoefficients) -> Self {
-        let (kr, kb) = match matrix {
-            MatrixCoefficients::Bt709 => (0.2126, 0.0722),
-            MatrixCoefficients::Bt2020Ncl => (0.2627, 0.0593),
-            _ => (0.299, 0.114),
-        };
-        let kg = 1.0 - kr - kb;
-        let scale = |x: f64| (x * 65536.0).round() as i32;
-        let ys = 219.0 / 255.0;
-        let cs = 224.0 / 255.0;
-        let cb = cs / (2.0 * (1.0 - kb));
-        let cr = cs / (2.0 * (1.0 - kr));
+    fn new(k: &RgbToYuv) -> Self {
+        let scale = |x: &[f64; 3]| x.map(|x| (x * 65536.0).round() as i32);
         Self {
-            y: [scale(kr * ys), scale(kg * ys), scale(kb * ys)],
-            u: [scale(-kr * cb), scale(-kg * cb), scale((1.0 - kb) * cb)],
-            v: [scale((1.0 - kr) * cr), scale(-kg * cr), scale(-kb * cr)],
+            y: scale(&k.y),
+            u: scale(&k.cb),
+            v: scale(&k.cr),
+            y0: k.y0.round() as i32,
+            c0: k.c0.round() as i32,
         }
     }
 }
@@ -151,10 +146,12 @@ fn dot(k: &[i32; 3], rgb: [i32; 3]) -> i32 {
     k[0] * rgb[0] + k[1] * rgb[1] + k[2] * rgb[2]
 }
 
+/// Packed RGB (`w` x `h`, rows `stride` bytes apart) to tightly packed I420 described by
+/// `color`; `Unsupported` for the identity matrix.
 #[allow(clippy::too_many_arguments)]
-fn rgb_to_i420(
+pub(crate) fn rgb_to_i420(
     format: PixelFormat,
-    matrix: MatrixCoefficients,
+    color: &ColorDescription,
     src: &[u8],
     stride: usize,
     w: usize,
@@ -162,9 +159,10 @@ fn rgb_to_i420(
     y: &mut [u8],
     u: &mut [u8],
     v: &mut [u8],
-) {
+) -> Result<()> {
     let ([ro, go, bo], bpp) = rgb_layout(format);
-    let k = Coefficients::new(matrix);
+    let height = u32::try_from(h).map_err(|_| VideoError::invalid_input("picture too tall"))?;
+    let k = Coefficients::new(&RgbToYuv::new(color, height, 8)?);
     let pixel = |x: usize, r: usize| {
         let p = r * stride + x * bpp;
         [
@@ -177,7 +175,7 @@ fn rgb_to_i420(
     for r in 0..h {
         for x in 0..w {
             let luma = (dot(&k.y, pixel(x, r)) + HALF) >> 16;
-            y[r * w + x] = (luma + 16).clamp(0, 255) as u8;
+            y[r * w + x] = (luma + k.y0).clamp(0, 255) as u8;
         }
     }
     let cw = w.div_ceil(2);
@@ -197,10 +195,11 @@ fn rgb_to_i420(
             // dot() of the sum is n times the dot() of the mean; divide with rounding.
             let div = n << 16;
             let round = |x: i32| (x + x.signum() * div / 2) / div;
-            u[cr * cw + cx] = (round(dot(&k.u, sum)) + 128).clamp(0, 255) as u8;
-            v[cr * cw + cx] = (round(dot(&k.v, sum)) + 128).clamp(0, 255) as u8;
+            u[cr * cw + cx] = (round(dot(&k.u, sum)) + k.c0).clamp(0, 255) as u8;
+            v[cr * cw + cx] = (round(dot(&k.v, sum)) + k.c0).clamp(0, 255) as u8;
         }
     }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -26,7 +26,7 @@ use crate::api::error::{Result, VideoError};
 #[cfg(feature = "sw-ffmpeg")]
 mod ffmpeg;
 #[cfg(any(feature = "sw-openh264", feature = "sw-ffmpeg"))]
-mod i420_input;
+pub(crate) mod i420_input;
 #[cfg(feature = "sw-openh264")]
 mod openh264;
 

@@ -171,7 +171,7 @@ impl MetalConverter {
             .device
             .newBufferWithLength_options(len, MTLResourceOptions::StorageModeShared)
             .ok_or_else(|| VideoError::backend("Metal buffer allocation failed"))?;
-        let [r, g, b] = yuv_to_rgb_rows(frame.color, frame.coded.height());
+        let [r, g, b] = yuv_to_rgb_rows(frame.color, frame.coded.height())?;
         let params = Params {
             r,
             g,

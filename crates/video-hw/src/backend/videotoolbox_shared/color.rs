@@ -8,6 +8,8 @@
 use crate::api::color::{
     ColorDescription, ColorPrimaries, ColorRange, MatrixCoefficients, TransferCharacteristics,
 };
+use crate::api::error::Result;
+use crate::transform::color_model::YuvToRgb;
 
 /// `kCVImageBufferYCbCrMatrix_ITU_R_709_2`.
 pub(crate) const MATRIX_ITU_R_709_2: &str = "ITU_R_709_2";
@@ -143,33 +145,17 @@ pub(crate) fn nv12_pixel_format(range: ColorRange) -> u32 {
 }
 
 /// Rows of a 3x4 matrix taking 8-bit-normalised `(Y, Cb, Cr, 1)` (each sample / 255) to
-/// `(R, G, B)` in 0..1, for the GPU kernel. An unspecified matrix is resolved by `height`.
-pub(crate) fn yuv_to_rgb_rows(color: ColorDescription, height: u32) -> [[f32; 4]; 3] {
-    let (kr, kb) = match color.matrix.resolve(height) {
-        MatrixCoefficients::Bt601 => (0.299, 0.114),
-        MatrixCoefficients::Bt2020Ncl => (0.2627, 0.0593),
-        _ => (0.2126, 0.0722),
-    };
-    let kg = 1.0 - kr - kb;
-    let (sy, oy, sc) = match color.range {
-        ColorRange::Limited => (255.0 / 219.0, 16.0 / 255.0, 255.0 / 224.0),
-        ColorRange::Full => (1.0, 0.0, 1.0),
-    };
-    let oc = 128.0 / 255.0;
-    // R = Y' + cr_r Cr', G = Y' + cb_g Cb' + cr_g Cr', B = Y' + cb_b Cb'.
-    let cr_r = 2.0 * (1.0 - kr);
-    let cb_g = -2.0 * kb * (1.0 - kb) / kg;
-    let cr_g = -2.0 * kr * (1.0 - kr) / kg;
-    let cb_b = 2.0 * (1.0 - kb);
-    let row = |cb: f64, cr: f64| {
-        [
-            sy as f32,
-            (cb * sc) as f32,
-            (cr * sc) as f32,
-            (-sy * oy - (cb + cr) * sc * oc) as f32,
-        ]
-    };
-    [row(0.0, cr_r), row(cb_g, cr_g), row(cb_b, 0.0)]
+/// `(R, G, B)` in 0..1, for the Metal kernel, from the library's one colour model
+/// ([`crate::transform::color_model`]): an unspecified matrix is BT.601 below 720 lines,
+/// else BT.709; identity is `Unsupported`.
+pub(crate) fn yuv_to_rgb_rows(color: ColorDescription, height: u32) -> Result<[[f32; 4]; 3]> {
+    let k = YuvToRgb::new(&color, height, 8)?;
+    let offset = |cb: f32, cr: f32| -(k.ky * k.y0 + (cb + cr) * k.c0) / 255.0;
+    Ok([
+        [k.ky, 0.0, k.rv, offset(0.0, k.rv)],
+        [k.ky, k.gu, k.gv, offset(k.gu, k.gv)],
+        [k.ky, k.bu, 0.0, offset(k.bu, 0.0)],
+    ])
 }
 
 #[cfg(test)]
@@ -254,7 +240,7 @@ mod tests {
 
     #[test]
     fn limited_range_black_and_white_map_to_the_rgb_extremes() {
-        let rows = yuv_to_rgb_rows(ColorDescription::BT709_LIMITED, 1080);
+        let rows = yuv_to_rgb_rows(ColorDescription::BT709_LIMITED, 1080).unwrap();
         for (c, want) in apply(rows, 235, 128, 128).into_iter().zip([255.0; 3]) {
             assert!((c - want).abs() < 0.5, "white {c}");
         }
@@ -271,7 +257,7 @@ mod tests {
             range: ColorRange::Full,
             ..ColorDescription::default()
         };
-        let [r, g, b] = apply(yuv_to_rgb_rows(color, 480), 76, 85, 255);
+        let [r, g, b] = apply(yuv_to_rgb_rows(color, 480).unwrap(), 76, 85, 255);
         assert!(r > 253.0 && g < 2.0 && b < 2.0, "{r} {g} {b}");
     }
 

@@ -151,9 +151,9 @@ pub(crate) struct DriverCalls {
 }
 
 impl DriverCalls {
-    /// Opens a session (`nvEncOpenEncodeSessionEx` on device 0's primary context).
-    pub fn open(lib: &'static Nvenc, codec: Codec) -> Result<Self> {
-        let ctx = crate::backend::nvidia::cuda::Context::retain()?;
+    /// Opens a session (`nvEncOpenEncodeSessionEx` on device `gpu`'s primary context).
+    pub fn open(lib: &'static Nvenc, codec: Codec, gpu: u32) -> Result<Self> {
+        let ctx = crate::backend::nvidia::cuda::Context::retain(gpu)?;
         let cu_ctx = cudarc::driver::result::ctx::get_current()
             .map_err(|e| crate::backend::nvidia::cuda::map_error(e, "cuCtxGetCurrent"))?
             .ok_or_else(|| VideoError::backend("no current CUDA context after retain"))?;

@@ -18,11 +18,12 @@ use crate::api::config::EncoderConfig;
 use crate::api::error::{Result, VideoError};
 use std::sync::OnceLock;
 
-/// Opens a session for `codec`, or says why NVENC cannot run here (`Unsupported`).
-fn open(codec: crate::Codec) -> Result<calls::DriverCalls> {
+/// Opens a session for `codec` on device `gpu`, or says why NVENC cannot run here
+/// (`Unsupported`).
+fn open(codec: crate::Codec, gpu: u32) -> Result<calls::DriverCalls> {
     let lib = library::library()
         .map_err(|why| VideoError::unsupported(format!("NVENC is not available: {why}")))?;
-    calls::DriverCalls::open(lib, codec).map_err(|e| {
+    calls::DriverCalls::open(lib, codec, gpu).map_err(|e| {
         if e.kind() == crate::ErrorKind::Unsupported {
             e.while_doing("NVENC is not available on this GPU")
         } else {
@@ -37,7 +38,7 @@ pub(crate) fn probe() -> std::result::Result<Vec<CodecSupport>, String> {
     static REPORT: OnceLock<std::result::Result<Vec<CodecSupport>, String>> = OnceLock::new();
     REPORT
         .get_or_init(|| {
-            let session = open(crate::Codec::H264).map_err(|e| e.to_string())?;
+            let session = open(crate::Codec::H264, 0).map_err(|e| e.to_string())?;
             let mut out = Vec::new();
             for codec in encoder::CODECS {
                 if let Ok((w, h)) = session.max_size(codec)
@@ -67,7 +68,7 @@ pub(crate) fn encoder_factory(config: &EncoderConfig) -> Result<EncoderFactory> 
         .map_err(|why| VideoError::unsupported(format!("NVENC is not available: {why}")))?;
     let config = config.clone();
     Ok(Box::new(move || {
-        let calls = open(config.codec)?;
+        let calls = open(config.codec, config.gpu)?;
         let enc = encoder::NvencEncoder::new(
             calls,
             &config,
@@ -85,7 +86,7 @@ pub(crate) fn encoder_factory(config: &EncoderConfig) -> Result<EncoderFactory> 
 /// Opens an NVENC session on device 0 and closes it: `Ok` where NVENC can encode `codec`,
 /// otherwise the error a session would get (for tests and tools).
 pub fn nvenc_open_check(codec: crate::Codec) -> Result<()> {
-    open(codec).map(drop)
+    open(codec, 0).map(drop)
 }
 
 /// Sizes, offsets and constants of every NVENC declaration (for the ABI test).

@@ -5,7 +5,7 @@ use crate::api::error::{Rejected, Result, VideoError};
 use crate::api::frame::DecodedFrame;
 use crate::api::packet::{DecodeInput, EncodedChunk};
 use crate::api::raw::EncodeInput;
-use crate::metrics::Stage;
+use crate::metrics::{PictureCounts, Stage};
 use crate::session::{DecodeSession, EncodeSession};
 use crate::transform::{TransformPath, Transformer};
 use std::time::{Duration, Instant};
@@ -20,6 +20,10 @@ pub trait DecodeStage: Send {
     /// Decodes everything submitted so far; afterwards `reap_timeout` yields what is left and
     /// then `None`.
     fn flush(&mut self) -> Result<()>;
+    /// Frames out against pictures in so far, when the stage counts them.
+    fn picture_counts(&self) -> Option<PictureCounts> {
+        None
+    }
 }
 
 /// An encoder as the scheduler sees it. [`EncodeSession`] implements it.
@@ -41,6 +45,14 @@ impl DecodeStage for DecodeSession {
     }
     fn flush(&mut self) -> Result<()> {
         DecodeSession::flush(self)
+    }
+    fn picture_counts(&self) -> Option<PictureCounts> {
+        let s = self.summary();
+        Some(PictureCounts {
+            counted: s.pictures,
+            lost: s.pictures_lost,
+            extra: s.frames_extra,
+        })
     }
 }
 
@@ -65,6 +77,9 @@ impl<T: DecodeStage + ?Sized> DecodeStage for Box<T> {
     }
     fn flush(&mut self) -> Result<()> {
         (**self).flush()
+    }
+    fn picture_counts(&self) -> Option<PictureCounts> {
+        (**self).picture_counts()
     }
 }
 

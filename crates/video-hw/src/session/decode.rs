@@ -9,7 +9,8 @@ use crate::api::frame::{DecodedFrame, FrameData, PixelFormat};
 use crate::api::packet::DecodeInput;
 use crate::backend::{self, Backend, BackendReport, DecoderBackend, Selection};
 use crate::bitstream::{
-    AccessUnit, AccessUnitAssembler, AnnexBSplitter, Nal, ParameterSetCache, layout, nal,
+    AccessUnit, AccessUnitAssembler, AnnexBSplitter, Nal, ParameterSetCache, PictureCounter,
+    layout, nal,
 };
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -38,6 +39,17 @@ pub struct DecodeSummary {
     pub errors: u64,
     /// Size of the last frame (`WxH`).
     pub last_size: Option<String>,
+    /// Pictures the streams hold for output, counted by the bitstream layer (field pairs once,
+    /// pictures marked not for output left out); compared with `frames` at each flush.
+    #[serde(default)]
+    pub pictures: u64,
+    /// Counted pictures that never came out (each flush where fewer frames than pictures came
+    /// out also delivers an error naming how many and which access units).
+    #[serde(default)]
+    pub pictures_lost: u64,
+    /// Frames delivered beyond the counted pictures (reported the same way).
+    #[serde(default)]
+    pub frames_extra: u64,
 }
 
 /// A decoder: `submit` compressed input, `try_reap` / `reap_timeout` pictures, `flush` at the end.
@@ -198,10 +210,14 @@ fn check_output(config: &DecoderConfig, backend: Backend) -> Result<()> {
             | PixelFormat::Nv12
             | PixelFormat::Rgb24
             | PixelFormat::Rgba
-            | PixelFormat::Bgra,
+            | PixelFormat::Bgra
+            | PixelFormat::I010
+            | PixelFormat::I012
+            | PixelFormat::P016,
         ) => Ok(()),
         DecodeOutput::Cpu(other) => Err(VideoError::unsupported(format!(
-            "decoding to {other} is not supported (i420, nv12, rgb24, rgba, bgra are)"
+            "decoding to {other} is not supported (i420, nv12, rgb24, rgba, bgra, and for 10/12-bit \
+             video i010, i012, p016 are)"
         ))),
         DecodeOutput::Gpu if matches!(backend, Backend::Nvidia | Backend::VideoToolbox) => Ok(()),
         DecodeOutput::Gpu => Err(VideoError::unsupported(format!(
@@ -230,6 +246,10 @@ struct DecodeWorker {
     ticks_per_frame: i64,
     /// Parameter sets seen in any input, for the colour description of the frames.
     parameter_sets: ParameterSetCache,
+    /// Pictures for output since the last flush, checked against the frames at the flush.
+    pictures: PictureCounter,
+    /// Access units handed to the adapter before the current stream (since the last flush).
+    aus_before: u64,
 }
 
 impl DecodeWorker {
@@ -255,6 +275,8 @@ impl DecodeWorker {
             next_pts: None,
             ticks_per_frame,
             parameter_sets: ParameterSetCache::new(codec),
+            pictures: PictureCounter::new(codec),
+            aus_before: 0,
         }
     }
 
@@ -359,6 +381,7 @@ impl DecodeWorker {
                 let _ = self.parameter_sets.insert(nal);
             }
             self.aus_since_flush += 1;
+            self.pictures.push(&au);
             if let Ok(mut s) = self.summary.lock() {
                 s.access_units += 1;
             }
@@ -393,7 +416,8 @@ impl DecodeWorker {
             return false;
         }
         // Nothing is lost silently: input that produced no picture and no error is an error.
-        if self.frames_since_flush == 0 && self.errors_since_flush == 0 {
+        let nothing = self.frames_since_flush == 0 && self.errors_since_flush == 0;
+        if nothing {
             let error = if self.annexb_bytes > 0 && self.aus_since_flush == 0 {
                 Some(VideoError::invalid_bitstream(format!(
                     "no {} access unit found in {} bytes of Annex-B input (no start code or no slice)",
@@ -413,11 +437,43 @@ impl DecodeWorker {
                 return false;
             }
         }
+        if !self.account(nothing, ports) {
+            return false;
+        }
         self.annexb_bytes = 0;
+        self.aus_before += self.aus_since_flush;
         self.aus_since_flush = 0;
         self.frames_since_flush = 0;
         self.errors_since_flush = 0;
         true
+    }
+
+    /// Frames out == pictures in: any difference since the last flush is counted in the
+    /// summary and delivered as an error naming how many pictures and which access units.
+    /// `reported`: the flush has already reported that nothing came out.
+    fn account(&mut self, reported: bool, ports: &WorkerPorts<DecodeInput, DecodedFrame>) -> bool {
+        let (pictures, frames) = (self.pictures.pictures(), self.frames_since_flush);
+        self.pictures.restart();
+        if let Ok(mut s) = self.summary.lock() {
+            s.pictures += pictures;
+            s.pictures_lost += pictures.saturating_sub(frames);
+            s.frames_extra += frames.saturating_sub(pictures);
+        }
+        if pictures == frames || reported {
+            return true;
+        }
+        let (first, last) = (self.aus_before, self.aus_before + self.aus_since_flush);
+        let what = if frames < pictures {
+            format!("{} pictures lost", pictures - frames)
+        } else {
+            format!("{} frames more than pictures", frames - pictures)
+        };
+        let e = VideoError::backend(format!(
+            "{what}: {} delivered {frames} frames for the {pictures} pictures counted in access \
+             units {first}..{last} of the session",
+            self.adapter.implementation()
+        ));
+        self.emit_error(e, ports)
     }
 
     fn emit_error(

@@ -10,7 +10,7 @@ use serde::Serialize;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use video_hw::metrics::{Metrics, MetricsReport, PipelineSwitch};
+use video_hw::metrics::{Metrics, MetricsReport, PictureCounts, PipelineSwitch};
 use video_hw::pipeline::{IngestItem, Output, PipelineConfig, PipelineScheduler};
 use video_hw::{
     Codec, ConversionPath, DecodeInput, DecodeOutput, DecodeSession, DecoderConfig, PixelFormat,
@@ -21,7 +21,9 @@ use video_hw::{
 pub struct DecodeArgs {
     /// H.264/HEVC stream to decode: Annex-B or MP4/MOV (`-` for stdin).
     pub input: PathBuf,
-    /// Write the decoded frames here as raw planar YUV (I420, cropped) or packed RGB (`-` for stdout).
+    /// Write the decoded frames here as raw planar YUV (I420, cropped; 10/12-bit video as
+    /// LSB-aligned 16-bit little-endian samples, FFmpeg's yuv420p10le/yuv420p12le) or packed
+    /// RGB (`-` for stdout).
     #[arg(short, long)]
     pub output: Option<PathBuf>,
     /// Print the MD5 of all decoded frames (planar, cropped, output order) as 32 hex digits.
@@ -30,7 +32,8 @@ pub struct DecodeArgs {
     /// Codec of the input (default: from the extension, else from the stream).
     #[arg(long)]
     pub codec: Option<Codec>,
-    /// Pixel format of the frames the decoder returns: nv12, i420, rgb24, rgba, bgra.
+    /// Pixel format of the frames the decoder returns: nv12, i420, rgb24, rgba, bgra; for
+    /// 10/12-bit video also i010/i012 (the default) or p016 (MSB-aligned, P010-style).
     #[arg(long = "to")]
     pub to: Option<PixelFormat>,
     /// Decode this many copies of the input at once, one session each, and report the
@@ -84,6 +87,10 @@ struct DecodeReport {
     seconds: f64,
     fps: f64,
     md5: Option<String>,
+    /// Pictures the input holds for output against frames delivered (one session only): a
+    /// difference is also an error naming the access units.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pictures: Option<PictureCounts>,
     #[serde(skip_serializing_if = "Option::is_none")]
     metrics: Option<MetricsReport>,
     /// The NVIDIA decoder's own counters for the process (copies, host buffers, fallbacks),
@@ -165,6 +172,12 @@ pub fn run(args: DecodeArgs) -> Result<ExitCode> {
         );
         for n in &notes {
             eprintln!("  note: {n}");
+        }
+        if let Some(p) = report.pictures.filter(|p| p.lost > 0 || p.extra > 0) {
+            eprintln!(
+                "  warning: {} frames for {} pictures in the input ({} lost, {} extra)",
+                report.frames, p.counted, p.lost, p.extra
+            );
         }
     }
     if args.metrics
@@ -275,6 +288,7 @@ fn decode_stream(args: &DecodeArgs, config: DecoderConfig, source: Source) -> Re
         seconds,
         fps: frames as f64 / seconds.max(1e-9),
         md5: sink.finish()?,
+        pictures: Some(report.pictures),
         metrics: (args.metrics || args.common.json).then_some(report),
         nvdec: nvdec_counters(),
     })
@@ -359,6 +373,7 @@ fn decode_parallel(
         seconds,
         fps: frames as f64 / seconds.max(1e-9),
         md5: sink.finish()?,
+        pictures: None,
         metrics: (args.metrics || args.common.json).then(|| metrics.report()),
         nvdec: nvdec_counters(),
     })
@@ -468,6 +483,7 @@ fn decode_many(args: &DecodeArgs, config: DecoderConfig, source: Source) -> Resu
         seconds,
         fps: frames as f64 / seconds.max(1e-9),
         md5: digests.into_iter().next().flatten(),
+        pictures: None,
         metrics: None,
         nvdec: nvdec_counters(),
     })

@@ -15,8 +15,17 @@ pub enum PixelFormat {
     I420,
     /// 8-bit 4:2:0, two planes (Y, interleaved UV).
     Nv12,
-    /// 16-bit 4:2:0, two planes (Y, interleaved UV), samples in the high bits (10/12-bit video).
+    /// 16-bit 4:2:0, two planes (Y, interleaved UV), samples in the high bits: 10/12-bit video
+    /// MSB-aligned (P010-style, a 10-bit 855 is 54720), as GPUs hold it. Only on request
+    /// (`DecodeOutput::Cpu(PixelFormat::P016)`) or on the GPU; written as 16-bit samples.
     P016,
+    /// 10-bit 4:2:0, three planes (Y, U, V), each sample a little-endian `u16` holding the
+    /// value in its low 10 bits (FFmpeg's `yuv420p10le`, libyuv's I010): what every backend
+    /// delivers for 10-bit video on the CPU, and what `-o` / `--md5` write.
+    I010,
+    /// 12-bit 4:2:0, three planes (Y, U, V), each sample a little-endian `u16` holding the
+    /// value in its low 12 bits (FFmpeg's `yuv420p12le`).
+    I012,
     /// Packed 8-bit R, G, B.
     Rgb24,
     /// Packed 8-bit R, G, B, A.
@@ -34,6 +43,8 @@ impl PixelFormat {
             PixelFormat::I420 => "i420",
             PixelFormat::Nv12 => "nv12",
             PixelFormat::P016 => "p016",
+            PixelFormat::I010 => "i010",
+            PixelFormat::I012 => "i012",
             PixelFormat::Rgb24 => "rgb24",
             PixelFormat::Rgba => "rgba",
             PixelFormat::Bgra => "bgra",
@@ -44,7 +55,7 @@ impl PixelFormat {
     /// Number of planes.
     pub fn plane_count(self) -> usize {
         match self {
-            PixelFormat::I420 => 3,
+            PixelFormat::I420 | PixelFormat::I010 | PixelFormat::I012 => 3,
             PixelFormat::Nv12 | PixelFormat::P016 => 2,
             _ => 1,
         }
@@ -54,8 +65,33 @@ impl PixelFormat {
     pub fn is_yuv(self) -> bool {
         matches!(
             self,
-            PixelFormat::I420 | PixelFormat::Nv12 | PixelFormat::P016
+            PixelFormat::I420
+                | PixelFormat::Nv12
+                | PixelFormat::P016
+                | PixelFormat::I010
+                | PixelFormat::I012
         )
+    }
+
+    /// Bits per sample of the video the format holds (8, 10, 12; 16 for P016).
+    pub fn bit_depth(self) -> u8 {
+        match self {
+            PixelFormat::P016 => 16,
+            PixelFormat::I010 => 10,
+            PixelFormat::I012 => 12,
+            _ => 8,
+        }
+    }
+
+    /// The LSB-aligned planar format for video of `bit_depth` bits (I420 for 8 bits); `None`
+    /// for depths without one.
+    pub fn planar_for_depth(bit_depth: u8) -> Option<Self> {
+        match bit_depth {
+            8 => Some(PixelFormat::I420),
+            10 => Some(PixelFormat::I010),
+            12 => Some(PixelFormat::I012),
+            _ => None,
+        }
     }
 
     /// Width in bytes and height in rows of plane `index` for a picture of `size`
@@ -69,6 +105,8 @@ impl PixelFormat {
             (PixelFormat::Nv12, _) => (cw * 2, ch),
             (PixelFormat::P016, 0) => (w * 2, h),
             (PixelFormat::P016, _) => (cw * 4, ch),
+            (PixelFormat::I010 | PixelFormat::I012, 0) => (w * 2, h),
+            (PixelFormat::I010 | PixelFormat::I012, _) => (cw * 2, ch),
             (PixelFormat::Rgb24, _) => (w * 3, h),
             (PixelFormat::Rgba | PixelFormat::Bgra | PixelFormat::Argb, _) => (w * 4, h),
         }
@@ -97,14 +135,16 @@ impl std::str::FromStr for PixelFormat {
         Ok(match s.to_ascii_lowercase().as_str() {
             "i420" | "yuv420p" => PixelFormat::I420,
             "nv12" => PixelFormat::Nv12,
-            "p016" => PixelFormat::P016,
+            "p016" | "p010" => PixelFormat::P016,
+            "i010" | "yuv420p10le" | "yuv420p10" => PixelFormat::I010,
+            "i012" | "yuv420p12le" | "yuv420p12" => PixelFormat::I012,
             "rgb24" | "rgb" => PixelFormat::Rgb24,
             "rgba" => PixelFormat::Rgba,
             "bgra" => PixelFormat::Bgra,
             "argb" => PixelFormat::Argb,
             other => {
                 return Err(VideoError::unsupported(format!(
-                    "unknown pixel format `{other}` (known: i420, nv12, p016, rgb24, rgba, bgra, argb)"
+                    "unknown pixel format `{other}` (known: i420, nv12, p016, i010, i012, rgb24, rgba, bgra, argb)"
                 )));
             }
         })
@@ -249,8 +289,9 @@ impl DecodedFrame {
     }
 
     /// Writes the visible picture as tightly packed planes (planar YUV for I420 and NV12 is
-    /// de-interleaved to I420; RGB formats as packed rows). This is the layout the
-    /// conformance MD5 sums are defined on.
+    /// de-interleaved to I420; I010/I012 as LSB-aligned little-endian 16-bit samples, FFmpeg's
+    /// `yuv420p10le`/`yuv420p12le`; P016 de-interleaved with its 16-bit samples as they are;
+    /// RGB formats as packed rows). This is the layout the conformance MD5 sums are defined on.
     pub fn write_planar(&self, out: &mut impl std::io::Write) -> Result<()> {
         let planes = self.planes().ok_or_else(|| {
             VideoError::invalid_input("frame has no CPU pixels (GPU or metadata-only frame)")
@@ -264,14 +305,17 @@ impl DecodedFrame {
             c.height as usize,
         );
         match self.format {
-            PixelFormat::I420 => {
+            PixelFormat::I420 | PixelFormat::I010 | PixelFormat::I012 => {
+                let b = if self.format == PixelFormat::I420 { 1 } else { 2 };
                 for r in t..t + h {
-                    out.write_all(plane_row(&planes[0], r, l, w)?).map_err(io)?;
+                    out.write_all(plane_row(&planes[0], r, l * b, w * b)?)
+                        .map_err(io)?;
                 }
                 let (cl, ct, cw, ch) = (l / 2, t / 2, w.div_ceil(2), h.div_ceil(2));
                 for p in &planes[1..3] {
                     for r in ct..ct + ch {
-                        out.write_all(plane_row(p, r, cl, cw)?).map_err(io)?;
+                        out.write_all(plane_row(p, r, cl * b, cw * b)?)
+                            .map_err(io)?;
                     }
                 }
             }

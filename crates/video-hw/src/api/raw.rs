@@ -61,10 +61,10 @@ impl EncodeInput {
     /// A picture from its planes, checked: the plane count must match the format, each stride
     /// must cover a row, each buffer must hold every row. Errors are `InvalidInput`.
     pub fn new(format: PixelFormat, dimensions: Dimensions, planes: Vec<RawPlane>) -> Result<Self> {
-        if format == PixelFormat::P016 {
-            return Err(VideoError::unsupported(
-                "P016 is not accepted as encoder input",
-            ));
+        if format.bit_depth() > 8 {
+            return Err(VideoError::unsupported(format!(
+                "{format} is not accepted as encoder input (8-bit formats only)"
+            )));
         }
         if planes.len() != format.plane_count() {
             return Err(VideoError::invalid_input(format!(

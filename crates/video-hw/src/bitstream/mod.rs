@@ -4,6 +4,7 @@
 //! - [`access_unit`]: grouping NAL units into access units (pictures).
 //! - [`nal`]: NAL unit types, keyframe detection.
 //! - [`param_sets`]: the parameter-set cache.
+//! - [`picture_count`]: the pictures a stream holds for output (frames out == pictures in).
 //! - [`sps`]: SPS/VUI parsing (size, crop, colour, bit depth).
 //! - [`layout`]: Annex-B <-> length-prefixed conversion.
 //! - [`avcc`] / [`hvcc`]: decoder configuration records (MP4 `avcC` / `hvcC`).
@@ -20,6 +21,7 @@ pub mod hvcc;
 pub mod layout;
 pub mod nal;
 pub mod param_sets;
+pub mod picture_count;
 pub mod segment;
 pub mod sps;
 
@@ -28,5 +30,6 @@ pub use annexb::{AnnexBSplitter, Nal, split_annexb};
 pub use avcc::AvcDecoderConfigurationRecord;
 pub use hvcc::HevcDecoderConfigurationRecord;
 pub use param_sets::ParameterSetCache;
+pub use picture_count::{PictureCounter, count_pictures};
 pub use segment::{Segment, split_at_idr};
 pub use sps::{StreamInfo, parse_h264_sps, parse_hevc_sps};

@@ -13,7 +13,7 @@ pub use env::{
 };
 pub use report::{
     CopyReport, CopyStats, JitterSummary, LatencySummary, MetricsReport, QueueDepthReport,
-    SCHEMA_VERSION, SessionCounts, StageReport, StaleCounts, TransformPathCounts,
+    PictureCounts, SCHEMA_VERSION, SessionCounts, StageReport, StaleCounts, TransformPathCounts,
 };
 
 use crate::transform::TransformPath;
@@ -253,6 +253,7 @@ struct Inner {
     sessions_recreated: AtomicU64,
     stale_delivered: AtomicU64,
     stale_dropped: AtomicU64,
+    pictures: Mutex<PictureCounts>,
 }
 
 /// The recorder: a cheap, cloneable, thread-safe handle (an `Arc`; a mutex per stage, atomics
@@ -287,6 +288,7 @@ impl Metrics {
                 sessions_recreated: AtomicU64::new(0),
                 stale_delivered: AtomicU64::new(0),
                 stale_dropped: AtomicU64::new(0),
+                pictures: Mutex::new(PictureCounts::default()),
             }),
         }
     }
@@ -365,6 +367,14 @@ impl Metrics {
         c.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// A decode session's account of frames out against pictures in (added up).
+    pub fn record_pictures(&self, counts: PictureCounts) {
+        let mut p = lock(&self.inner.pictures);
+        p.counted += counts.counted;
+        p.lost += counts.lost;
+        p.extra += counts.extra;
+    }
+
     /// Everything recorded so far.
     pub fn report(&self) -> MetricsReport {
         let i = &self.inner;
@@ -401,6 +411,7 @@ impl Metrics {
                 delivered: i.stale_delivered.load(Ordering::Relaxed),
                 dropped: i.stale_dropped.load(Ordering::Relaxed),
             },
+            pictures: *lock(&i.pictures),
         }
     }
 }

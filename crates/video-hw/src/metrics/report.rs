@@ -118,6 +118,17 @@ pub struct StaleCounts {
     pub dropped: u64,
 }
 
+/// Frames out against pictures in, as the decode sessions counted them at their flushes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub struct PictureCounts {
+    /// Pictures the input holds for output (counted by the bitstream layer).
+    pub counted: u64,
+    /// Counted pictures that never came out (each also reported as an error).
+    pub lost: u64,
+    /// Frames beyond the counted pictures (each also reported as an error).
+    pub extra: u64,
+}
+
 /// The metrics of one run, the same schema for every backend.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct MetricsReport {
@@ -137,6 +148,9 @@ pub struct MetricsReport {
     pub sessions: SessionCounts,
     /// Stale-generation units.
     pub stale: StaleCounts,
+    /// Frames out against pictures in.
+    #[serde(default)]
+    pub pictures: PictureCounts,
 }
 
 impl MetricsReport {
@@ -219,6 +233,12 @@ impl fmt::Display for MetricsReport {
             self.sessions.recreated,
             self.stale.delivered,
             self.stale.dropped
+        )?;
+        let p = &self.pictures;
+        writeln!(
+            f,
+            "pictures: counted {}, lost {}, extra frames {}",
+            p.counted, p.lost, p.extra
         )
     }
 }

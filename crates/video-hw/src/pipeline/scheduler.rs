@@ -495,6 +495,9 @@ fn decode_submit<D: DecodeStage>(
     if let Err(e) = flushed {
         report(Stage::DecodeSubmit, e);
     }
+    if let Some(counts) = lock(dec).picture_counts() {
+        sh.metrics.record_pictures(counts);
+    }
     let _ = ctl.send(Control::End);
 }
 

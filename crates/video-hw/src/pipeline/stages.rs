@@ -5,7 +5,7 @@ use crate::api::error::{Rejected, Result, VideoError};
 use crate::api::frame::DecodedFrame;
 use crate::api::packet::{DecodeInput, EncodedChunk};
 use crate::api::raw::EncodeInput;
-use crate::metrics::Stage;
+use crate::metrics::{PictureCounts, Stage};
 use crate::session::{DecodeSession, EncodeSession};
 use crate::transform::{TransformPath, Transformer};
 use std::sync::Arc;
@@ -25,6 +25,10 @@ pub trait DecodeStage: Send {
     /// scheduler's transform pool (the stage then reaps frames unconverted); called once,
     /// before the run, when the caller gave no transform. Default: none.
     fn take_conversion(&mut self) -> Option<Arc<dyn FrameTransform>> {
+        None
+    }
+    /// Frames out against pictures in so far, when the stage counts them.
+    fn picture_counts(&self) -> Option<PictureCounts> {
         None
     }
 }
@@ -52,6 +56,14 @@ impl DecodeStage for DecodeSession {
     fn take_conversion(&mut self) -> Option<Arc<dyn FrameTransform>> {
         DecodeSession::take_conversion(self).map(|t| Arc::new(t) as Arc<dyn FrameTransform>)
     }
+    fn picture_counts(&self) -> Option<PictureCounts> {
+        let s = self.summary();
+        Some(PictureCounts {
+            counted: s.pictures,
+            lost: s.pictures_lost,
+            extra: s.frames_extra,
+        })
+    }
 }
 
 impl EncodeStage for EncodeSession {
@@ -78,6 +90,9 @@ impl<T: DecodeStage + ?Sized> DecodeStage for Box<T> {
     }
     fn take_conversion(&mut self) -> Option<Arc<dyn FrameTransform>> {
         (**self).take_conversion()
+    }
+    fn picture_counts(&self) -> Option<PictureCounts> {
+        (**self).picture_counts()
     }
 }
 

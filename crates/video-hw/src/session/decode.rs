@@ -10,7 +10,8 @@ use crate::api::frame::{DecodedFrame, FrameData};
 use crate::api::packet::DecodeInput;
 use crate::backend::{self, Backend, BackendReport, DecoderBackend, Selection};
 use crate::bitstream::{
-    AccessUnit, AccessUnitAssembler, AnnexBSplitter, Nal, ParameterSetCache, layout, nal,
+    AccessUnit, AccessUnitAssembler, AnnexBSplitter, Nal, ParameterSetCache, PictureCounter,
+    layout, nal,
 };
 use crate::metrics::Metrics;
 use crate::transform::Transformer;
@@ -43,6 +44,17 @@ pub struct DecodeSummary {
     pub last_size: Option<String>,
     /// How frames become the output asked for (chosen when the session opened).
     pub conversion: ConversionPath,
+    /// Pictures the streams hold for output, counted by the bitstream layer (field pairs once,
+    /// pictures marked not for output left out); compared with `frames` at each flush.
+    #[serde(default)]
+    pub pictures: u64,
+    /// Counted pictures that never came out (each flush where fewer frames than pictures came
+    /// out also delivers an error naming how many and which access units).
+    #[serde(default)]
+    pub pictures_lost: u64,
+    /// Frames delivered beyond the counted pictures (reported the same way).
+    #[serde(default)]
+    pub frames_extra: u64,
 }
 
 /// A decoder: `submit` compressed input, `try_reap` / `reap_timeout` pictures, `flush` at the end.
@@ -279,6 +291,10 @@ struct DecodeWorker {
     /// Counts the frames the adapter converted itself, with the adapter's fallbacks so far.
     counting: Option<(Arc<OutputPlan>, Metrics)>,
     fallbacks_seen: u64,
+    /// Pictures for output since the last flush, checked against the frames at the flush.
+    pictures: PictureCounter,
+    /// Access units handed to the adapter before the current stream (since the last flush).
+    aus_before: u64,
 }
 
 impl DecodeWorker {
@@ -306,6 +322,8 @@ impl DecodeWorker {
             parameter_sets: ParameterSetCache::new(codec),
             counting: None,
             fallbacks_seen: 0,
+            pictures: PictureCounter::new(codec),
+            aus_before: 0,
         }
     }
 
@@ -424,6 +442,7 @@ impl DecodeWorker {
                 let _ = self.parameter_sets.insert(nal);
             }
             self.aus_since_flush += 1;
+            self.pictures.push(&au);
             if let Ok(mut s) = self.summary.lock() {
                 s.access_units += 1;
             }
@@ -460,7 +479,8 @@ impl DecodeWorker {
             return false;
         }
         // Nothing is lost silently: input that produced no picture and no error is an error.
-        if self.frames_since_flush == 0 && self.errors_since_flush == 0 {
+        let nothing = self.frames_since_flush == 0 && self.errors_since_flush == 0;
+        if nothing {
             let error = if self.annexb_bytes > 0 && self.aus_since_flush == 0 {
                 Some(VideoError::invalid_bitstream(format!(
                     "no {} access unit found in {} bytes of Annex-B input (no start code or no slice)",
@@ -480,11 +500,43 @@ impl DecodeWorker {
                 return false;
             }
         }
+        if !self.account(nothing, ports) {
+            return false;
+        }
         self.annexb_bytes = 0;
+        self.aus_before += self.aus_since_flush;
         self.aus_since_flush = 0;
         self.frames_since_flush = 0;
         self.errors_since_flush = 0;
         true
+    }
+
+    /// Frames out == pictures in: any difference since the last flush is counted in the
+    /// summary and delivered as an error naming how many pictures and which access units.
+    /// `reported`: the flush has already reported that nothing came out.
+    fn account(&mut self, reported: bool, ports: &WorkerPorts<DecodeInput, DecodedFrame>) -> bool {
+        let (pictures, frames) = (self.pictures.pictures(), self.frames_since_flush);
+        self.pictures.restart();
+        if let Ok(mut s) = self.summary.lock() {
+            s.pictures += pictures;
+            s.pictures_lost += pictures.saturating_sub(frames);
+            s.frames_extra += frames.saturating_sub(pictures);
+        }
+        if pictures == frames || reported {
+            return true;
+        }
+        let (first, last) = (self.aus_before, self.aus_before + self.aus_since_flush);
+        let what = if frames < pictures {
+            format!("{} pictures lost", pictures - frames)
+        } else {
+            format!("{} frames more than pictures", frames - pictures)
+        };
+        let e = VideoError::backend(format!(
+            "{what}: {} delivered {frames} frames for the {pictures} pictures counted in access \
+             units {first}..{last} of the session",
+            self.adapter.implementation()
+        ));
+        self.emit_error(e, ports)
     }
 
     fn emit_error(

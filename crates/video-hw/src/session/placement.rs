@@ -70,13 +70,17 @@ pub(crate) fn plan(
                 | PixelFormat::Nv12
                 | PixelFormat::Rgb24
                 | PixelFormat::Rgba
-                | PixelFormat::Bgra),
+                | PixelFormat::Bgra
+                | PixelFormat::I010
+                | PixelFormat::I012
+                | PixelFormat::P016),
             ),
             _,
         ) => f,
         (DecodeOutput::Cpu(other), _) => {
             return Err(VideoError::unsupported(format!(
-                "decoding to {other} is not supported (i420, nv12, rgb24, rgba, bgra are)"
+                "decoding to {other} is not supported (i420, nv12, rgb24, rgba, bgra, and for \
+                 10/12-bit video i010, i012, p016 are)"
             )));
         }
     };

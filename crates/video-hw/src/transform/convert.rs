@@ -24,6 +24,7 @@ pub(crate) fn is_supported(from: PixelFormat, to: PixelFormat) -> bool {
     match (from, to) {
         (I420 | Nv12, I420 | Nv12 | Rgb24 | Rgba | Bgra) => true,
         (Rgb24 | Rgba | Bgra | Argb, I420 | Nv12) => true,
+        (I010 | I012, P016) => true,
         (a, b) => a == b && a != P016,
     }
 }
@@ -46,6 +47,7 @@ pub(crate) fn convert(
     let mut out = Picture::zeroed(to, src.size);
     match (src.format, to) {
         (from, to) if from == to => copy_rows(src, &mut out),
+        (_, P016) => super::high_depth::planar_to_p016(src, &mut out),
         (I420, Nv12) => i420_to_nv12(src, &mut out),
         (Nv12, I420) => nv12_to_i420(src, &mut out),
         (I420 | Nv12, _) => {

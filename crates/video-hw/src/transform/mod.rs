@@ -3,6 +3,8 @@
 //! - [`transform_frame`]: a [`DecodedFrame`] (crop and strides honoured) into a new frame of
 //!   another format and/or size: NV12/I420 -> RGB24/RGBA/BGRA, RGB24/RGBA/BGRA/ARGB ->
 //!   NV12/I420, NV12 <-> I420, bilinear resize.
+//! - [`p016_to_planar`]: MSB-aligned P016 into the LSB-aligned planar layout (I010/I012)
+//!   that planar output of more than 8 bits uses; I010/I012 -> P016 on request.
 //! - [`transform_input`]: an [`EncodeInput`] into the I420/NV12 an encoder takes.
 //! - [`frame_to_encode_input`]: a decoded frame into an encoder input (no copy where the
 //!   planes can be shared).
@@ -20,6 +22,7 @@
 pub(crate) mod color_model;
 mod convert;
 mod gpu;
+mod high_depth;
 mod matrix;
 mod picture;
 mod pool;
@@ -99,7 +102,7 @@ fn run(
     // Downscaling Y'CbCr before an RGB conversion is cheaper; otherwise convert first.
     let pic = if spec.size.is_some_and(|s| s.area() < src.size.area())
         && src.format.is_yuv()
-        && src.format != PixelFormat::P016
+        && src.format.bit_depth() == 8
     {
         let native = convert::convert(src, src.format, in_color, &out_color)?;
         let small = resize::resize(&native, target)?;
@@ -140,6 +143,36 @@ pub fn transform_frame(frame: &DecodedFrame, spec: &TransformSpec) -> Result<Dec
         coded: size,
         crop: CropRect::full(size),
         color,
+        pts: frame.pts,
+        keyframe: frame.keyframe,
+        data: FrameData::Cpu(pic.into_frame_planes()),
+    })
+}
+
+/// Turns a P016 frame of `bit_depth`-bit video (10 or 12; samples in the high bits) into the
+/// LSB-aligned planar layout (I010 / I012) of its visible picture. Timestamps, colour and the
+/// keyframe flag are kept. `Unsupported` for other depths, `InvalidInput` for a frame that is
+/// not P016 in CPU memory.
+pub fn p016_to_planar(frame: &DecodedFrame, bit_depth: u8) -> Result<DecodedFrame> {
+    let target = PixelFormat::planar_for_depth(bit_depth)
+        .filter(|f| *f != PixelFormat::I420)
+        .ok_or_else(|| {
+            VideoError::unsupported(format!("no planar layout for {bit_depth}-bit P016"))
+        })?;
+    if frame.format != PixelFormat::P016 {
+        return Err(VideoError::invalid_input(format!(
+            "p016_to_planar takes P016, got {}",
+            frame.format
+        )));
+    }
+    let src = SourceView::of_frame(frame)?;
+    let mut pic = Picture::zeroed(target, src.size);
+    high_depth::p016_to_planar(&src, &mut pic);
+    Ok(DecodedFrame {
+        format: target,
+        coded: pic.size,
+        crop: CropRect::full(pic.size),
+        color: frame.color,
         pts: frame.pts,
         keyframe: frame.keyframe,
         data: FrameData::Cpu(pic.into_frame_planes()),

@@ -27,6 +27,7 @@ fn bytes_per_unit(format: PixelFormat, index: usize) -> usize {
         (PixelFormat::I420, _) | (PixelFormat::Nv12, 0) => 1,
         (PixelFormat::Nv12, _) | (PixelFormat::P016, 0) => 2,
         (PixelFormat::P016, _) => 4,
+        (PixelFormat::I010 | PixelFormat::I012, _) => 2,
         (PixelFormat::Rgb24, _) => 3,
         _ => 4,
     }

@@ -43,8 +43,21 @@ pub struct ManifestRow {
     pub frames: u64,
     pub width: u32,
     pub height: u32,
+    /// The layout the MD5 is over (`yuv420p`, `yuv420p10le`, ...).
+    pub pix_fmt: String,
     pub md5: String,
     pub notes: String,
+}
+
+impl ManifestRow {
+    /// The CPU output whose planar bytes the row's MD5 is over.
+    pub fn output(&self) -> DecodeOutput {
+        DecodeOutput::Cpu(match self.pix_fmt.as_str() {
+            "yuv420p10le" => video_hw::PixelFormat::I010,
+            "yuv420p12le" => video_hw::PixelFormat::I012,
+            _ => video_hw::PixelFormat::I420,
+        })
+    }
 }
 
 /// The manifest's rows.
@@ -61,6 +74,7 @@ pub fn manifest(dir: &Path) -> Vec<ManifestRow> {
                 frames: f[3].parse().expect("frames column"),
                 width: f[4].parse().expect("width column"),
                 height: f[5].parse().expect("height column"),
+                pix_fmt: f[6].to_string(),
                 md5: f[7].to_string(),
                 notes: f.get(9).unwrap_or(&"").to_string(),
             }
@@ -108,6 +122,8 @@ pub struct Decoded {
     pub errors: Vec<VideoError>,
     /// The implementation that decoded (from the session summary).
     pub implementation: String,
+    /// The session's counters after the flush (pictures counted, lost).
+    pub summary: video_hw::DecodeSummary,
 }
 
 impl Decoded {
@@ -170,8 +186,19 @@ pub fn finish(session: &mut DecodeSession, out: &mut Decoded) {
 
 /// Decodes `data` as Annex-B in chunks of `chunk` bytes, with CPU I420 output.
 pub fn decode_annexb(backend: Backend, codec: Codec, data: &[u8], chunk: usize) -> Decoded {
-    let config =
-        DecoderConfig::new(codec).with_output(DecodeOutput::Cpu(video_hw::PixelFormat::I420));
+    let output = DecodeOutput::Cpu(video_hw::PixelFormat::I420);
+    decode_annexb_to(backend, codec, data, chunk, output)
+}
+
+/// Decodes `data` as Annex-B in chunks of `chunk` bytes to `output`.
+pub fn decode_annexb_to(
+    backend: Backend,
+    codec: Codec,
+    data: &[u8],
+    chunk: usize,
+    output: DecodeOutput,
+) -> Decoded {
+    let config = DecoderConfig::new(codec).with_output(output);
     let mut session = DecodeSession::new(backend, config).expect("decoder opens");
     let mut out = Decoded {
         implementation: session.summary().implementation,
@@ -183,6 +210,7 @@ pub fn decode_annexb(backend: Backend, codec: Codec, data: &[u8], chunk: usize) 
         &mut out,
     );
     finish(&mut session, &mut out);
+    out.summary = session.summary();
     out
 }
 

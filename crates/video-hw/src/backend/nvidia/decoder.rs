@@ -195,6 +195,9 @@ struct State {
 struct Pending {
     frame: DecodedFrame,
     copy: Option<HostCopy>,
+    /// The bit depth of P016 host planes to hand out LSB-aligned planar (I010/I012), the
+    /// layout of planar output above 8 bits; `None` to hand the frame out as it is.
+    planar_depth: Option<u8>,
 }
 
 /// An overlapped host copy: the frame's planes are complete once `done` is.
@@ -776,7 +779,11 @@ impl State {
             {
                 break;
             }
-            let Pending { frame, copy } = self.pending.pop_front().expect("front exists");
+            let Pending {
+                frame,
+                copy,
+                planar_depth,
+            } = self.pending.pop_front().expect("front exists");
             released += 1;
             if let Some(HostCopy { done, staging }) = copy {
                 if !done.is_done().unwrap_or(false) {
@@ -790,6 +797,14 @@ impl State {
                     continue;
                 }
             }
+            let frame = match planar_depth.map(|d| crate::transform::p016_to_planar(&frame, d)) {
+                None => frame,
+                Some(Ok(planar)) => planar,
+                Some(Err(e)) => {
+                    self.errors.push(e);
+                    continue;
+                }
+            };
             stats::add(&COUNTERS.frames_out, 1);
             out.push(frame);
         }
@@ -896,7 +911,7 @@ impl State {
     /// Copies the mapped picture at `ptr` (pitch `pitch`) to what the session asked for.
     fn copy_out(&mut self, info: &CUVIDPARSERDISPINFO, ptr: u64, pitch: usize) -> Result<Pending> {
         let dec = self.decoder.as_ref().expect("emit checked the decoder");
-        let wide = dec.bit_depth > 8;
+        let (wide, bit_depth) = (dec.bit_depth > 8, dec.bit_depth);
         let bps = if wide { 2 } else { 1 };
         let native = if wide {
             PixelFormat::P016
@@ -920,6 +935,7 @@ impl State {
         let stream = self.stream.raw();
         let started = Instant::now();
         let mut host_copy = None;
+        let mut planar_depth = None;
         let (format, coded, crop, data, bytes) = match self.output {
             DecodeOutput::Gpu => {
                 let row = coded_w as usize * bps;
@@ -1015,13 +1031,17 @@ impl State {
                 let coded = dims(coded_w, coded_h)?;
                 (native, coded, display, FrameData::MetadataOnly, 0)
             }
-            // Native, Cpu(NV12/I420/P016): the visible picture as semi-planar host planes
-            // (the session turns NV12 into I420 where asked).
+            // Native, Cpu(NV12/I420/P016/I010/I012): the visible picture as semi-planar host
+            // planes (the session turns NV12 into I420 where asked); above 8 bits, turned into
+            // LSB-aligned planar I010/I012 once copied, unless P016 itself was asked for.
             _ => {
                 let overlap = self.host_copy_mode == HostCopyMode::Overlapped;
                 let (planes, size, n, copy) =
                     self.host_planes(ptr, chroma, pitch, display, bps, monochrome, overlap)?;
                 host_copy = copy;
+                if wide && self.output != DecodeOutput::Cpu(PixelFormat::P016) {
+                    planar_depth = Some(bit_depth);
+                }
                 (
                     native,
                     size,
@@ -1045,6 +1065,7 @@ impl State {
         Ok(Pending {
             frame,
             copy: host_copy,
+            planar_depth,
         })
     }
 

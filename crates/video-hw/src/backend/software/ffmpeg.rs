@@ -4,8 +4,13 @@
 //!   one packet whose pts is a tag that maps back to the caller's pts and keyframe flag, so
 //!   frames come out in presentation order with their own timestamps. FFmpeg applies the SPS
 //!   crop (with `AV_CODEC_FLAG_UNALIGNED`, so odd left/top crops are exact). 8-bit 4:2:0 comes
-//!   out as I420 (`yuvj420p` as full range); 10-bit 4:2:0 as P016 (samples in the high bits);
-//!   other layouts are `Unsupported`.
+//!   out as I420 (`yuvj420p` as full range); 10- and 12-bit 4:2:0 as I010 / I012 (planar,
+//!   LSB-aligned: FFmpeg's own `yuv420p10le` / `yuv420p12le`); other layouts are `Unsupported`.
+//!   H.264 is decoded with `strict_std_compliance = strict`: the reorder depth comes from the
+//!   SPS (its VUI, else the level's DPB size) from the first picture on. Without it, a stream
+//!   that does not signal `max_num_reorder_frames` makes FFmpeg learn the depth as pictures
+//!   arrive and drop the ones already overtaken ("no picture ooo"), without an error; the
+//!   `ffmpeg` command escapes that only because it probes the stream first.
 //! - Encoding: libx264 (H.264) and libx265 (HEVC), B-frames allowed, headers in band, Annex-B.
 //!   `flush` drains the encoder; the next picture opens a fresh encoder (starting with an IDR).
 //!
@@ -152,6 +157,9 @@ impl FfmpegDecoder {
         threading.kind = ff::threading::Type::Frame;
         ctx.set_threading(threading);
         ctx.set_flags(ff::codec::Flags::UNALIGNED);
+        if codec == Codec::H264 {
+            ctx.compliance(ff::codec::Compliance::Strict);
+        }
         let decoder = ctx
             .decoder()
             .open_as(found)
@@ -211,7 +219,8 @@ impl FfmpegDecoder {
             };
         let (pixel_format, planes) = match format {
             Pixel::YUV420P | Pixel::YUVJ420P if !self.pixels => (PixelFormat::I420, Vec::new()),
-            Pixel::YUV420P10LE if !self.pixels => (PixelFormat::P016, Vec::new()),
+            Pixel::YUV420P10LE if !self.pixels => (PixelFormat::I010, Vec::new()),
+            Pixel::YUV420P12LE if !self.pixels => (PixelFormat::I012, Vec::new()),
             Pixel::YUV420P | Pixel::YUVJ420P => (
                 PixelFormat::I420,
                 vec![
@@ -229,37 +238,30 @@ impl FfmpegDecoder {
                     },
                 ],
             ),
-            Pixel::YUV420P10LE => {
-                let shift = |v: Vec<u8>| -> Vec<u8> {
-                    v.chunks_exact(2)
-                        .flat_map(|s| (u16::from_le_bytes([s[0], s[1]]) << 6).to_le_bytes())
-                        .collect()
-                };
-                let y = shift(rows(0, w, h, 2)?);
-                let u = shift(rows(1, cw, ch, 2)?);
-                let v = shift(rows(2, cw, ch, 2)?);
-                let uv: Vec<u8> = u
-                    .chunks_exact(2)
-                    .zip(v.chunks_exact(2))
-                    .flat_map(|(a, b)| [a[0], a[1], b[0], b[1]])
-                    .collect();
-                (
-                    PixelFormat::P016,
-                    vec![
-                        Plane {
-                            data: y.into(),
-                            stride: w * 2,
-                        },
-                        Plane {
-                            data: uv.into(),
-                            stride: cw * 4,
-                        },
-                    ],
-                )
-            }
+            Pixel::YUV420P10LE | Pixel::YUV420P12LE => (
+                if format == Pixel::YUV420P10LE {
+                    PixelFormat::I010
+                } else {
+                    PixelFormat::I012
+                },
+                vec![
+                    Plane {
+                        data: rows(0, w, h, 2)?.into(),
+                        stride: w * 2,
+                    },
+                    Plane {
+                        data: rows(1, cw, ch, 2)?.into(),
+                        stride: cw * 2,
+                    },
+                    Plane {
+                        data: rows(2, cw, ch, 2)?.into(),
+                        stride: cw * 2,
+                    },
+                ],
+            ),
             other => {
                 return Err(VideoError::unsupported(format!(
-                    "FFmpeg decoded {other:?}; the software backend outputs 4:2:0 at 8 or 10 bits only"
+                    "FFmpeg decoded {other:?}; the software backend outputs 4:2:0 at 8, 10 or 12 bits only"
                 )));
             }
         };
@@ -796,7 +798,7 @@ mod tests {
     }
 
     #[test]
-    fn ffmpeg_decodes_10_bit_hevc_to_p016_with_samples_in_the_high_bits() {
+    fn ffmpeg_decodes_10_bit_hevc_to_lsb_aligned_i010_and_to_p016_on_request() {
         let dir = std::env::temp_dir().join(format!("video-hw-sw-p016-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let (stream, raw) = (dir.join("ten.h265"), dir.join("ten.yuv"));
@@ -842,8 +844,17 @@ mod tests {
         }
         dec.flush(&mut frames).unwrap();
         assert_eq!(frames.len(), 3);
-        assert_eq!(frames[0].format, PixelFormat::P016);
+        assert_eq!(frames[0].format, PixelFormat::I010);
         let ours: Vec<u8> = frames.iter().flat_map(planar).collect();
+        assert!(ours == reference, "planar output is FFmpeg's yuv420p10le");
+        // P016 (MSB-aligned) for those who ask: the same samples in the high bits.
+        let spec = crate::transform::TransformSpec::to(PixelFormat::P016);
+        let p016: Vec<DecodedFrame> = frames
+            .iter()
+            .map(|f| crate::transform::transform_frame(f, &spec).unwrap())
+            .collect();
+        assert_eq!(p016[0].format, PixelFormat::P016);
+        let ours: Vec<u8> = p016.iter().flat_map(planar).collect();
         assert_eq!(ours.len(), reference.len());
         for (o, r) in ours.chunks_exact(2).zip(reference.chunks_exact(2)) {
             let (o, r) = (

@@ -15,8 +15,8 @@
 //! (OpenH264 with HEVC or B-frames), is an `Unsupported` error; an unknown name is
 //! `InvalidInput`.
 //!
-//! Decoded frames are I420 (P016 for 10-bit FFmpeg output) in CPU memory; encoded chunks are
-//! Annex-B.
+//! Decoded frames are I420 (I010/I012, LSB-aligned, for 10/12-bit FFmpeg output) in CPU
+//! memory; encoded chunks are Annex-B.
 
 use super::{Backend, BackendReport, DecoderFactory, EncoderFactory};
 use crate::api::codec::Codec;

@@ -59,6 +59,8 @@ struct DecodeReport {
     codec: Codec,
     backend: String,
     selection: String,
+    /// Backend changes after a refusal under `--backend auto`, each with its reason.
+    hops: Vec<video_hw::Hop>,
     implementation: String,
     sessions: usize,
     frames: u64,
@@ -231,10 +233,9 @@ fn decode_stream(
         config.output = DecodeOutput::Cpu(f);
     }
     let rgb_before = gpu_rgb_counts();
-    let session = DecodeSession::new(args.common.backend, config).context("opening decoder")?;
+    let mut session = DecodeSession::new(args.common.backend, config).context("opening decoder")?;
     let backend = session.backend();
     let selection = session.selection().reason.clone();
-    let implementation = session.summary().implementation;
     let metrics = Metrics::new();
     metrics.set_backend(backend.to_string());
     metrics.record_session(false);
@@ -259,7 +260,7 @@ fn decode_stream(
             r.map(IngestItem::from)
                 .map_err(|e| video_hw::VideoError::backend(format!("{e:#}")))
         }),
-        session,
+        &mut session,
         transform,
         |out| -> video_hw::Result<()> {
             match out {
@@ -281,6 +282,9 @@ fn decode_stream(
             Ok(())
         },
     )?;
+    // After a fallback the session ends on another backend than it started on.
+    let summary = session.summary();
+    drop(session);
     let seconds = start.elapsed().as_secs_f64();
     progress.finish();
     if on_gpu.is_some() {
@@ -297,9 +301,10 @@ fn decode_stream(
     Ok(DecodeReport {
         input: args.input.display().to_string(),
         codec,
-        backend: backend.to_string(),
+        backend: summary.backend.unwrap_or(backend).to_string(),
         selection,
-        implementation,
+        hops: summary.hops,
+        implementation: summary.implementation,
         sessions: 1,
         frames,
         errors,
@@ -387,6 +392,7 @@ fn decode_parallel(
         codec,
         backend: summary.backend.to_string(),
         selection: summary.selection,
+        hops: Vec::new(),
         implementation: summary.implementation,
         sessions: summary.sessions,
         frames,
@@ -497,6 +503,7 @@ fn decode_many(args: &DecodeArgs, config: DecoderConfig, source: Source) -> Resu
         codec: config.codec,
         backend: backend_name,
         selection,
+        hops: Vec::new(),
         implementation,
         sessions: args.sessions,
         frames,

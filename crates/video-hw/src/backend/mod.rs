@@ -13,6 +13,10 @@ use crate::api::raw::EncodeInput;
 use crate::bitstream::AccessUnit;
 use std::fmt;
 
+pub mod capability;
+pub(crate) use capability::Candidate;
+pub use capability::{CodingTool, DecodeCapability, FormatLimit, Hop, InexactTool};
+
 #[cfg(all(
     feature = "backend-nvidia",
     any(target_os = "linux", target_os = "windows")
@@ -116,6 +120,9 @@ pub struct BackendReport {
     pub decode: Vec<CodecSupport>,
     /// Encode support by codec.
     pub encode: Vec<CodecSupport>,
+    /// What each decoder implementation decodes exactly (checked at every sequence header).
+    #[serde(default)]
+    pub decode_capabilities: Vec<DecodeCapability>,
 }
 
 impl BackendReport {
@@ -127,6 +134,7 @@ impl BackendReport {
             detail: why.into(),
             decode: Vec::new(),
             encode: Vec::new(),
+            decode_capabilities: Vec::new(),
         }
     }
 
@@ -152,6 +160,9 @@ pub(crate) trait DecoderBackend {
 
     /// Implementation name for summaries (e.g. `openh264`).
     fn implementation(&self) -> String;
+
+    /// What this adapter decodes exactly; the session checks every sequence against it.
+    fn capability(&self) -> DecodeCapability;
 }
 
 /// An encoder adapter. It is created on, and only used from, the session's worker thread.
@@ -228,6 +239,9 @@ pub struct Selection {
     pub backend: Backend,
     /// Why it was chosen (and why better ones were passed over).
     pub reason: String,
+    /// Where a decode session under `Auto` moved on since, and why (oldest first).
+    #[serde(default)]
+    pub hops: Vec<Hop>,
 }
 
 /// What `backend` offers for decoding (`decode`) or encoding. Decode selection does not ask
@@ -270,8 +284,9 @@ fn select(requested: Backend, codec: Codec, decode: bool) -> Result<(Selection, 
         }
         if !serves(&report) {
             return Err(VideoError::unsupported(format!(
-                "backend {requested} cannot {what} {codec} here: {}",
-                report.detail
+                "backend {requested} cannot {what} {codec} here: {}{}",
+                report.detail,
+                capability::remedy_for(codec, decode)
             )));
         }
         let reason = format!("{requested} requested");
@@ -279,6 +294,7 @@ fn select(requested: Backend, codec: Codec, decode: bool) -> Result<(Selection, 
             Selection {
                 backend: requested,
                 reason,
+                hops: Vec::new(),
             },
             report,
         ));
@@ -295,7 +311,15 @@ fn select(requested: Backend, codec: Codec, decode: bool) -> Result<(Selection, 
                     passed.join("; ")
                 )
             };
-            return Ok((Selection { backend: b, reason }, report));
+            let hops = Vec::new();
+            return Ok((
+                Selection {
+                    backend: b,
+                    reason,
+                    hops,
+                },
+                report,
+            ));
         }
         let why = if report.available {
             format!("no {codec} {what}")
@@ -305,8 +329,9 @@ fn select(requested: Backend, codec: Codec, decode: bool) -> Result<(Selection, 
         passed.push(format!("{b} ({why})"));
     }
     Err(VideoError::unsupported(format!(
-        "no backend can {what} {codec} here: {}",
-        passed.join("; ")
+        "no backend can {what} {codec} here: {}{}",
+        passed.join("; "),
+        capability::remedy_for(codec, decode)
     )))
 }
 
@@ -355,13 +380,36 @@ pub fn cuda_transform() -> Result<std::sync::Arc<dyn crate::transform::GpuTransf
     }
 }
 
-/// Picks the decoder backend and returns a factory that builds it on the worker thread.
-pub(crate) fn decoder_factory(
+/// Picks the decoder backend; returns it first in a chain of candidates, followed under
+/// `Auto` by every later backend of [`Backend::CONCRETE`] that decodes the codec here (the
+/// session moves on to them when the first refuses the stream).
+pub(crate) fn decoder_chain(
     requested: Backend,
     config: &DecoderConfig,
-) -> Result<(Selection, DecoderFactory)> {
+) -> Result<(Selection, Vec<Candidate>)> {
     let (selection, _) = select(requested, config.codec, true)?;
-    let factory = match selection.backend {
+    let first = Candidate {
+        backend: selection.backend,
+        factory: decoder_factory(selection.backend, config)?,
+    };
+    let mut chain = vec![first];
+    if requested == Backend::Auto {
+        let later = Backend::CONCRETE
+            .into_iter()
+            .skip_while(|b| *b != selection.backend)
+            .skip(1);
+        for backend in later.filter(|b| probe_for(*b, true).decodes(config.codec)) {
+            if let Ok(factory) = decoder_factory(backend, config) {
+                chain.push(Candidate { backend, factory });
+            }
+        }
+    }
+    Ok((selection, chain))
+}
+
+/// A factory that builds `backend`'s decoder adapter on the worker thread.
+fn decoder_factory(backend: Backend, config: &DecoderConfig) -> Result<DecoderFactory> {
+    Ok(match backend {
         Backend::Software => software::decoder_factory(config)?,
         #[cfg(all(
             feature = "backend-nvidia",
@@ -375,8 +423,7 @@ pub(crate) fn decoder_factory(
                 "{other} decoding is not implemented in this build"
             )));
         }
-    };
-    Ok((selection, factory))
+    })
 }
 
 /// Picks the encoder backend and returns a factory that builds it on the worker thread.

@@ -17,6 +17,7 @@ pub mod nal;
 pub mod param_sets;
 pub mod segment;
 pub mod sps;
+pub mod stream_features;
 
 pub use access_unit::{AccessUnit, AccessUnitAssembler, assemble_annexb};
 pub use annexb::{AnnexBSplitter, Nal, split_annexb};

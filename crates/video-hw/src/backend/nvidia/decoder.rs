@@ -457,6 +457,10 @@ impl DecoderBackend for NvdecDecoder {
         parsed.and(collected).and(created)
     }
 
+    fn capability(&self) -> crate::backend::DecodeCapability {
+        super::decode_capability(self.state_ref().codec)
+    }
+
     fn implementation(&self) -> String {
         format!(
             "nvdec ({}, display delay {}; {} frames, {} errors)",

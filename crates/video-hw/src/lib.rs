@@ -36,7 +36,7 @@ pub use api::error::{ErrorKind, Rejected, Result, VideoError};
 pub use api::frame::{CropRect, DecodedFrame, FrameData, GpuApi, GpuSurface, PixelFormat, Plane};
 pub use api::packet::{BitstreamLayout, DecodeInput, EncodedChunk};
 pub use api::raw::{EncodeInput, PlaneBuffer, RawPlane};
-pub use backend::{Backend, BackendReport, CodecSupport, Selection, probe};
+pub use backend::{Backend, BackendReport, CodecSupport, DecodeCapability, Hop, Selection, probe};
 pub use session::{
     DecodeSession, DecodeSummary, EncodeSession, EncodeSummary, SegmentedConfig, SegmentedSummary,
     SessionSwitchRequest, SwitchMode, SwitchStats, decode_segmented, decode_segmented_with_metrics,

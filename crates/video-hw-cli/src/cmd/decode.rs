@@ -63,6 +63,8 @@ struct DecodeReport {
     codec: Codec,
     backend: String,
     selection: String,
+    /// Backend changes after a refusal under `--backend auto`, each with its reason.
+    hops: Vec<video_hw::Hop>,
     implementation: String,
     sessions: usize,
     frames: u64,
@@ -218,11 +220,10 @@ fn decode_stream(args: &DecodeArgs, config: DecoderConfig, source: Source) -> Re
     let opening = std::time::Instant::now();
     let codec = config.codec;
     let metrics = Metrics::new();
-    let session = DecodeSession::with_metrics(args.common.backend, config, metrics.clone())
+    let mut session = DecodeSession::with_metrics(args.common.backend, config, metrics.clone())
         .context("opening decoder")?;
     let backend = session.backend();
     let selection = session.selection().reason.clone();
-    let implementation = session.summary().implementation;
     let conversion = session.conversion();
     metrics.set_backend(backend.to_string());
     metrics.record_session(false);
@@ -244,7 +245,7 @@ fn decode_stream(args: &DecodeArgs, config: DecoderConfig, source: Source) -> Re
             r.map(IngestItem::from)
                 .map_err(|e| video_hw::VideoError::backend(format!("{e:#}")))
         }),
-        session,
+        &mut session,
         None,
         |out| -> video_hw::Result<()> {
             match out {
@@ -266,6 +267,9 @@ fn decode_stream(args: &DecodeArgs, config: DecoderConfig, source: Source) -> Re
             Ok(())
         },
     )?;
+    // After a fallback the session ends on another backend than it started on.
+    let summary = session.summary();
+    drop(session);
     let seconds = start.elapsed().as_secs_f64();
     progress.finish();
     let report = metrics.report();
@@ -273,9 +277,10 @@ fn decode_stream(args: &DecodeArgs, config: DecoderConfig, source: Source) -> Re
     Ok(DecodeReport {
         input: args.input.display().to_string(),
         codec,
-        backend: backend.to_string(),
+        backend: summary.backend.unwrap_or(backend).to_string(),
         selection,
-        implementation,
+        hops: summary.hops,
+        implementation: summary.implementation,
         sessions: 1,
         frames,
         errors,
@@ -360,6 +365,7 @@ fn decode_parallel(
         codec,
         backend: summary.backend.to_string(),
         selection: summary.selection,
+        hops: Vec::new(),
         implementation: summary.implementation,
         sessions: summary.sessions,
         frames,
@@ -470,6 +476,7 @@ fn decode_many(args: &DecodeArgs, config: DecoderConfig, source: Source) -> Resu
         codec: config.codec,
         backend: backend_name,
         selection,
+        hops: Vec::new(),
         implementation,
         sessions: args.sessions,
         frames,

@@ -46,6 +46,17 @@ pub fn run(args: ProbeArgs) -> Result<ExitCode> {
                 );
             }
         }
+        if r.available && !r.decode_capabilities.is_empty() {
+            println!("  decodes exactly (checked at every sequence header):");
+        }
+        for c in r.decode_capabilities.iter().filter(|_| r.available) {
+            println!(
+                "    {:<5} {}: {}",
+                c.codec.name(),
+                c.implementation,
+                c.describe()
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -13,8 +13,12 @@ use crate::api::raw::EncodeInput;
 use crate::bitstream::AccessUnit;
 use std::fmt;
 
+pub mod capability;
 #[cfg(test)]
 mod color_paths_tests;
+pub(crate) use capability::Candidate;
+pub use capability::{CodingTool, DecodeCapability, FormatLimit, Hop, InexactTool};
+
 #[cfg(all(
     feature = "backend-nvidia",
     any(target_os = "linux", target_os = "windows")
@@ -117,6 +121,9 @@ pub struct BackendReport {
     pub decode: Vec<CodecSupport>,
     /// Encode support by codec.
     pub encode: Vec<CodecSupport>,
+    /// What each decoder implementation decodes exactly (checked at every sequence header).
+    #[serde(default)]
+    pub decode_capabilities: Vec<DecodeCapability>,
 }
 
 impl BackendReport {
@@ -128,6 +135,7 @@ impl BackendReport {
             detail: why.into(),
             decode: Vec::new(),
             encode: Vec::new(),
+            decode_capabilities: Vec::new(),
         }
     }
 
@@ -160,6 +168,9 @@ pub(crate) trait DecoderBackend {
     fn conversion_fallbacks(&self) -> u64 {
         0
     }
+
+    /// What this adapter decodes exactly; the session checks every sequence against it.
+    fn capability(&self) -> DecodeCapability;
 }
 
 /// An encoder adapter. It is created on, and only used from, the session's worker thread.
@@ -236,6 +247,9 @@ pub struct Selection {
     pub backend: Backend,
     /// Why it was chosen (and why better ones were passed over).
     pub reason: String,
+    /// Where a decode session under `Auto` moved on since, and why (oldest first).
+    #[serde(default)]
+    pub hops: Vec<Hop>,
 }
 
 /// What `backend` offers for decoding (`decode`) or encoding. Decode selection does not ask
@@ -278,8 +292,9 @@ fn select(requested: Backend, codec: Codec, decode: bool) -> Result<(Selection, 
         }
         if !serves(&report) {
             return Err(VideoError::unsupported(format!(
-                "backend {requested} cannot {what} {codec} here: {}",
-                report.detail
+                "backend {requested} cannot {what} {codec} here: {}{}",
+                report.detail,
+                capability::remedy_for(codec, decode)
             )));
         }
         let reason = format!("{requested} requested");
@@ -287,6 +302,7 @@ fn select(requested: Backend, codec: Codec, decode: bool) -> Result<(Selection, 
             Selection {
                 backend: requested,
                 reason,
+                hops: Vec::new(),
             },
             report,
         ));
@@ -303,7 +319,15 @@ fn select(requested: Backend, codec: Codec, decode: bool) -> Result<(Selection, 
                     passed.join("; ")
                 )
             };
-            return Ok((Selection { backend: b, reason }, report));
+            let hops = Vec::new();
+            return Ok((
+                Selection {
+                    backend: b,
+                    reason,
+                    hops,
+                },
+                report,
+            ));
         }
         let why = if report.available {
             format!("no {codec} {what}")
@@ -313,8 +337,9 @@ fn select(requested: Backend, codec: Codec, decode: bool) -> Result<(Selection, 
         passed.push(format!("{b} ({why})"));
     }
     Err(VideoError::unsupported(format!(
-        "no backend can {what} {codec} here: {}",
-        passed.join("; ")
+        "no backend can {what} {codec} here: {}{}",
+        passed.join("; "),
+        capability::remedy_for(codec, decode)
     )))
 }
 
@@ -384,13 +409,43 @@ pub(crate) fn gpu_transform(
     None
 }
 
-/// Picks the decoder backend and returns a factory that builds it on the worker thread.
-pub(crate) fn decoder_factory(
+/// The decoder chain of a session: the selected backend first, followed under `Auto` by every
+/// later backend of [`Backend::CONCRETE`] that decodes the codec here and can deliver
+/// `config.output` (the session moves on to them when the first refuses the stream).
+pub(crate) fn decoder_chain(
     requested: Backend,
+    selected: Backend,
     config: &DecoderConfig,
-) -> Result<(Selection, DecoderFactory)> {
-    let (selection, _) = select(requested, config.codec, true)?;
-    let factory = match selection.backend {
+) -> Result<Vec<Candidate>> {
+    let first = Candidate {
+        backend: selected,
+        factory: decoder_factory(selected, config)?,
+    };
+    let mut chain = vec![first];
+    if requested == Backend::Auto {
+        let later = Backend::CONCRETE
+            .into_iter()
+            .skip_while(|b| *b != selected)
+            .skip(1)
+            .filter(|b| delivers(*b, config.output));
+        for backend in later.filter(|b| probe_for(*b, true).decodes(config.codec)) {
+            if let Ok(factory) = decoder_factory(backend, config) {
+                chain.push(Candidate { backend, factory });
+            }
+        }
+    }
+    Ok(chain)
+}
+
+/// Whether `backend`'s adapters can hand frames out as `output` (device frames need a GPU
+/// backend).
+fn delivers(backend: Backend, output: crate::DecodeOutput) -> bool {
+    output != crate::DecodeOutput::Gpu || matches!(backend, Backend::Nvidia | Backend::VideoToolbox)
+}
+
+/// A factory that builds `backend`'s decoder adapter on the worker thread.
+fn decoder_factory(backend: Backend, config: &DecoderConfig) -> Result<DecoderFactory> {
+    Ok(match backend {
         Backend::Software => software::decoder_factory(config)?,
         #[cfg(all(
             feature = "backend-nvidia",
@@ -404,8 +459,7 @@ pub(crate) fn decoder_factory(
                 "{other} decoding is not implemented in this build"
             )));
         }
-    };
-    Ok((selection, factory))
+    })
 }
 
 /// Picks the encoder backend and returns a factory that builds it on the worker thread.

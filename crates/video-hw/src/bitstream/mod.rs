@@ -24,6 +24,7 @@ pub mod param_sets;
 pub mod picture_count;
 pub mod segment;
 pub mod sps;
+pub mod stream_features;
 
 pub use access_unit::{AccessUnit, AccessUnitAssembler, assemble_annexb};
 pub use annexb::{AnnexBSplitter, Nal, split_annexb};

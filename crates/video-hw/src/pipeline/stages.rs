@@ -78,6 +78,24 @@ impl EncodeStage for EncodeSession {
     }
 }
 
+impl<T: DecodeStage + ?Sized> DecodeStage for &mut T {
+    fn try_submit(&mut self, input: DecodeInput) -> std::result::Result<(), Rejected<DecodeInput>> {
+        (**self).try_submit(input)
+    }
+    fn reap_timeout(&mut self, timeout: Duration) -> Result<Option<DecodedFrame>> {
+        (**self).reap_timeout(timeout)
+    }
+    fn flush(&mut self) -> Result<()> {
+        (**self).flush()
+    }
+    fn take_conversion(&mut self) -> Option<Arc<dyn FrameTransform>> {
+        (**self).take_conversion()
+    }
+    fn picture_counts(&self) -> Option<PictureCounts> {
+        (**self).picture_counts()
+    }
+}
+
 impl<T: DecodeStage + ?Sized> DecodeStage for Box<T> {
     fn try_submit(&mut self, input: DecodeInput) -> std::result::Result<(), Rejected<DecodeInput>> {
         (**self).try_submit(input)

@@ -1,5 +1,6 @@
 //! `DecodeSession`: compressed input in, pictures out, on any backend.
 
+use super::fallback::{Guard, Verdict};
 use super::placement::{self, OutputPlan};
 use super::worker::{Command, WorkerHandle, WorkerPorts};
 use crate::api::codec::{Codec, Timestamp};
@@ -8,7 +9,7 @@ use crate::api::config::{ConversionPath, DecodeOutput, DecoderConfig, FramePlace
 use crate::api::error::{Rejected, Result, VideoError};
 use crate::api::frame::{DecodedFrame, FrameData};
 use crate::api::packet::DecodeInput;
-use crate::backend::{self, Backend, BackendReport, DecoderBackend, Selection};
+use crate::backend::{self, Backend, BackendReport, Candidate, DecoderBackend, Hop, Selection};
 use crate::bitstream::{
     AccessUnit, AccessUnitAssembler, AnnexBSplitter, Nal, ParameterSetCache, PictureCounter,
     layout, nal,
@@ -55,6 +56,9 @@ pub struct DecodeSummary {
     /// Frames delivered beyond the counted pictures (reported the same way).
     #[serde(default)]
     pub frames_extra: u64,
+    /// Backend changes under `Auto` after a refusal (oldest first); `backend` is the last.
+    #[serde(default)]
+    pub hops: Vec<Hop>,
 }
 
 /// A decoder: `submit` compressed input, `try_reap` / `reap_timeout` pictures, `flush` at the end.
@@ -93,6 +97,11 @@ impl DecodeSession {
     /// session picks the conversion path for `config.output` and `config.placement` (see
     /// [`DecodeSession::conversion`]) and counts every frame's path in its own
     /// [`DecodeSession::metrics`].
+    ///
+    /// Each sequence is checked against what the serving implementation decodes exactly
+    /// ([`crate::backend::DecodeCapability`]); a refused stream moves, under `Auto`, to the
+    /// next capable backend from the last IDR/IRAP ([`Selection::hops`]), and otherwise fails
+    /// with an `Unsupported` error that names the feature and the remedy.
     pub fn new(backend: Backend, config: DecoderConfig) -> Result<Self> {
         Self::with_metrics(backend, config, Metrics::new())
     }
@@ -105,18 +114,34 @@ impl DecodeSession {
         let plan = placement::plan(selection.backend, &config, false, &metrics)?;
         let mut adapter_config = config.with_placement(FramePlacement::Host);
         adapter_config.output = plan.adapter_output;
-        Self::open(selection, adapter_config, plan, metrics)
+        let chain = backend::decoder_chain(backend, selection.backend, &adapter_config)?;
+        Self::open(selection, adapter_config, plan, metrics, chain)
     }
 
-    /// Opens a session on the concrete backend of `selection` whose adapter makes
-    /// `config.output`, finishing frames by `plan`.
+    /// Opens a decoder on the first of `chain` (fallback tests build their own chains).
+    #[cfg(test)]
+    pub(crate) fn with_chain(
+        selection: Selection,
+        config: DecoderConfig,
+        chain: Vec<Candidate>,
+    ) -> Result<Self> {
+        let metrics = Metrics::new();
+        let plan = placement::plan(selection.backend, &config, false, &metrics)?;
+        let mut adapter_config = config.with_placement(FramePlacement::Host);
+        adapter_config.output = plan.adapter_output;
+        Self::open(selection, adapter_config, plan, metrics, chain)
+    }
+
+    /// Opens a session on the first backend of `chain` (that of `selection`), whose adapter
+    /// makes `config.output`, finishing frames by `plan`; it moves on to the others of
+    /// `chain` when that one refuses the stream.
     pub(crate) fn open(
         selection: Selection,
         config: DecoderConfig,
         plan: OutputPlan,
         metrics: Metrics,
+        chain: Vec<Candidate>,
     ) -> Result<Self> {
-        let (_, factory) = backend::decoder_factory(selection.backend, &config)?;
         let plan = Arc::new(plan);
         let summary = Arc::new(Mutex::new(DecodeSummary {
             backend: Some(selection.backend),
@@ -133,7 +158,12 @@ impl DecodeSession {
             config.output_queue,
             config.submit_timeout,
             move |ports, ready| {
-                let adapter = match factory() {
+                let mut chain = chain.into_iter();
+                let Some(first) = chain.next() else {
+                    let _ = ready.send(Err(VideoError::unsupported("no decoder backend")));
+                    return;
+                };
+                let adapter = match (first.factory)() {
                     Ok(a) => a,
                     Err(e) => {
                         let _ = ready.send(Err(e));
@@ -144,7 +174,8 @@ impl DecodeSession {
                     s.implementation = adapter.implementation();
                 }
                 let _ = ready.send(Ok(()));
-                DecodeWorker::new(config, adapter, shared)
+                let guard = Guard::new(config.codec, first.backend, &*adapter, chain.collect());
+                DecodeWorker::new(config, adapter, guard, shared)
                     .counting(worker_plan, worker_metrics)
                     .run(ports);
             },
@@ -236,12 +267,14 @@ impl DecodeSession {
     /// A CPU format the backend did not produce itself is converted here, on the calling
     /// thread, never on the decoder's worker.
     pub fn try_reap(&mut self) -> Result<Option<DecodedFrame>> {
+        self.refresh_selection();
         let frame = self.worker.try_reap()?;
         frame.map(|f| self.finish(f)).transpose()
     }
 
     /// The next decoded frame, waiting at most `timeout`.
     pub fn reap_timeout(&mut self, timeout: Duration) -> Result<Option<DecodedFrame>> {
+        self.refresh_selection();
         let frame = self.worker.reap_timeout(timeout)?;
         frame.map(|f| self.finish(f)).transpose()
     }
@@ -249,7 +282,22 @@ impl DecodeSession {
     /// Decodes everything submitted so far (the end of the stream) and makes every remaining
     /// frame available to `try_reap`. The session can take a new stream afterwards.
     pub fn flush(&mut self) -> Result<()> {
-        self.worker.flush()
+        let flushed = self.worker.flush();
+        self.refresh_selection();
+        flushed
+    }
+
+    /// Takes the hops the worker made into `selection` (they happen on the worker; the
+    /// caller sees them from the next reap or flush on).
+    fn refresh_selection(&mut self) {
+        if let Ok(s) = self.summary.lock()
+            && s.hops.len() != self.selection.hops.len()
+        {
+            self.selection.hops.clone_from(&s.hops);
+            if let Some(b) = s.backend {
+                self.selection.backend = b;
+            }
+        }
     }
 
     /// Flushes and returns every remaining frame (errors end the collection).
@@ -272,6 +320,8 @@ impl DecodeSession {
 struct DecodeWorker {
     config: DecoderConfig,
     adapter: Box<dyn DecoderBackend>,
+    /// Capability checks and fallback (see [`super::fallback`]).
+    guard: Guard,
     summary: Arc<Mutex<DecodeSummary>>,
     splitter: AnnexBSplitter,
     assembler: AccessUnitAssembler,
@@ -301,6 +351,7 @@ impl DecodeWorker {
     fn new(
         config: DecoderConfig,
         adapter: Box<dyn DecoderBackend>,
+        guard: Guard,
         summary: Arc<Mutex<DecodeSummary>>,
     ) -> Self {
         let ticks_per_frame = config.timebase.ticks_per_frame(config.fps_hint);
@@ -310,6 +361,7 @@ impl DecodeWorker {
             splitter: AnnexBSplitter::new(),
             config,
             adapter,
+            guard,
             summary,
             offset: 0,
             chunk_pts: VecDeque::new(),
@@ -431,7 +483,6 @@ impl DecodeWorker {
         units: Vec<AccessUnit>,
         ports: &WorkerPorts<DecodeInput, DecodedFrame>,
     ) -> bool {
-        let mut frames = Vec::new();
         for au in units {
             for nal in au
                 .nals
@@ -446,18 +497,80 @@ impl DecodeWorker {
             if let Ok(mut s) = self.summary.lock() {
                 s.access_units += 1;
             }
-            let result = self.adapter.decode(&au, &mut frames);
-            self.count_conversions(&frames);
-            if !self.emit_frames(&mut frames, ports) {
-                return false;
+            match self.guard.admit(&au) {
+                Ok(Verdict::Decode) => {}
+                Ok(Verdict::Skip) => continue,
+                Err(refusal) => {
+                    if !self.hop(refusal, ports) {
+                        return false;
+                    }
+                    continue;
+                }
             }
-            if let Err(e) = result
-                && !self.emit_error(e, ports)
-            {
+            if !self.feed(&au, ports) {
                 return false;
             }
         }
         true
+    }
+
+    /// Decodes `au` on the adapter and emits what comes out; an `Unsupported` error moves
+    /// the stream to the next backend where one is left.
+    fn feed(&mut self, au: &AccessUnit, ports: &WorkerPorts<DecodeInput, DecodedFrame>) -> bool {
+        let mut frames = Vec::new();
+        self.guard.fed(au);
+        let result = self.adapter.decode(au, &mut frames);
+        self.guard.produced(&mut frames);
+        self.count_conversions(&frames);
+        if !self.emit_frames(&mut frames, ports) {
+            return false;
+        }
+        match result {
+            Err(e) if self.guard.can_hop(&e) => self.hop(e, ports),
+            Err(e) => self.emit_error(e, ports),
+            Ok(()) => true,
+        }
+    }
+
+    /// Moves the stream to the next backend that accepts it, replaying from the last IRAP;
+    /// with none left, reports `why` once and skips the stream until a sequence the
+    /// adapter accepts.
+    fn hop(&mut self, why: VideoError, ports: &WorkerPorts<DecodeInput, DecodedFrame>) -> bool {
+        let owed = self.guard.owed_before_irap();
+        let Some(next) = self.guard.next_adapter(&why) else {
+            self.guard.refuse();
+            return self.emit_error(why, ports);
+        };
+        // The old adapter's pictures from before the IRAP; the rest are decoded again.
+        let mut frames = Vec::new();
+        let _ = self.adapter.flush(&mut frames);
+        frames.truncate(owed);
+        self.count_conversions(&frames);
+        if !self.emit_frames(&mut frames, ports) {
+            return false;
+        }
+        self.adapter = next.adapter;
+        self.fallbacks_seen = self.adapter.conversion_fallbacks();
+        if let Ok(mut s) = self.summary.lock() {
+            s.backend = Some(next.hop.to);
+            s.implementation = self.adapter.implementation();
+            s.hops.push(next.hop);
+        }
+        let units = match self.guard.replay() {
+            Ok(units) => units,
+            Err(e) => {
+                if !self.emit_error(e, ports) {
+                    return false;
+                }
+                Vec::new()
+            }
+        };
+        let known = self.parameter_sets.parameter_sets();
+        if !known.is_empty() {
+            let primer = AccessUnit::from_nals(self.config.codec, known, None);
+            let _ = self.adapter.decode(&primer, &mut frames);
+        }
+        units.iter().all(|au| self.feed(au, ports))
     }
 
     fn flush(&mut self, ports: &WorkerPorts<DecodeInput, DecodedFrame>) -> bool {

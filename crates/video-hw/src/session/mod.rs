@@ -2,6 +2,9 @@
 
 mod decode;
 mod encode;
+mod fallback;
+#[cfg(all(test, feature = "sw-openh264"))]
+mod fallback_tests;
 mod generation;
 mod placement;
 mod segmented;

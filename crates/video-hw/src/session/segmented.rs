@@ -115,11 +115,13 @@ pub fn decode_segmented_with_metrics(
     let mut sessions = Vec::with_capacity(count);
     for _ in 0..count {
         let session_plan = placement::plan(selection.backend, &session_config, false, metrics)?;
+        let chain = backend::decoder_chain(backend, selection.backend, &session_config)?;
         sessions.push(DecodeSession::open(
             selection.clone(),
             session_config.clone(),
             session_plan,
             metrics.clone(),
+            chain,
         )?);
     }
     let first = &sessions[0];

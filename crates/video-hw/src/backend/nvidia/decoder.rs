@@ -467,6 +467,10 @@ impl DecoderBackend for NvdecDecoder {
         self.state_ref().rgb_fallbacks
     }
 
+    fn capability(&self) -> crate::backend::DecodeCapability {
+        super::decode_capability(self.state_ref().codec)
+    }
+
     fn implementation(&self) -> String {
         format!(
             "nvdec ({}, display delay {}; {} frames, {} errors)",
@@ -911,7 +915,7 @@ impl State {
     /// Copies the mapped picture at `ptr` (pitch `pitch`) to what the session asked for.
     fn copy_out(&mut self, info: &CUVIDPARSERDISPINFO, ptr: u64, pitch: usize) -> Result<Pending> {
         let dec = self.decoder.as_ref().expect("emit checked the decoder");
-        let (wide, bit_depth) = (dec.bit_depth > 8, dec.bit_depth);
+        let wide = dec.bit_depth > 8;
         let bps = if wide { 2 } else { 1 };
         let native = if wide {
             PixelFormat::P016

@@ -14,6 +14,7 @@
 //!   with `scripts/build-ptx.py`), with a CPU fallback.
 //! - [`stats`]: process-wide counters (copies, bytes, time, RGB path, decode status).
 
+mod capability;
 pub(crate) mod cuda;
 pub(crate) mod cuda_transform;
 pub(crate) mod decoder;
@@ -91,6 +92,10 @@ fn probe_decode_uncached() -> BackendReport {
     let t = std::time::Instant::now();
     let mut decode = Vec::new();
     let mut notes = Vec::new();
+    let capabilities: Vec<_> = Codec::ALL
+        .iter()
+        .map(|c| capability::query(lib, *c, &device, &mut notes))
+        .collect();
     for codec in Codec::ALL {
         let mut depths = Vec::new();
         let (mut max_w, mut max_h) = (0, 0);
@@ -134,7 +139,19 @@ fn probe_decode_uncached() -> BackendReport {
         },
         decode,
         encode: Vec::new(),
+        decode_capabilities: capabilities,
     }
+}
+
+/// What NVDEC decodes of `codec` here (from the probe, asked once per process).
+pub(crate) fn decode_capability(codec: Codec) -> crate::backend::DecodeCapability {
+    let report = probe_decode();
+    report
+        .decode_capabilities
+        .iter()
+        .find(|c| c.codec == codec)
+        .cloned()
+        .unwrap_or_else(|| capability::unsupported_on("this GPU", codec, Vec::new()))
 }
 
 /// A factory that builds the NVDEC decoder on the session's worker thread.

@@ -85,6 +85,9 @@ pub(crate) fn probe() -> BackendReport {
     let mut report = BackendReport::unavailable(crate::backend::Backend::Software, "");
     for codec in Codec::ALL {
         if ff::decoder::find(codec_id(codec)).is_some() {
+            report
+                .decode_capabilities
+                .push(super::capability::ffmpeg(codec, &version));
             report.decode.push(CodecSupport {
                 codec,
                 max_width: None,
@@ -381,6 +384,10 @@ impl DecoderBackend for FfmpegDecoder {
 
     fn implementation(&self) -> String {
         format!("ffmpeg {}", libavcodec_version())
+    }
+
+    fn capability(&self) -> crate::backend::DecodeCapability {
+        super::capability::ffmpeg(self.codec, &libavcodec_version())
     }
 }
 

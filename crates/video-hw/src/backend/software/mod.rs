@@ -23,6 +23,7 @@ use crate::api::codec::Codec;
 use crate::api::config::{DecoderConfig, EncoderConfig};
 use crate::api::error::{Result, VideoError};
 
+mod capability;
 #[cfg(feature = "sw-ffmpeg")]
 mod ffmpeg;
 #[cfg(any(feature = "sw-openh264", feature = "sw-ffmpeg"))]
@@ -123,6 +124,9 @@ pub(crate) fn probe() -> BackendReport {
     #[cfg(feature = "sw-ffmpeg")]
     {
         let ff = ffmpeg::probe();
+        report
+            .decode_capabilities
+            .extend(ff.decode_capabilities.iter().cloned());
         report.decode.extend(ff.decode);
         report.encode.extend(ff.encode);
         notes.push(ff.detail);
@@ -134,6 +138,7 @@ pub(crate) fn probe() -> BackendReport {
             "openh264 {} (built from source)",
             openh264::OPENH264_VERSION
         );
+        report.decode_capabilities.push(capability::openh264());
         report.decode.push(CodecSupport {
             codec: Codec::H264,
             max_width: None,
@@ -267,7 +272,7 @@ pub(crate) fn encoder_factory(config: &EncoderConfig) -> Result<EncoderFactory> 
 }
 
 #[cfg(all(test, any(feature = "sw-openh264", feature = "sw-ffmpeg")))]
-mod test_support;
+pub(crate) mod test_support;
 #[cfg(all(test, feature = "sw-openh264"))]
 mod tests;
 

@@ -380,6 +380,10 @@ impl DecoderBackend for OpenH264Decoder {
     fn implementation(&self) -> String {
         format!("openh264 {OPENH264_VERSION}")
     }
+
+    fn capability(&self) -> crate::backend::DecodeCapability {
+        super::capability::openh264()
+    }
 }
 
 /// An H.264 encoder on OpenH264 (Baseline-style: no B-frames).

@@ -96,6 +96,7 @@ unsafe extern "C-unwind" fn on_decoded(
 
 /// The VideoToolbox decoder of one decode session.
 pub(crate) struct VtDecoder {
+    codec: Codec,
     timebase: crate::Timebase,
     output: DecodeOutput,
     tracker: ParameterSetTracker,
@@ -119,6 +120,7 @@ impl VtDecoder {
             _ => None,
         };
         let mut decoder = Self {
+            codec: config.codec,
             timebase: config.timebase,
             output: config.output,
             tracker: ParameterSetTracker::new(config.codec),
@@ -447,6 +449,10 @@ impl DecoderBackend for VtDecoder {
 
     fn implementation(&self) -> String {
         "videotoolbox".to_string()
+    }
+
+    fn capability(&self) -> crate::backend::DecodeCapability {
+        super::capability::decode_capability(self.codec)
     }
 }
 

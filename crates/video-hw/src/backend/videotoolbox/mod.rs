@@ -5,6 +5,7 @@
 //! [`videotoolbox_shared`](super::videotoolbox_shared) and is tested on every platform. This
 //! module has been type-checked for `aarch64-apple-darwin` but has not yet run on a Mac.
 
+mod capability;
 mod cf;
 mod decode;
 mod encode;
@@ -51,6 +52,10 @@ pub(crate) fn probe() -> BackendReport {
         ),
         decode: Codec::ALL.iter().map(|c| support(*c)).collect(),
         encode: Codec::ALL.iter().map(|c| support(*c)).collect(),
+        decode_capabilities: Codec::ALL
+            .iter()
+            .map(|c| capability::decode_capability(*c))
+            .collect(),
     }
 }
 

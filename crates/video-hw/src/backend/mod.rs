@@ -400,10 +400,8 @@ pub(crate) fn gpu_transform(
         return Some(
             nvidia::environment()
                 .map_err(VideoError::unsupported)
-                .and_then(|_| nvidia::cuda_transform::CudaTransform::new(gpu))
-                .map(|t| {
-                    std::sync::Arc::new(t) as std::sync::Arc<dyn crate::transform::GpuTransform>
-                }),
+                .and_then(|_| nvidia::cuda_transform::shared(gpu))
+                .map(|t| t as std::sync::Arc<dyn crate::transform::GpuTransform>),
         );
     }
     None

@@ -53,6 +53,23 @@ impl CudaTransform {
     }
 }
 
+/// The CUDA transform of device `gpu`, made once per process and shared: its kernel, stream
+/// and recycled host buffers stay warm from one decode to the next.
+pub(crate) fn shared(gpu: u32) -> Result<Arc<CudaTransform>> {
+    type Made = Mutex<Vec<(u32, Arc<CudaTransform>)>>;
+    static MADE: std::sync::OnceLock<Made> = std::sync::OnceLock::new();
+    let mut made = MADE
+        .get_or_init(Default::default)
+        .lock()
+        .map_err(|_| VideoError::backend("the CUDA transforms' lock is poisoned"))?;
+    if let Some((_, t)) = made.iter().find(|(g, _)| *g == gpu) {
+        return Ok(t.clone());
+    }
+    let t = Arc::new(CudaTransform::new(gpu)?);
+    made.push((gpu, t.clone()));
+    Ok(t)
+}
+
 impl GpuTransform for CudaTransform {
     fn name(&self) -> &str {
         "cuda"

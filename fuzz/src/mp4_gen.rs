@@ -67,10 +67,16 @@ fn sample_entry(u: &mut Unstructured, hevc: bool) -> Result<Vec<u8>> {
     body.extend_from_slice(&[0, 0x18, 0xFF, 0xFF]);
     if hevc {
         body.extend(mp4_box(b"hvcC", &nal_gen::hvcc(u)?));
-        Ok(mp4_box(if u.arbitrary()? { b"hvc1" } else { b"hev1" }, &body))
+        Ok(mp4_box(
+            if u.arbitrary()? { b"hvc1" } else { b"hev1" },
+            &body,
+        ))
     } else {
         body.extend(mp4_box(b"avcC", &nal_gen::avcc(u)?));
-        Ok(mp4_box(if u.arbitrary()? { b"avc1" } else { b"avc3" }, &body))
+        Ok(mp4_box(
+            if u.arbitrary()? { b"avc1" } else { b"avc3" },
+            &body,
+        ))
     }
 }
 
@@ -131,13 +137,24 @@ fn stbl(u: &mut Unstructured, t: &Track) -> Result<Vec<u8>> {
     if u.ratio(7, 8)? {
         out.extend(table(u, b"stco", &[], chunks, |u, i, b| {
             let offset = t.mdat_start.saturating_add(i.saturating_mul(per_chunk));
-            be32(b, if u.ratio(7, 8)? { offset } else { claimed(u, offset)? });
+            be32(
+                b,
+                if u.ratio(7, 8)? {
+                    offset
+                } else {
+                    claimed(u, offset)?
+                },
+            );
             Ok(())
         })?);
     } else {
         out.extend(table(u, b"co64", &[], chunks, |u, i, b| {
             let offset = u64::from(t.mdat_start) + u64::from(i) * u64::from(per_chunk);
-            let v = if u.ratio(3, 4)? { offset } else { u64::MAX - offset };
+            let v = if u.ratio(3, 4)? {
+                offset
+            } else {
+                u64::MAX - offset
+            };
             b.extend_from_slice(&v.to_be_bytes());
             Ok(())
         })?);
@@ -177,7 +194,12 @@ fn trak(u: &mut Unstructured, t: &Track) -> Result<Vec<u8>> {
     hdlr.extend_from_slice(&[0; 13]);
     mdia.extend(full_box(b"hdlr", 0, 0, &hdlr));
     let mut minf = full_box(b"vmhd", 0, 1, &[0; 8]);
-    let dref = full_box(b"dref", 0, 0, &[[0, 0, 0, 1].as_slice(), &full_box(b"url ", 0, 1, &[])].concat());
+    let dref = full_box(
+        b"dref",
+        0,
+        0,
+        &[[0, 0, 0, 1].as_slice(), &full_box(b"url ", 0, 1, &[])].concat(),
+    );
     minf.extend(mp4_box(b"dinf", &dref));
     minf.extend(stbl(u, t)?);
     mdia.extend(mp4_box(b"minf", &minf));
@@ -270,7 +292,11 @@ fn fragment(u: &mut Unstructured, t: &Track, sequence: u32) -> Result<Vec<u8>> {
         mp4_box(b"moof", &[mfhd.clone(), mp4_box(b"traf", &traf)].concat())
     };
     let len = build(0, &truns).len() as u32;
-    let offset = if u.ratio(7, 8)? { len + 8 } else { u.arbitrary()? };
+    let offset = if u.ratio(7, 8)? {
+        len + 8
+    } else {
+        u.arbitrary()?
+    };
     let mut out = build(offset, &truns);
     let n = (t.mdat_len as usize).min(u.len());
     out.extend(mp4_box(b"mdat", u.bytes(n)?));

@@ -44,7 +44,10 @@ pub fn h264_sps(u: &mut Unstructured) -> Result<Vec<u8>> {
     };
     w.u(8, profile.into());
     w.u(8, u.arbitrary::<u8>()?.into());
-    w.u(8, (*u.choose(&[10u8, 20, 30, 31, 40, 51, 62, 0, 255])?).into());
+    w.u(
+        8,
+        (*u.choose(&[10u8, 20, 30, 31, 40, 51, 62, 0, 255])?).into(),
+    );
     w.ue(small_id(u, 31)?);
     let mut chroma = 1;
     if HIGH_PROFILES.contains(&profile) {
@@ -205,7 +208,10 @@ fn hevc_ptl(u: &mut Unstructured, w: &mut BitWriter, max_sub_layers_minus1: u32)
     w.u(5, (*u.choose(&[1u8, 2, 3, 4, 31])?).into());
     w.u(32, u.arbitrary::<u32>()?.into());
     w.u(48, u.arbitrary::<u64>()?);
-    w.u(8, (*u.choose(&[30u8, 60, 90, 93, 120, 153, 186, 255, 0])?).into());
+    w.u(
+        8,
+        (*u.choose(&[30u8, 60, 90, 93, 120, 153, 186, 255, 0])?).into(),
+    );
     let n = max_sub_layers_minus1.min(7) as usize;
     let mut present = Vec::new();
     for _ in 0..n {
@@ -235,7 +241,11 @@ fn hevc_ptl(u: &mut Unstructured, w: &mut BitWriter, max_sub_layers_minus1: u32)
 pub fn hevc_sps(u: &mut Unstructured) -> Result<Vec<u8>> {
     let mut w = BitWriter::default();
     w.u(4, u.int_in_range(0..=15)?);
-    let sub = if u.ratio(3, 4)? { 0 } else { u.int_in_range(0..=7)? };
+    let sub = if u.ratio(3, 4)? {
+        0
+    } else {
+        u.int_in_range(0..=7)?
+    };
     w.u(3, sub.into());
     w.flag(u.arbitrary()?);
     hevc_ptl(u, &mut w, sub)?;
@@ -443,8 +453,16 @@ pub fn nal(u: &mut Unstructured, hevc: bool) -> Result<Vec<u8>> {
                 (t, hevc_slice(u, (16..=23).contains(&t))?)
             }
         };
-        let layer = if u.ratio(7, 8)? { 0 } else { u.int_in_range(0..=63)? };
-        let tid = if u.ratio(7, 8)? { 1 } else { u.int_in_range(0..=7)? };
+        let layer = if u.ratio(7, 8)? {
+            0
+        } else {
+            u.int_in_range(0..=63)?
+        };
+        let tid = if u.ratio(7, 8)? {
+            1
+        } else {
+            u.int_in_range(0..=7)?
+        };
         let h0 = (t << 1) | (layer >> 5);
         let h1 = ((layer & 31) << 3) | tid;
         (vec![h0, h1], rbsp)
@@ -463,7 +481,11 @@ pub fn nal(u: &mut Unstructured, hevc: bool) -> Result<Vec<u8>> {
             }),
             _ => (*u.choose(&[5u8, 1, 1, 5, 2])?, h264_slice(u)?),
         };
-        let ref_idc: u8 = if t == 5 || t == 7 || t == 8 { 3 } else { u.int_in_range(0..=3)? };
+        let ref_idc: u8 = if t == 5 || t == 7 || t == 8 {
+            3
+        } else {
+            u.int_in_range(0..=3)?
+        };
         (vec![(ref_idc << 5) | t], rbsp)
     };
     let mut out = header;
@@ -534,7 +556,9 @@ pub fn avcc(u: &mut Unstructured) -> Result<Vec<u8>> {
 
 /// An `hvcC` payload built from generated parameter sets; counts and lengths often wrong.
 pub fn hvcc(u: &mut Unstructured) -> Result<Vec<u8>> {
-    let mut out = vec![1, 0x01, 0x60, 0, 0, 0, 0x90, 0, 0, 0, 0, 0, 93, 0xF0, 0x00, 0xFC];
+    let mut out = vec![
+        1, 0x01, 0x60, 0, 0, 0, 0x90, 0, 0, 0, 0, 0, 93, 0xF0, 0x00, 0xFC,
+    ];
     out.extend_from_slice(&[0xFD, 0xF8, 0xF8, 0, 0, 0x0C | u.int_in_range(0..=3)?]);
     let arrays: Vec<(u8, Vec<Vec<u8>>)> = (0..u.int_in_range(0..=3)?)
         .map(|i| {

@@ -11,11 +11,17 @@ const TIME_LIMIT: Duration = Duration::from_secs(2);
 const RSS_LIMIT_BYTES: u64 = 100 << 20;
 
 fn regression(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/regressions").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fuzz/regressions")
+        .join(name)
 }
 
 /// Runs `video-hw ARGS`; returns its exit status, wall time, peak RSS and stderr. A child
 /// that outlives the time limit is killed (and the test fails).
+#[allow(
+    clippy::zombie_processes,
+    reason = "the child is reaped with wait4, which also gives its peak RSS"
+)]
 fn run_measured(args: &[&str]) -> (std::process::ExitStatus, Duration, u64, String) {
     let start = Instant::now();
     let mut child = Command::new(env!("CARGO_BIN_EXE_video-hw"))
@@ -48,7 +54,11 @@ fn run_measured(args: &[&str]) -> (std::process::ExitStatus, Duration, u64, Stri
     }
     // ru_maxrss is in KiB on Linux, in bytes on Apple platforms.
     let rss = u64::try_from(usage.ru_maxrss).unwrap_or(0);
-    let rss = if cfg!(target_vendor = "apple") { rss } else { rss * 1024 };
+    let rss = if cfg!(target_vendor = "apple") {
+        rss
+    } else {
+        rss * 1024
+    };
     let status = std::os::unix::process::ExitStatusExt::from_raw(status);
     (status, elapsed, rss, stderr)
 }
@@ -56,11 +66,22 @@ fn run_measured(args: &[&str]) -> (std::process::ExitStatus, Duration, u64, Stri
 fn assert_fails_quickly_and_small(args: &[&str]) -> String {
     let (status, elapsed, rss, stderr) = run_measured(args);
     assert!(!status.success(), "video-hw {args:?} succeeded: {stderr}");
-    assert_eq!(status.code(), Some(2), "the error exit, not a crash: {status:?} {stderr}");
+    assert_eq!(
+        status.code(),
+        Some(2),
+        "the error exit, not a crash: {status:?} {stderr}"
+    );
     assert!(!stderr.contains("panicked"), "no panic: {stderr}");
     assert!(elapsed < TIME_LIMIT, "video-hw {args:?} took {elapsed:?}");
-    assert!(rss < RSS_LIMIT_BYTES, "video-hw {args:?} peaked at {rss} bytes RSS");
-    eprintln!("video-hw {args:?}: {elapsed:?}, {} KiB peak RSS: {}", rss / 1024, stderr.trim());
+    assert!(
+        rss < RSS_LIMIT_BYTES,
+        "video-hw {args:?} peaked at {rss} bytes RSS"
+    );
+    eprintln!(
+        "video-hw {args:?}: {elapsed:?}, {} KiB peak RSS: {}",
+        rss / 1024,
+        stderr.trim()
+    );
     stderr
 }
 

@@ -144,13 +144,19 @@ fn with_sample_table(samples: u32, size: u32, padding: usize) -> Vec<u8> {
     boxes.retain(|b| &b.kind != b"moof");
     let moov = top(&mut boxes, b"moov");
     moov.children.retain(|c| &c.kind != b"mvex");
-    let stbl = moov.find_mut(&[b"trak", b"mdia", b"minf", b"stbl"]).unwrap();
+    let stbl = moov
+        .find_mut(&[b"trak", b"mdia", b"minf", b"stbl"])
+        .unwrap();
     let mdat_start = 36 + 8;
     for c in &mut stbl.children {
         *c = match &c.kind {
             b"stts" => table(b"stts", 1, &[samples, 512]),
             b"stsc" => table(b"stsc", 1, &[1, samples, 1]),
-            b"stsz" => Mp4Box::full(b"stsz", 0, &[size.to_be_bytes(), samples.to_be_bytes()].concat()),
+            b"stsz" => Mp4Box::full(
+                b"stsz",
+                0,
+                &[size.to_be_bytes(), samples.to_be_bytes()].concat(),
+            ),
             b"stco" => table(b"stco", 1, &[mdat_start]),
             _ => continue,
         };
@@ -210,7 +216,11 @@ fn configuration_records_are_bounded_whatever_their_counts_claim() {
     }
     let (result, peak) = peak_during(|| HevcDecoderConfigurationRecord::parse(&hvcc));
     assert!(result.is_err());
-    assert_bounded("hvcC claiming 255 arrays of 65535 NAL units", hvcc.len(), peak);
+    assert_bounded(
+        "hvcC claiming 255 arrays of 65535 NAL units",
+        hvcc.len(),
+        peak,
+    );
 }
 
 /// ue(v) as a bit string.
@@ -224,7 +234,7 @@ fn ue(v: u64) -> String {
 fn bits(fields: &[String]) -> Vec<u8> {
     let mut s: String = fields.concat();
     s.push('1');
-    while s.len() % 8 != 0 {
+    while !s.len().is_multiple_of(8) {
         s.push('0');
     }
     let rbsp = s
@@ -252,44 +262,55 @@ fn parameter_set_parsing_is_bounded_whatever_the_counts_claim() {
     // HEVC SPS (Main, 64x64) claiming 2^32-2 short-term reference picture sets.
     let hevc = [
         b("0000 000 1").replace(' ', ""), // vps id, max_sub_layers_minus1, nesting
-        b("00000001"),                     // profile space, tier, profile 1
+        b("00000001"),                    // profile space, tier, profile 1
         format!("{:032b}", 0x6000_0000u32), // compatibility flags 1 and 2
         format!("{:048b}", 0x9000_0000_0000u64), // progressive, frame-only
-        format!("{:08b}", 93u8),           // level 3.1
-        ue(0),                             // sps id
-        ue(1),                             // 4:2:0
+        format!("{:08b}", 93u8),          // level 3.1
+        ue(0),                            // sps id
+        ue(1),                            // 4:2:0
         ue(64),
         ue(64),
-        b("0"),      // no conformance window
-        ue(0),       // bit depth luma
-        ue(0),       // bit depth chroma
-        ue(0),       // log2_max_pic_order_cnt_lsb_minus4
-        b("1"),      // sub-layer ordering info present
-        ue(1),       // max_dec_pic_buffering_minus1
-        ue(0),       // max_num_reorder_pics
-        ue(0),       // max_latency_increase_plus1
-        ue(0),       // log2_min_luma_coding_block_size_minus3
-        ue(1),       // log2_diff_max_min_luma_coding_block_size
-        ue(0),       // log2_min_luma_transform_block_size_minus2
-        ue(1),       // log2_diff_max_min_luma_transform_block_size
-        ue(0),       // max_transform_hierarchy_depth_inter
-        ue(0),       // max_transform_hierarchy_depth_intra
-        b("0000"),   // scaling lists, amp, sao, pcm
+        b("0"),         // no conformance window
+        ue(0),          // bit depth luma
+        ue(0),          // bit depth chroma
+        ue(0),          // log2_max_pic_order_cnt_lsb_minus4
+        b("1"),         // sub-layer ordering info present
+        ue(1),          // max_dec_pic_buffering_minus1
+        ue(0),          // max_num_reorder_pics
+        ue(0),          // max_latency_increase_plus1
+        ue(0),          // log2_min_luma_coding_block_size_minus3
+        ue(1),          // log2_diff_max_min_luma_coding_block_size
+        ue(0),          // log2_min_luma_transform_block_size_minus2
+        ue(1),          // log2_diff_max_min_luma_transform_block_size
+        ue(0),          // max_transform_hierarchy_depth_inter
+        ue(0),          // max_transform_hierarchy_depth_intra
+        b("0000"),      // scaling lists, amp, sao, pcm
         ue_max.clone(), // num_short_term_ref_pic_sets
     ];
     let mut sps = vec![0x42, 0x01];
     sps.extend(bits(&hevc));
     let (result, peak) = peak_during(|| parse_hevc_sps(&sps));
     let err = result.unwrap_err();
-    assert!(err.to_string().contains("num_short_term_ref_pic_sets"), "{err}");
-    assert_bounded("HEVC SPS claiming 2^32-2 reference picture sets", sps.len(), peak);
+    assert!(
+        err.to_string().contains("num_short_term_ref_pic_sets"),
+        "{err}"
+    );
+    assert_bounded(
+        "HEVC SPS claiming 2^32-2 reference picture sets",
+        sps.len(),
+        peak,
+    );
     // H.264 SPS (Baseline, poc type 1) claiming 2^32-2 offsets in the POC cycle.
     let h264_fields = [ue(0), ue(0), ue(1), b("0"), ue(0), ue(0), ue_max];
     let mut h264 = vec![0x67, 66, 0, 30];
     h264.extend(bits(&h264_fields));
     let (result, peak) = peak_during(|| parse_h264_sps(&h264));
     assert!(result.is_err());
-    assert_bounded("H.264 SPS claiming 2^32-2 POC cycle offsets", h264.len(), peak);
+    assert_bounded(
+        "H.264 SPS claiming 2^32-2 POC cycle offsets",
+        h264.len(),
+        peak,
+    );
 }
 
 #[test]
@@ -325,6 +346,10 @@ fn annexb_splitting_and_assembly_are_bounded_by_the_stream() {
             aus.len()
         });
         assert!(n > 0);
-        assert_bounded(&format!("{codec} Annex-B splitter and assembler"), stream.len(), peak);
+        assert_bounded(
+            &format!("{codec} Annex-B splitter and assembler"),
+            stream.len(),
+            peak,
+        );
     }
 }

@@ -40,10 +40,17 @@ fn hevc_sps_with_out_of_range_poc_lsb_length_is_refused_by_the_parameter_set_cac
     }
     assembler.finish(&mut aus);
     let mut cache = ParameterSetCache::new(Codec::Hevc);
-    let sps = aus.iter().flat_map(|au| &au.nals).next().expect("the SPS NAL");
+    let sps = aus
+        .iter()
+        .flat_map(|au| &au.nals)
+        .next()
+        .expect("the SPS NAL");
     let err = cache.insert(sps).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidBitstream, "{err}");
-    assert!(cache.active_stream_info().is_none(), "the broken SPS is not stored");
+    assert!(
+        cache.active_stream_info().is_none(),
+        "the broken SPS is not stored"
+    );
 }
 
 #[test]

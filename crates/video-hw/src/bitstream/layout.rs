@@ -18,7 +18,9 @@ pub(crate) fn check_length_size(length_size: u8) -> Result<()> {
 pub(crate) fn push_length_prefixed(out: &mut Vec<u8>, nal: &[u8], length_size: u8) -> Result<()> {
     let len = nal.len() as u64;
     let bits = u32::from(length_size).saturating_mul(8);
-    let max = 1u64.checked_shl(bits).map_or(u64::MAX, |m| m.saturating_sub(1));
+    let max = 1u64
+        .checked_shl(bits)
+        .map_or(u64::MAX, |m| m.saturating_sub(1));
     if len > max {
         return Err(VideoError::invalid_input(format!(
             "NAL unit of {len} bytes does not fit a {length_size}-byte length prefix"

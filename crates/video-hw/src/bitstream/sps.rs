@@ -237,14 +237,12 @@ pub(crate) fn h264_stream_info(sps: &SeqParameterSet) -> Result<StreamInfo> {
             })
         }),
     );
-    let frame_rate = vui
-        .and_then(|v| v.timing_info.as_ref())
-        .and_then(|t| {
-            reduce(
-                u64::from(t.time_scale),
-                u64::from(t.num_units_in_tick).saturating_mul(2),
-            )
-        });
+    let frame_rate = vui.and_then(|v| v.timing_info.as_ref()).and_then(|t| {
+        reduce(
+            u64::from(t.time_scale),
+            u64::from(t.num_units_in_tick).saturating_mul(2),
+        )
+    });
     let restrictions = vui.and_then(|v| v.bitstream_restrictions.as_ref());
     Ok(StreamInfo {
         codec: Codec::H264,

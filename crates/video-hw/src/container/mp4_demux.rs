@@ -130,8 +130,12 @@ impl Mp4Sample {
     }
 
     fn with_parameter_sets(&self, sets: &[Vec<u8>]) -> Vec<u8> {
-        let mut out =
-            Vec::with_capacity(self.data.len().saturating_add(sets.iter().map(Vec::len).sum::<usize>()).saturating_add(16));
+        let mut out = Vec::with_capacity(
+            self.data
+                .len()
+                .saturating_add(sets.iter().map(Vec::len).sum::<usize>())
+                .saturating_add(16),
+        );
         for nal in sets {
             let len = nal.len().to_be_bytes();
             let n = usize::from(self.length_size);

@@ -295,9 +295,7 @@ impl<W: Write> Mp4Muxer<W> {
         };
         let delta = next_dts.checked_sub(p.dts).ok_or_else(timestamp_overflow)?;
         let duration = u32::try_from(delta).map_err(|_| {
-            VideoError::invalid_input(format!(
-                "MP4 sample duration {delta} does not fit 32 bits"
-            ))
+            VideoError::invalid_input(format!("MP4 sample duration {delta} does not fit 32 bits"))
         })?;
         self.append(p, duration)
     }

@@ -109,10 +109,7 @@ mod tests {
         let traf1 = mp4_box(b"traf", &[trun(3), trun(u32::MAX)].concat());
         let traf2 = mp4_box(b"traf", &trun(5));
         let moof = mp4_box(b"moof", &[mp4_box(b"mfhd", &[0; 8]), traf1, traf2].concat());
-        assert_eq!(
-            moof_claimed_samples(&moof),
-            Some(8 + u64::from(u32::MAX))
-        );
+        assert_eq!(moof_claimed_samples(&moof), Some(8 + u64::from(u32::MAX)));
         assert_eq!(moof_claimed_samples(&mp4_box(b"mdat", &[1, 2])), None);
         assert_eq!(moof_claimed_samples(&moof[..6]), None);
     }

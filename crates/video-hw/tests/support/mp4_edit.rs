@@ -87,7 +87,10 @@ pub fn write(boxes: &[Mp4Box]) -> Vec<u8> {
 
 /// The top-level box of type `kind`.
 pub fn top<'a>(boxes: &'a mut [Mp4Box], kind: &[u8; 4]) -> &'a mut Mp4Box {
-    boxes.iter_mut().find(|b| &b.kind == kind).expect("box present")
+    boxes
+        .iter_mut()
+        .find(|b| &b.kind == kind)
+        .expect("box present")
 }
 
 /// A `trun` (data offset present, no per-sample fields) claiming `count` samples.

@@ -50,7 +50,11 @@ fn md5_matches_ffmpeg(name: &str, encoder: &[&str]) {
     make(&stream, encoder);
     let s = stream.to_str().unwrap();
     let reference = ffmpeg(&["-i", s, "-f", "rawvideo", "-pix_fmt", "yuv420p10le", "-"]);
-    assert_eq!(reference.len(), 30 * 176 * 144 * 3, "30 frames of 16-bit samples");
+    assert_eq!(
+        reference.len(),
+        30 * 176 * 144 * 3,
+        "30 frames of 16-bit samples"
+    );
     let o = video_hw(&[
         "decode",
         s,

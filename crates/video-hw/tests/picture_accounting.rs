@@ -37,8 +37,22 @@ fn ffmpeg(args: &[&str]) -> Vec<u8> {
     out.stdout
 }
 
-/// 10-bit H.264 (High 10, libx264) and HEVC (Main 10, libx265) with B-frames, made now.
+/// 10-bit H.264 (High 10, libx264) and HEVC (Main 10, libx265) with B-frames, made once
+/// per test process (the tests run in parallel).
 fn ten_bit_streams() -> Vec<Case> {
+    static MADE: std::sync::OnceLock<Vec<(Codec, String, Vec<u8>)>> = std::sync::OnceLock::new();
+    MADE.get_or_init(make_ten_bit_streams)
+        .iter()
+        .map(|(codec, name, data)| Case {
+            name: name.clone(),
+            codec: *codec,
+            data: data.clone(),
+            reference_frames: Some(24),
+        })
+        .collect()
+}
+
+fn make_ten_bit_streams() -> Vec<(Codec, String, Vec<u8>)> {
     if !have_ffmpeg() {
         return Vec::new();
     }
@@ -82,12 +96,7 @@ fn ten_bit_streams() -> Vec<Case> {
             ffmpeg(&args);
             let data = std::fs::read(&path).expect("stream written");
             let _ = std::fs::remove_file(&path);
-            Case {
-                name: format!("{name} (10-bit, made now)"),
-                codec,
-                data,
-                reference_frames: Some(24),
-            }
+            (codec, format!("{name} (10-bit, made now)"), data)
         })
         .collect()
 }
@@ -159,13 +168,18 @@ fn account(backend: Backend, case: &Case, output: DecodeOutput) -> Result<Outcom
         ));
     }
     if s.frames != frames {
-        return Err(format!("{name}: summary says {} frames, {frames} reaped", s.frames));
+        return Err(format!(
+            "{name}: summary says {} frames, {frames} reaped",
+            s.frames
+        ));
     }
     if frames == counted {
         return if s.pictures_lost == 0 && s.frames_extra == 0 {
             Ok(Outcome::Exact)
         } else {
-            Err(format!("{name}: exact, yet the summary counts a drop: {s:?}"))
+            Err(format!(
+                "{name}: exact, yet the summary counts a drop: {s:?}"
+            ))
         };
     }
     let counts_right = s.pictures_lost == counted.saturating_sub(frames)
@@ -191,7 +205,10 @@ fn check_backend(backend: Backend, output: DecodeOutput, must_be_exact: impl Fn(
     let (mut exact, mut tried) = (0, 0);
     for case in cases() {
         if !video_hw::backend::probe_one(backend).decodes(case.codec) {
-            eprintln!("{:<45} skipped: {backend} has no {} decoder here", case.name, case.codec);
+            eprintln!(
+                "{:<45} skipped: {backend} has no {} decoder here",
+                case.name, case.codec
+            );
             continue;
         }
         tried += 1;
@@ -299,7 +316,10 @@ fn strip_bitstream_restriction(sps_nal: &[u8]) -> Vec<u8> {
     let bits = bits_of(&rbsp);
     let stop = bits.iter().rposition(|&b| b).expect("rbsp stop bit");
     let flag = stop - tail;
-    assert!(bits[flag], "bitstream_restriction_flag is where the parse says");
+    assert!(
+        bits[flag],
+        "bitstream_restriction_flag is where the parse says"
+    );
     let mut out_bits = bits[..flag].to_vec();
     out_bits.extend([false, true]); // bitstream_restriction_flag = 0, stop bit
     while out_bits.len() % 8 != 0 {

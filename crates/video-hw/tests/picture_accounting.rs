@@ -322,7 +322,7 @@ fn strip_bitstream_restriction(sps_nal: &[u8]) -> Vec<u8> {
     );
     let mut out_bits = bits[..flag].to_vec();
     out_bits.extend([false, true]); // bitstream_restriction_flag = 0, stop bit
-    while out_bits.len() % 8 != 0 {
+    while !out_bits.len().is_multiple_of(8) {
         out_bits.push(false);
     }
     let payload: Vec<u8> = out_bits

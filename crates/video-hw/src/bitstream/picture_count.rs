@@ -291,7 +291,7 @@ mod tests {
         /// the values written are small and never make 0x000000..03).
         fn nal(&mut self, header: &[u8]) -> Vec<u8> {
             self.bits.push(true);
-            while self.bits.len() % 8 != 0 {
+            while !self.bits.len().is_multiple_of(8) {
                 self.bits.push(false);
             }
             let mut out = header.to_vec();

@@ -36,12 +36,14 @@ fn make(path: &Path, encoder: &[&str]) {
     ffmpeg(&args);
 }
 
+#[cfg(feature = "sw-ffmpeg")]
 fn md5_hex(bytes: &[u8]) -> String {
     use md5::{Digest, Md5};
     format!("{:x}", Md5::digest(bytes))
 }
 
 /// `video-hw decode --md5 --json -o RAW` against ffmpeg's yuv420p10le decode of the same file.
+#[cfg(feature = "sw-ffmpeg")]
 fn md5_matches_ffmpeg(name: &str, encoder: &[&str]) {
     if !have_ffmpeg() {
         return;

@@ -10,7 +10,7 @@ mod common;
 
 use common::*;
 use std::process::Command;
-use video_hw::bitstream::{count_pictures, split_annexb};
+use video_hw::bitstream::count_pictures;
 use video_hw::{Backend, Codec, DecodeInput, DecodeOutput, DecodeSession, DecoderConfig};
 
 /// One stream to account for.
@@ -275,6 +275,7 @@ fn frames_out_equal_pictures_in_nvidia() {
 }
 
 /// The RBSP bits of `rbsp`, most significant first.
+#[cfg(feature = "sw-ffmpeg")]
 fn bits_of(rbsp: &[u8]) -> Vec<bool> {
     rbsp.iter()
         .flat_map(|b| (0..8).rev().map(move |i| (b >> i) & 1 == 1))
@@ -282,6 +283,7 @@ fn bits_of(rbsp: &[u8]) -> Vec<bool> {
 }
 
 /// Bits of `v` as Exp-Golomb `ue(v)`.
+#[cfg(feature = "sw-ffmpeg")]
 fn ue_len(v: u32) -> usize {
     let x = u64::from(v) + 1;
     2 * (63 - x.leading_zeros() as usize) + 1
@@ -290,6 +292,7 @@ fn ue_len(v: u32) -> usize {
 /// Rebuilds an H.264 SPS NAL unit without the VUI `bitstream_restriction` (which holds
 /// `max_num_reorder_frames`): the last syntax element of the SPS, so the bits before it stay
 /// as they are. Emulation prevention is added back.
+#[cfg(feature = "sw-ffmpeg")]
 fn strip_bitstream_restriction(sps_nal: &[u8]) -> Vec<u8> {
     let rbsp = video_hw::bitstream::nal::rbsp(Codec::H264, sps_nal).expect("SPS RBSP");
     let sps = h264_reader::nal::sps::SeqParameterSet::from_bits(h264_reader::rbsp::BitReader::new(
@@ -349,6 +352,7 @@ fn strip_bitstream_restriction(sps_nal: &[u8]) -> Vec<u8> {
 #[test]
 fn stream_without_reorder_depth_decodes_every_picture_like_ffmpeg() {
     use md5::{Digest, Md5};
+    use video_hw::bitstream::split_annexb;
     if !have_ffmpeg() {
         return;
     }

@@ -36,12 +36,14 @@ fn make(path: &Path, encoder: &[&str]) {
     ffmpeg(&args);
 }
 
+#[cfg(feature = "sw-ffmpeg")]
 fn md5_hex(bytes: &[u8]) -> String {
     use md5::{Digest, Md5};
     format!("{:x}", Md5::digest(bytes))
 }
 
 /// `video-hw decode --md5 --json -o RAW` against ffmpeg's yuv420p10le decode of the same file.
+#[cfg(feature = "sw-ffmpeg")]
 fn md5_matches_ffmpeg(name: &str, encoder: &[&str]) {
     if !have_ffmpeg() {
         return;
@@ -50,7 +52,11 @@ fn md5_matches_ffmpeg(name: &str, encoder: &[&str]) {
     make(&stream, encoder);
     let s = stream.to_str().unwrap();
     let reference = ffmpeg(&["-i", s, "-f", "rawvideo", "-pix_fmt", "yuv420p10le", "-"]);
-    assert_eq!(reference.len(), 30 * 176 * 144 * 3, "30 frames of 16-bit samples");
+    assert_eq!(
+        reference.len(),
+        30 * 176 * 144 * 3,
+        "30 frames of 16-bit samples"
+    );
     let o = video_hw(&[
         "decode",
         s,

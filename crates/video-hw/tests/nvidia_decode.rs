@@ -460,12 +460,8 @@ fn hevc_10bit_decodes_to_lsb_planar_i010_matching_ffmpeg_and_to_p016_on_request(
     assert!(!frames.is_empty());
     assert!(frames.iter().all(|f| f.format == PixelFormat::I010));
     assert_eq!(md5_of(&frames), want);
-    let frames = decode_file(
-        &stream,
-        Codec::Hevc,
-        DecodeOutput::Cpu(PixelFormat::P016),
-    )
-    .expect("decode");
+    let frames =
+        decode_file(&stream, Codec::Hevc, DecodeOutput::Cpu(PixelFormat::P016)).expect("decode");
     assert!(!frames.is_empty());
     let mut h = Md5::new();
     for f in &frames {

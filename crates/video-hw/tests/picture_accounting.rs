@@ -10,7 +10,7 @@ mod common;
 
 use common::*;
 use std::process::Command;
-use video_hw::bitstream::{count_pictures, split_annexb};
+use video_hw::bitstream::count_pictures;
 use video_hw::{Backend, Codec, DecodeInput, DecodeOutput, DecodeSession, DecoderConfig};
 
 /// One stream to account for.
@@ -37,8 +37,22 @@ fn ffmpeg(args: &[&str]) -> Vec<u8> {
     out.stdout
 }
 
-/// 10-bit H.264 (High 10, libx264) and HEVC (Main 10, libx265) with B-frames, made now.
+/// 10-bit H.264 (High 10, libx264) and HEVC (Main 10, libx265) with B-frames, made once
+/// per test process (the tests run in parallel).
 fn ten_bit_streams() -> Vec<Case> {
+    static MADE: std::sync::OnceLock<Vec<(Codec, String, Vec<u8>)>> = std::sync::OnceLock::new();
+    MADE.get_or_init(make_ten_bit_streams)
+        .iter()
+        .map(|(codec, name, data)| Case {
+            name: name.clone(),
+            codec: *codec,
+            data: data.clone(),
+            reference_frames: Some(24),
+        })
+        .collect()
+}
+
+fn make_ten_bit_streams() -> Vec<(Codec, String, Vec<u8>)> {
     if !have_ffmpeg() {
         return Vec::new();
     }
@@ -82,12 +96,7 @@ fn ten_bit_streams() -> Vec<Case> {
             ffmpeg(&args);
             let data = std::fs::read(&path).expect("stream written");
             let _ = std::fs::remove_file(&path);
-            Case {
-                name: format!("{name} (10-bit, made now)"),
-                codec,
-                data,
-                reference_frames: Some(24),
-            }
+            (codec, format!("{name} (10-bit, made now)"), data)
         })
         .collect()
 }
@@ -159,13 +168,18 @@ fn account(backend: Backend, case: &Case, output: DecodeOutput) -> Result<Outcom
         ));
     }
     if s.frames != frames {
-        return Err(format!("{name}: summary says {} frames, {frames} reaped", s.frames));
+        return Err(format!(
+            "{name}: summary says {} frames, {frames} reaped",
+            s.frames
+        ));
     }
     if frames == counted {
         return if s.pictures_lost == 0 && s.frames_extra == 0 {
             Ok(Outcome::Exact)
         } else {
-            Err(format!("{name}: exact, yet the summary counts a drop: {s:?}"))
+            Err(format!(
+                "{name}: exact, yet the summary counts a drop: {s:?}"
+            ))
         };
     }
     let counts_right = s.pictures_lost == counted.saturating_sub(frames)
@@ -191,7 +205,10 @@ fn check_backend(backend: Backend, output: DecodeOutput, must_be_exact: impl Fn(
     let (mut exact, mut tried) = (0, 0);
     for case in cases() {
         if !video_hw::backend::probe_one(backend).decodes(case.codec) {
-            eprintln!("{:<45} skipped: {backend} has no {} decoder here", case.name, case.codec);
+            eprintln!(
+                "{:<45} skipped: {backend} has no {} decoder here",
+                case.name, case.codec
+            );
             continue;
         }
         tried += 1;
@@ -258,6 +275,7 @@ fn frames_out_equal_pictures_in_nvidia() {
 }
 
 /// The RBSP bits of `rbsp`, most significant first.
+#[cfg(feature = "sw-ffmpeg")]
 fn bits_of(rbsp: &[u8]) -> Vec<bool> {
     rbsp.iter()
         .flat_map(|b| (0..8).rev().map(move |i| (b >> i) & 1 == 1))
@@ -265,6 +283,7 @@ fn bits_of(rbsp: &[u8]) -> Vec<bool> {
 }
 
 /// Bits of `v` as Exp-Golomb `ue(v)`.
+#[cfg(feature = "sw-ffmpeg")]
 fn ue_len(v: u32) -> usize {
     let x = u64::from(v) + 1;
     2 * (63 - x.leading_zeros() as usize) + 1
@@ -273,6 +292,7 @@ fn ue_len(v: u32) -> usize {
 /// Rebuilds an H.264 SPS NAL unit without the VUI `bitstream_restriction` (which holds
 /// `max_num_reorder_frames`): the last syntax element of the SPS, so the bits before it stay
 /// as they are. Emulation prevention is added back.
+#[cfg(feature = "sw-ffmpeg")]
 fn strip_bitstream_restriction(sps_nal: &[u8]) -> Vec<u8> {
     let rbsp = video_hw::bitstream::nal::rbsp(Codec::H264, sps_nal).expect("SPS RBSP");
     let sps = h264_reader::nal::sps::SeqParameterSet::from_bits(h264_reader::rbsp::BitReader::new(
@@ -299,10 +319,13 @@ fn strip_bitstream_restriction(sps_nal: &[u8]) -> Vec<u8> {
     let bits = bits_of(&rbsp);
     let stop = bits.iter().rposition(|&b| b).expect("rbsp stop bit");
     let flag = stop - tail;
-    assert!(bits[flag], "bitstream_restriction_flag is where the parse says");
+    assert!(
+        bits[flag],
+        "bitstream_restriction_flag is where the parse says"
+    );
     let mut out_bits = bits[..flag].to_vec();
     out_bits.extend([false, true]); // bitstream_restriction_flag = 0, stop bit
-    while out_bits.len() % 8 != 0 {
+    while !out_bits.len().is_multiple_of(8) {
         out_bits.push(false);
     }
     let payload: Vec<u8> = out_bits
@@ -329,6 +352,7 @@ fn strip_bitstream_restriction(sps_nal: &[u8]) -> Vec<u8> {
 #[test]
 fn stream_without_reorder_depth_decodes_every_picture_like_ffmpeg() {
     use md5::{Digest, Md5};
+    use video_hw::bitstream::split_annexb;
     if !have_ffmpeg() {
         return;
     }

@@ -306,7 +306,11 @@ impl DecodedFrame {
         );
         match self.format {
             PixelFormat::I420 | PixelFormat::I010 | PixelFormat::I012 => {
-                let b = if self.format == PixelFormat::I420 { 1 } else { 2 };
+                let b = if self.format == PixelFormat::I420 {
+                    1
+                } else {
+                    2
+                };
                 for r in t..t + h {
                     out.write_all(plane_row(&planes[0], r, l * b, w * b)?)
                         .map_err(io)?;

@@ -143,7 +143,10 @@ impl PictureCounter {
         let pps_id = r.read_ue("pic_parameter_set_id").map_err(&e)?;
         let unknown = |what: &str| VideoError::invalid_bitstream(format!("unknown {what}"));
         let pps = self.params.h264_pps(pps_id).ok_or_else(|| unknown("PPS"))?;
-        let sps = self.params.h264_sps(pps.sps_id).ok_or_else(|| unknown("SPS"))?;
+        let sps = self
+            .params
+            .h264_sps(pps.sps_id)
+            .ok_or_else(|| unknown("SPS"))?;
         if matches!(sps.frame_mbs_flags, FrameMbsFlags::Frames) {
             return Ok(None);
         }
@@ -238,9 +241,7 @@ fn hevc_pps_flags(nal: &[u8]) -> Result<(u32, HevcPpsFlags)> {
     r.skip(1, "dependent_slice_segments_enabled_flag")
         .map_err(&e)?;
     let output_flag_present = r.read_bit("output_flag_present_flag").map_err(&e)?;
-    let num_extra_slice_header_bits = r
-        .read::<3, u8>("num_extra_slice_header_bits")
-        .map_err(&e)?;
+    let num_extra_slice_header_bits = r.read::<3, u8>("num_extra_slice_header_bits").map_err(&e)?;
     Ok((
         id,
         HevcPpsFlags {
@@ -290,7 +291,7 @@ mod tests {
         /// the values written are small and never make 0x000000..03).
         fn nal(&mut self, header: &[u8]) -> Vec<u8> {
             self.bits.push(true);
-            while self.bits.len() % 8 != 0 {
+            while !self.bits.len().is_multiple_of(8) {
                 self.bits.push(false);
             }
             let mut out = header.to_vec();
@@ -365,7 +366,11 @@ mod tests {
 
     fn hevc_pps(output_flag_present: bool) -> Vec<u8> {
         let mut b = Bits::default();
-        b.ue(0).ue(0).u(1, 0).u(1, u32::from(output_flag_present)).u(3, 1);
+        b.ue(0)
+            .ue(0)
+            .u(1, 0)
+            .u(1, u32::from(output_flag_present))
+            .u(3, 1);
         b.nal(&[0x44, 0x01])
     }
 
@@ -387,22 +392,29 @@ mod tests {
         let mut c = PictureCounter::new(Codec::Hevc);
         c.push(&au(Codec::Hevc, vec![hevc_pps(true)]));
         let steps: [(u8, Option<bool>, u64, u64); 7] = [
-            (21, Some(true), 1, 0),  // CRA starting the stream
-            (8, Some(true), 1, 1),   // its RASL: discarded
-            (1, Some(true), 2, 1),   // trailing picture
-            (1, Some(false), 2, 2),  // pic_output_flag = 0
-            (21, Some(true), 3, 2),  // CRA in mid-stream
-            (9, Some(true), 4, 2),   // its RASL is output
-            (16, Some(true), 5, 2),  // BLA
+            (21, Some(true), 1, 0), // CRA starting the stream
+            (8, Some(true), 1, 1),  // its RASL: discarded
+            (1, Some(true), 2, 1),  // trailing picture
+            (1, Some(false), 2, 2), // pic_output_flag = 0
+            (21, Some(true), 3, 2), // CRA in mid-stream
+            (9, Some(true), 4, 2),  // its RASL is output
+            (16, Some(true), 5, 2), // BLA
         ];
         for (i, (t, out, pictures, skipped)) in steps.into_iter().enumerate() {
             c.push(&au(Codec::Hevc, vec![hevc_slice(t, out)]));
-            assert_eq!((c.pictures(), c.not_output()), (pictures, skipped), "step {i}");
+            assert_eq!(
+                (c.pictures(), c.not_output()),
+                (pictures, skipped),
+                "step {i}"
+            );
         }
         c.push(&au(Codec::Hevc, vec![hevc_slice(8, Some(true))]));
         assert_eq!(c.not_output(), 3, "RASL of a BLA is discarded");
         // An end of sequence: the next CRA starts a sequence again.
-        c.push(&au(Codec::Hevc, vec![hevc_slice(1, Some(true)), vec![0x48, 0x01]]));
+        c.push(&au(
+            Codec::Hevc,
+            vec![hevc_slice(1, Some(true)), vec![0x48, 0x01]],
+        ));
         c.push(&au(Codec::Hevc, vec![hevc_slice(21, Some(true))]));
         c.push(&au(Codec::Hevc, vec![hevc_slice(8, Some(true))]));
         assert_eq!((c.pictures(), c.not_output()), (7, 4));

@@ -12,8 +12,8 @@ pub use env::{
     PipelineSwitch, is_truthy, metrics_requested, metrics_requested_from, print_if_requested,
 };
 pub use report::{
-    CopyReport, CopyStats, JitterSummary, LatencySummary, MetricsReport, QueueDepthReport,
-    PictureCounts, SCHEMA_VERSION, SessionCounts, StageReport, StaleCounts, TransformPathCounts,
+    CopyReport, CopyStats, JitterSummary, LatencySummary, MetricsReport, PictureCounts,
+    QueueDepthReport, SCHEMA_VERSION, SessionCounts, StageReport, StaleCounts, TransformPathCounts,
 };
 
 use crate::transform::TransformPath;

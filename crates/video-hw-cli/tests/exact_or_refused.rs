@@ -77,8 +77,9 @@ fn every_conformance_row_is_exact_or_refused_with_the_feature() {
         // FFmpeg's decoders take every row of the suite.
         assert!(refused.is_empty(), "refused with sw-ffmpeg: {refused:?}");
     } else {
-        // OpenH264: every Baseline row and the Main/High rows without the refused tools.
-        assert!(exact.len() >= 33, "only {} exact: {exact:?}", exact.len());
+        // OpenH264: the 30 rows without a refused feature (the rule is per header: three rows
+        // with deblocked B-pictures that OpenH264 happens to get right are refused too).
+        assert!(exact.len() >= 30, "only {} exact: {exact:?}", exact.len());
         assert!(
             refused.iter().any(|f| f.starts_with("hevc/")),
             "HEVC needs sw-ffmpeg or a GPU"

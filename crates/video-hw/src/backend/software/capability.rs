@@ -55,7 +55,7 @@ pub(crate) fn openh264() -> DecodeCapability {
 }
 
 /// What FFmpeg's decoder, as this backend wires it, decodes exactly: every profile and
-/// field coding of `codec`, 4:2:0 at 8 or 10 bits (its output is I420 or P016).
+/// field coding of `codec`, 4:2:0 (and 4:0:0) at 8 or 10 bits (its output is I420 or P016).
 #[cfg(feature = "sw-ffmpeg")]
 pub(crate) fn ffmpeg(codec: Codec, version: &str) -> DecodeCapability {
     DecodeCapability {
@@ -63,7 +63,8 @@ pub(crate) fn ffmpeg(codec: Codec, version: &str) -> DecodeCapability {
         implementation: format!("FFmpeg {version}"),
         codec,
         profiles: Vec::new(),
-        formats: formats(&[8, 10], &[1], (16384, 16384)),
+        // 4:0:0 comes out of libavcodec as 4:2:0 with neutral chroma (HPCAMOLQ/HPCVMOLQ exact).
+        formats: formats(&[8, 10], &[0, 1], (16384, 16384)),
         field_coding: vec![
             FieldCoding::Progressive,
             FieldCoding::Fields,

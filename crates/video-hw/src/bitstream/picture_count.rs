@@ -121,14 +121,14 @@ impl PictureCounter {
                     // The second field of a complementary pair: the frame is already counted.
                 }
                 _ => {
-                    self.pictures += 1;
+                    self.pictures = self.pictures.saturating_add(1);
                     self.open_field = Some(field);
                 }
             },
             // A frame, or a slice whose header cannot be read (one picture the decoder will
             // have to account for).
             Ok(None) | Err(_) => {
-                self.pictures += 1;
+                self.pictures = self.pictures.saturating_add(1);
                 self.open_field = None;
             }
         }
@@ -195,9 +195,9 @@ impl PictureCounter {
         // account for.
         let output = !discarded && self.hevc_pic_output(nal_type, nal).unwrap_or(true);
         if output {
-            self.pictures += 1;
+            self.pictures = self.pictures.saturating_add(1);
         } else {
-            self.not_output += 1;
+            self.not_output = self.not_output.saturating_add(1);
         }
     }
 

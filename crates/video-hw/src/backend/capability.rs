@@ -211,6 +211,10 @@ pub(crate) fn remedy_for(codec: Codec, decode: bool) -> String {
 }
 
 /// The remedy every software refusal names.
+#[cfg_attr(
+    not(any(feature = "sw-openh264", feature = "sw-ffmpeg")),
+    allow(dead_code, reason = "only the software tables name this remedy")
+)]
 pub(crate) fn software_remedy() -> String {
     if cfg!(feature = "sw-ffmpeg") {
         "use a GPU backend (NVIDIA, VideoToolbox)".to_owned()

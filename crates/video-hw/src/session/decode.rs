@@ -119,7 +119,7 @@ impl DecodeSession {
     }
 
     /// Opens a decoder on the first of `chain` (fallback tests build their own chains).
-    #[cfg(test)]
+    #[cfg(all(test, feature = "sw-openh264"))]
     pub(crate) fn with_chain(
         selection: Selection,
         config: DecoderConfig,

@@ -102,6 +102,13 @@ impl YuvToRgb {
     /// The same conversion for samples of `bit_depth` bits stored most-significant-bit first
     /// in a container of `unit_bits`, read as `container / 2^(container bits - unit_bits)`
     /// (P016 read in 8-bit units by the CUDA kernel: `sample / 256`).
+    #[cfg_attr(
+        not(all(
+            feature = "backend-nvidia",
+            any(target_os = "linux", target_os = "windows")
+        )),
+        allow(dead_code, reason = "the CUDA kernel's parameters are its only user")
+    )]
     pub fn in_units_of(self, bit_depth: u8, unit_bits: u8) -> Self {
         let shift = i32::from(unit_bits) - i32::from(bit_depth.clamp(8, 16));
         let f = 2f32.powi(shift);

@@ -4,6 +4,12 @@
 //! made with libx264 (see `docs/architecture.md`, "Capability checks and fallback"), compared
 //! with FFmpeg's MD5: what it gets wrong is refused.
 
+// Without a software decoder in the build (the macOS check) the tables are not built.
+#![cfg_attr(
+    not(any(feature = "sw-openh264", feature = "sw-ffmpeg")),
+    allow(unused_imports)
+)]
+
 use crate::api::codec::Codec;
 use crate::backend::capability::{formats, software_remedy};
 use crate::backend::{Backend, CodingTool, DecodeCapability, FormatLimit, InexactTool};

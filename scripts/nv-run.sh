@@ -42,6 +42,7 @@ tests)
   VIDEO_HW_CHURN_SECS=${CHURN:-20} timeout $((${CHURN:-20} + 200)) "$g"/tests/nvidia_decode --test-threads 1 --nocapture 2>&1 | tee "$out/nvidia_decode.txt" | grep -E "^test |test result|PIPELINE|churn|CHURN|FAILED|panicked"
   VIDEO_HW_CONFORMANCE=$g/data/conformance timeout 120 "$g"/tests/segmented_decode --test-threads 1 --nocapture 2>&1 | tee "$out/segmented.txt" | grep -E "SEGMENTED .*nvidia|test result|FAILED|panicked"
   VIDEO_HW_CONFORMANCE=$g/data/conformance timeout 120 "$g"/tests/output_placement --test-threads 1 --nocapture 2>&1 | tee "$out/placement.txt" | grep -E "^test |PLACEMENT|test result|FAILED|panicked"
+  VIDEO_HW_CONFORMANCE=$g/data/conformance timeout 200 "$g"/tests/picture_accounting --test-threads 1 --nocapture nvidia 2>&1 | tee "$out/accounting.txt" | grep -E "^test |test result|FAILED|panicked"
   for mode in ${CONTEXTS:-primary}; do
     echo "== contract suite, VIDEO_HW_NV_CONTEXT=$mode"
     VIDEO_HW_NV_CONTEXT=$mode VIDEO_HW_CONFORMANCE=$g/data/conformance timeout 200 "$g"/tests/contract --test-threads 4 nvidia 2>&1 | tee -a "$out/contract.txt" | grep -E "test result|FAILED|panicked"

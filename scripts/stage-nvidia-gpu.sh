@@ -21,7 +21,7 @@ export CARGO_PROFILE_RELEASE_DEBUG=false CARGO_PROFILE_RELEASE_STRIP=true
 g=$dest/.gpu; rm -rf "$g"; mkdir -p "$g/bin" "$g/tests" "$g/data"
 if [ $tests = 1 ]; then
 cargo test --release -p video-hw --no-default-features --features backend-nvidia --lib --test nvidia_decode \
-  --test contract --test segmented_decode --test output_placement --no-run --message-format=json-render-diagnostics | python3 -c 'import json,sys,shutil,os
+  --test contract --test segmented_decode --test output_placement --test picture_accounting --no-run --message-format=json-render-diagnostics | python3 -c 'import json,sys,shutil,os
 for l in sys.stdin:
     m=json.loads(l)
     if m.get("reason")=="compiler-artifact" and m.get("executable") and m.get("profile",{}).get("test"):

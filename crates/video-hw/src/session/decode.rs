@@ -493,7 +493,6 @@ impl DecodeWorker {
                 let _ = self.parameter_sets.insert(nal);
             }
             self.aus_since_flush += 1;
-            self.pictures.push(&au);
             if let Ok(mut s) = self.summary.lock() {
                 s.access_units += 1;
             }
@@ -504,9 +503,14 @@ impl DecodeWorker {
                     if !self.hop(refusal, ports) {
                         return false;
                     }
+                    // Pictures of a refused stream were reported by the refusal, not lost.
+                    if !self.guard.is_refused() {
+                        self.pictures.push(&au);
+                    }
                     continue;
                 }
             }
+            self.pictures.push(&au);
             if !self.feed(&au, ports) {
                 return false;
             }

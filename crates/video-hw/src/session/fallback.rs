@@ -174,6 +174,11 @@ impl Guard {
         self.refused = true;
     }
 
+    /// Whether the stream is refused (reported once; its pictures are not decoded).
+    pub fn is_refused(&self) -> bool {
+        self.refused
+    }
+
     /// How many frames of the old adapter's flush are owed from before the last IRAP.
     pub fn owed_before_irap(&self) -> usize {
         let since = self.counts.produced - self.counts.produced_at_irap;

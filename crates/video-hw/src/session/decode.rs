@@ -654,9 +654,15 @@ impl DecodeWorker {
         } else {
             format!("{} frames more than pictures", frames - pictures)
         };
-        let e = VideoError::backend(format!(
+        // The stream did not yield the pictures it holds: after decode errors, those explain
+        // it (damaged input); without one, the decoder dropped them on its own.
+        let cause = match self.errors_since_flush {
+            0 => "with no decode error to explain it".to_owned(),
+            n => format!("after {n} decode errors"),
+        };
+        let e = VideoError::invalid_bitstream(format!(
             "{what}: {} delivered {frames} frames for the {pictures} pictures counted in access \
-             units {first}..{last} of the session",
+             units {first}..{last} of the session, {cause}",
             self.adapter.implementation()
         ));
         self.emit_error(e, ports)

@@ -66,9 +66,11 @@ fn run_measured(args: &[&str]) -> (std::process::ExitStatus, Duration, u64, Stri
 fn assert_fails_quickly_and_small(args: &[&str]) -> String {
     let (status, elapsed, rss, stderr) = run_measured(args);
     assert!(!status.success(), "video-hw {args:?} succeeded: {stderr}");
-    assert_eq!(
-        status.code(),
-        Some(2),
+    // 2: refused before decoding (no decoder, bad container); 1: decoded with errors (the
+    // sw-ffmpeg build hands the stream to FFmpeg, which finds no picture). A crash is a
+    // signal (no code) or Rust's panic exit 101.
+    assert!(
+        matches!(status.code(), Some(1 | 2)),
         "the error exit, not a crash: {status:?} {stderr}"
     );
     assert!(!stderr.contains("panicked"), "no panic: {stderr}");

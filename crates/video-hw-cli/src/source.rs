@@ -1,12 +1,13 @@
-//! Compressed input for `decode` and `transcode`: an Annex-B stream read in chunks, or the
-//! first video track of an MP4/MOV file (recognised by content, not by name).
+//! Compressed input for `decode` and `transcode`: an Annex-B stream read in chunks, the
+//! first video track of an MP4/MOV file, or the frames of an IVF file (recognised by
+//! content, not by name).
 
 use crate::input;
 use anyhow::{Context, Result, bail};
 use std::io::{Read, Seek};
 use std::path::Path;
 use video_hw::bitstream::{parse_h264_sps, parse_hevc_sps, split_annexb};
-use video_hw::container::{self, ContainerKind, Mp4Demuxer};
+use video_hw::container::{self, ContainerKind, IvfReader, Mp4Demuxer};
 use video_hw::{Codec, DecodeInput, Dimensions, Timebase};
 
 /// Readers the MP4 demuxer can use.
@@ -37,6 +38,7 @@ enum Inner {
         chunk_size: usize,
     },
     Mp4(Box<Mp4Demuxer<Box<dyn ReadSeek>>>),
+    Ivf(IvfReader<Box<dyn Read + Send>>),
 }
 
 impl Source {
@@ -49,6 +51,7 @@ impl Source {
         }
         match container::sniff(&head) {
             Some(ContainerKind::Mp4) => Self::open_mp4(path, head, reader, explicit),
+            Some(ContainerKind::Ivf) => Self::open_ivf(path, head, reader, explicit),
             Some(ContainerKind::Matroska) => {
                 bail!(
                     "{} is Matroska/WebM, which video-hw does not read yet",
@@ -72,6 +75,37 @@ impl Source {
                 })
             }
         }
+    }
+
+    fn open_ivf(
+        path: &Path,
+        head: Vec<u8>,
+        reader: Box<dyn Read + Send>,
+        explicit: Option<Codec>,
+    ) -> Result<Self> {
+        let chained: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(head).chain(reader));
+        let ivf =
+            IvfReader::new(chained).with_context(|| format!("reading IVF {}", path.display()))?;
+        let header = ivf.header();
+        let fourcc = String::from_utf8_lossy(&header.fourcc).into_owned();
+        let Some(codec) = header.codec() else {
+            bail!(
+                "{} is IVF with codec `{fourcc}`, which video-hw does not decode",
+                path.display()
+            );
+        };
+        if let Some(c) = explicit.filter(|c| *c != codec) {
+            bail!("--codec {c} given, but the IVF file holds {codec}");
+        }
+        Ok(Self {
+            codec,
+            container: "ivf",
+            timebase: Some(header.timebase),
+            size: header.dimensions,
+            frames: None,
+            notes: Vec::new(),
+            inner: Inner::Ivf(ivf),
+        })
     }
 
     fn open_mp4(
@@ -139,6 +173,11 @@ impl Iterator for Source {
                     Err(e) => Some(Err(e)),
                 }
             }
+            Inner::Ivf(ivf) => match ivf.next_frame() {
+                Ok(Some(frame)) => Some(Ok(frame.into_decode_input())),
+                Ok(None) => None,
+                Err(e) => Some(Err(e.into())),
+            },
             Inner::Mp4(demux) => match demux.next_sample() {
                 Ok(Some(sample)) => Some(Ok(sample.into_decode_input())),
                 Ok(None) => None,

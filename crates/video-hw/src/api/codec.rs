@@ -13,17 +13,20 @@ pub enum Codec {
     H264,
     /// H.265 / HEVC.
     Hevc,
+    /// VP9 (decode only).
+    Vp9,
 }
 
 impl Codec {
     /// Every codec this crate knows.
-    pub const ALL: [Codec; 2] = [Codec::H264, Codec::Hevc];
+    pub const ALL: [Codec; 3] = [Codec::H264, Codec::Hevc, Codec::Vp9];
 
-    /// Lower-case name (`h264`, `hevc`).
+    /// Lower-case name (`h264`, `hevc`, `vp9`).
     pub fn name(self) -> &'static str {
         match self {
             Codec::H264 => "h264",
             Codec::Hevc => "hevc",
+            Codec::Vp9 => "vp9",
         }
     }
 }
@@ -40,8 +43,9 @@ impl std::str::FromStr for Codec {
         match s.to_ascii_lowercase().as_str() {
             "h264" | "avc" | "h.264" => Ok(Codec::H264),
             "hevc" | "h265" | "h.265" => Ok(Codec::Hevc),
+            "vp9" => Ok(Codec::Vp9),
             other => Err(VideoError::unsupported(format!(
-                "unknown codec `{other}` (known: h264, hevc)"
+                "unknown codec `{other}` (known: h264, hevc, vp9)"
             ))),
         }
     }

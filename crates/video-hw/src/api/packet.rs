@@ -22,11 +22,19 @@ pub enum BitstreamLayout {
 }
 
 impl BitstreamLayout {
-    /// The length-prefixed layout of `codec` with 4-byte prefixes.
-    pub fn length_prefixed(codec: Codec) -> Self {
+    /// The length-prefixed layout of `codec` with 4-byte prefixes; `None` for codecs
+    /// without NAL units.
+    pub fn length_prefixed(codec: Codec) -> Option<Self> {
+        Self::length_prefixed_sized(codec, 4)
+    }
+
+    /// The length-prefixed layout of `codec` with `length_size`-byte prefixes; `None` for
+    /// codecs without NAL units.
+    pub fn length_prefixed_sized(codec: Codec, length_size: u8) -> Option<Self> {
         match codec {
-            Codec::H264 => BitstreamLayout::Avcc { length_size: 4 },
-            Codec::Hevc => BitstreamLayout::Hvcc { length_size: 4 },
+            Codec::H264 => Some(BitstreamLayout::Avcc { length_size }),
+            Codec::Hevc => Some(BitstreamLayout::Hvcc { length_size }),
+            _ => None,
         }
     }
 
@@ -69,6 +77,14 @@ pub enum DecodeInput {
         /// Presentation time.
         pts: Option<Timestamp>,
     },
+    /// One complete access unit as a container stores it: for packet codecs (VP9) one
+    /// frame or superframe, for NAL-unit codecs one access unit in Annex-B form.
+    Packet {
+        /// The packet bytes.
+        data: Vec<u8>,
+        /// Presentation time.
+        pts: Option<Timestamp>,
+    },
 }
 
 impl DecodeInput {
@@ -85,16 +101,17 @@ impl DecodeInput {
         match self {
             DecodeInput::AnnexB { pts, .. }
             | DecodeInput::AccessUnit { pts, .. }
-            | DecodeInput::LengthPrefixed { pts, .. } => *pts,
+            | DecodeInput::LengthPrefixed { pts, .. }
+            | DecodeInput::Packet { pts, .. } => *pts,
         }
     }
 
     /// Payload bytes carried (for metrics).
     pub fn byte_len(&self) -> usize {
         match self {
-            DecodeInput::AnnexB { data, .. } | DecodeInput::LengthPrefixed { data, .. } => {
-                data.len()
-            }
+            DecodeInput::AnnexB { data, .. }
+            | DecodeInput::LengthPrefixed { data, .. }
+            | DecodeInput::Packet { data, .. } => data.len(),
             DecodeInput::AccessUnit { nals, .. } => nals.iter().map(Vec::len).sum(),
         }
     }
@@ -105,6 +122,11 @@ impl fmt::Debug for DecodeInput {
         match self {
             DecodeInput::AnnexB { data, pts } => f
                 .debug_struct("AnnexB")
+                .field("len", &data.len())
+                .field("pts", pts)
+                .finish(),
+            DecodeInput::Packet { data, pts } => f
+                .debug_struct("Packet")
                 .field("len", &data.len())
                 .field("pts", pts)
                 .finish(),

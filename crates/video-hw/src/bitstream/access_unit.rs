@@ -24,12 +24,13 @@ use crate::api::error::{Result, VideoError};
 use h264_reader::nal::sps::PicOrderCntType;
 use h264_reader::rbsp::BitRead;
 
-/// The NAL units of one coded picture (plus the parameter sets and SEI before it).
+/// The units of one coded picture: NAL units (plus the parameter sets and SEI before it), or
+/// for packet codecs (VP9) the one packet that holds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccessUnit {
     /// The codec.
     pub codec: Codec,
-    /// The NAL units in stream order, without start codes.
+    /// The NAL units in stream order, without start codes; for packet codecs one packet.
     pub nals: Vec<Vec<u8>>,
     /// Whether the picture is a random-access point (H.264 IDR, HEVC IRAP).
     pub keyframe: bool,
@@ -43,7 +44,8 @@ impl AccessUnit {
     /// An access unit from raw NAL units known to form one picture; `keyframe` is derived
     /// from the NAL types.
     pub fn from_nals(codec: Codec, nals: Vec<Vec<u8>>, pts: Option<Timestamp>) -> Self {
-        let keyframe = nals.iter().any(|n| is_keyframe(codec, n));
+        let room = super::syntax::syntax(codec);
+        let keyframe = nals.iter().any(|n| room.is_keyframe(n));
         Self {
             codec,
             nals,
@@ -80,9 +82,17 @@ impl AccessUnit {
         Ok(out)
     }
 
-    /// Whether any NAL unit of the access unit is a VCL NAL unit (coded picture data).
+    /// Whether any unit of the access unit carries coded picture data (a VCL NAL unit, a
+    /// VP9 frame).
     pub fn has_picture(&self) -> bool {
-        self.nals.iter().any(|n| is_vcl(self.codec, n))
+        let room = super::syntax::syntax(self.codec);
+        self.nals.iter().any(|n| room.is_picture(n))
+    }
+
+    /// The access unit as its decoders take it: Annex-B for NAL-unit codecs, the packet as
+    /// is for packet codecs (VP9).
+    pub fn decoder_bytes(&self) -> Vec<u8> {
+        super::syntax::syntax(self.codec).decoder_bytes(self)
     }
 }
 

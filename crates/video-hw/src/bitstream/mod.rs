@@ -1,4 +1,6 @@
-//! The bitstream layer: everything about H.264/HEVC byte streams that needs no decoder.
+//! The bitstream layer: everything about coded video that needs no decoder.
+//!
+//! - [`syntax`]: one room per codec ([`h264`], [`hevc`], [`vp9`]) behind [`CodecSyntax`].
 //!
 //! - [`annexb`]: incremental Annex-B splitting whose output does not depend on chunk boundaries.
 //! - [`access_unit`]: grouping NAL units into access units (pictures).
@@ -7,7 +9,8 @@
 //! - [`picture_count`]: the pictures a stream holds for output (frames out == pictures in).
 //! - [`sps`]: SPS/VUI parsing (size, crop, colour, bit depth).
 //! - [`layout`]: Annex-B <-> length-prefixed conversion.
-//! - [`avcc`] / [`hvcc`]: decoder configuration records (MP4 `avcC` / `hvcC`).
+//! - [`avcc`] / [`hvcc`]: decoder configuration records (MP4 `avcC` / `hvcC`), in their
+//!   codec's room.
 
 // Everything here reads bytes from outside: arithmetic on what was read must be checked
 // (issue #21). Exceptions carry `#[allow(clippy::arithmetic_side_effects, reason = "...")]`
@@ -16,15 +19,22 @@
 
 pub mod access_unit;
 pub mod annexb;
-pub mod avcc;
-pub mod hvcc;
+pub mod h264;
+pub mod hevc;
 pub mod layout;
 pub mod nal;
+mod nal_tracking;
 pub mod param_sets;
 pub mod picture_count;
+mod record;
 pub mod segment;
 pub mod sps;
 pub mod stream_features;
+pub mod syntax;
+pub mod vp9;
+
+pub use h264::avcc;
+pub use hevc::hvcc;
 
 pub use access_unit::{AccessUnit, AccessUnitAssembler, assemble_annexb};
 pub use annexb::{AnnexBSplitter, Nal, split_annexb};
@@ -34,3 +44,4 @@ pub use param_sets::ParameterSetCache;
 pub use picture_count::{PictureCounter, count_pictures};
 pub use segment::{Segment, split_at_idr};
 pub use sps::{StreamInfo, parse_h264_sps, parse_hevc_sps};
+pub use syntax::{CodecSyntax, Framing, syntax};

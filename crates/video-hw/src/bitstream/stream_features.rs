@@ -124,6 +124,9 @@ impl StreamFeatures {
                     tools: Vec::new(),
                 })
             }
+            other => Err(crate::api::error::VideoError::unsupported(format!(
+                "{other} has no sequence parameter set"
+            ))),
         }
     }
 

@@ -305,6 +305,9 @@ pub(super) fn build_sample_entry(
                 })
             })
         }
+        other => Err(VideoError::unsupported(format!(
+            "MP4 sample entries are written for H.264 and HEVC, not {other}"
+        ))),
     }
 }
 

@@ -1,4 +1,4 @@
-//! Containers: MP4/MOV demuxing and MP4 muxing (ISO/IEC 14496-12/-15).
+//! Containers: MP4/MOV demuxing and MP4 muxing (ISO/IEC 14496-12/-15), IVF reading.
 //!
 //! Plain types without hidden I/O: [`Mp4Demuxer`] reads from any `Read + Seek`,
 //! [`Mp4Muxer`] writes to any `Write + Seek` (or only `Write` when fragmented). Box
@@ -14,11 +14,13 @@
 #![cfg_attr(not(test), warn(clippy::arithmetic_side_effects))]
 
 mod codec_config;
+mod ivf;
 mod mp4_demux;
 mod mp4_mux;
 mod sample_bounds;
 mod sniff;
 
+pub use ivf::{IvfFrame, IvfHeader, IvfReader};
 pub use mp4_demux::{DemuxSummary, Mp4Demuxer, Mp4Sample, Mp4TrackInfo};
 pub use mp4_mux::{Mp4Muxer, MuxSummary};
 pub use sniff::{ContainerKind, SNIFF_LEN, is_mp4_path, sniff};

@@ -110,14 +110,9 @@ impl Mp4Sample {
             Some(sets) => self.with_parameter_sets(sets),
             None => self.data.clone(),
         };
-        let layout = match codec {
-            Codec::H264 => BitstreamLayout::Avcc {
-                length_size: self.length_size,
-            },
-            Codec::Hevc => BitstreamLayout::Hvcc {
-                length_size: self.length_size,
-            },
-        };
+        // Samples of this demuxer are NAL units with length prefixes (avc1/hvc1 entries).
+        let layout = BitstreamLayout::length_prefixed_sized(codec, self.length_size)
+            .unwrap_or(BitstreamLayout::AnnexB);
         EncodedChunk {
             codec,
             layout,
@@ -339,14 +334,10 @@ impl<R: Read + Seek> Mp4Demuxer<R> {
                 ticks: i64::try_from(duration_ticks).unwrap_or(i64::MAX),
                 timebase,
             },
-            layout: match entry.codec {
-                Codec::H264 => BitstreamLayout::Avcc {
-                    length_size: entry.length_size,
-                },
-                Codec::Hevc => BitstreamLayout::Hvcc {
-                    length_size: entry.length_size,
-                },
-            },
+            layout: BitstreamLayout::length_prefixed_sized(entry.codec, entry.length_size)
+                .ok_or_else(|| {
+                    VideoError::unsupported(format!("MP4 track of {} samples", entry.codec))
+                })?,
             parameter_sets: entry.params.all(),
             sample_descriptions,
         };

@@ -13,6 +13,8 @@ pub enum ContainerKind {
     Mp4,
     /// Matroska or WebM (EBML header); recognised but not demuxed.
     Matroska,
+    /// IVF (`DKIF`), read by [`super::IvfReader`].
+    Ivf,
 }
 
 /// Top-level box types that can open an ISO base media file.
@@ -25,6 +27,9 @@ const LEADING_BOXES: [&[u8; 4]; 8] = [
 pub fn sniff(head: &[u8]) -> Option<ContainerKind> {
     if head.starts_with(&[0x1A, 0x45, 0xDF, 0xA3]) {
         return Some(ContainerKind::Matroska);
+    }
+    if head.starts_with(super::ivf::IVF_MAGIC) {
+        return Some(ContainerKind::Ivf);
     }
     let box_type = head.get(4..8)?;
     let size = u32::from_be_bytes(head.get(0..4)?.try_into().ok()?);

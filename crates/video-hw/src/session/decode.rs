@@ -11,8 +11,8 @@ use crate::api::frame::{DecodedFrame, FrameData};
 use crate::api::packet::DecodeInput;
 use crate::backend::{self, Backend, BackendReport, Candidate, DecoderBackend, Hop, Selection};
 use crate::bitstream::{
-    AccessUnit, AccessUnitAssembler, AnnexBSplitter, Nal, ParameterSetCache, PictureCounter,
-    layout, nal,
+    AccessUnit, AccessUnitAssembler, AnnexBSplitter, Framing, Nal, layout, split_annexb,
+    syntax::{PictureTally, SequenceTrack, syntax},
 };
 use crate::metrics::Metrics;
 use crate::transform::Transformer;
@@ -336,13 +336,13 @@ struct DecodeWorker {
     errors_since_flush: u64,
     next_pts: Option<Timestamp>,
     ticks_per_frame: i64,
-    /// Parameter sets seen in any input, for the colour description of the frames.
-    parameter_sets: ParameterSetCache,
+    /// Sequence headers seen in any input, for the colour description of the frames.
+    sequence: Box<dyn SequenceTrack>,
     /// Counts the frames the adapter converted itself, with the adapter's fallbacks so far.
     counting: Option<(Arc<OutputPlan>, Metrics)>,
     fallbacks_seen: u64,
     /// Pictures for output since the last flush, checked against the frames at the flush.
-    pictures: PictureCounter,
+    pictures: Box<dyn PictureTally>,
     /// Access units handed to the adapter before the current stream (since the last flush).
     aus_before: u64,
 }
@@ -371,10 +371,10 @@ impl DecodeWorker {
             errors_since_flush: 0,
             next_pts: None,
             ticks_per_frame,
-            parameter_sets: ParameterSetCache::new(codec),
+            sequence: syntax(codec).sequence_track(),
             counting: None,
             fallbacks_seen: 0,
-            pictures: PictureCounter::new(codec),
+            pictures: syntax(codec).picture_tally(),
             aus_before: 0,
         }
     }
@@ -420,6 +420,13 @@ impl DecodeWorker {
         let mut units = Vec::new();
         match input {
             DecodeInput::AnnexB { data, pts } => {
+                if syntax(self.config.codec).framing() == Framing::Packets {
+                    let e = VideoError::invalid_input(format!(
+                        "{} has no Annex-B byte stream: submit DecodeInput::Packet, one frame each",
+                        self.config.codec
+                    ));
+                    return self.emit_error(e, ports) && self.decode_units(units, ports);
+                }
                 if let Some(pts) = pts {
                     self.chunk_pts.push_back((self.offset, pts));
                 }
@@ -428,6 +435,14 @@ impl DecodeWorker {
                 self.offset += data.len() as u64;
                 self.annexb_bytes += data.len() as u64;
                 self.assemble(nals, &mut units);
+            }
+            DecodeInput::Packet { data, pts } => {
+                self.end_annexb(&mut units);
+                let units_of_packet = match syntax(self.config.codec).framing() {
+                    Framing::Packets => vec![data],
+                    Framing::NalUnits => split_annexb(&data).into_iter().map(|n| n.data).collect(),
+                };
+                units.push(AccessUnit::from_nals(self.config.codec, units_of_packet, pts));
             }
             DecodeInput::AccessUnit { nals, pts } => {
                 self.end_annexb(&mut units);
@@ -484,14 +499,7 @@ impl DecodeWorker {
         ports: &WorkerPorts<DecodeInput, DecodedFrame>,
     ) -> bool {
         for au in units {
-            for nal in au
-                .nals
-                .iter()
-                .filter(|n| nal::is_parameter_set(self.config.codec, n))
-            {
-                // A malformed parameter set is the adapter's to report; colour falls back.
-                let _ = self.parameter_sets.insert(nal);
-            }
+            self.sequence.observe(&au);
             self.aus_since_flush += 1;
             if let Ok(mut s) = self.summary.lock() {
                 s.access_units += 1;
@@ -572,7 +580,7 @@ impl DecodeWorker {
         // The new adapter learns every known parameter set with the first replayed picture:
         // a packet of parameter sets alone is an error to some decoders (FFmpeg's "no frame"),
         // and one that surfaces a packet later with frame threads.
-        let known = self.parameter_sets.parameter_sets();
+        let known = self.sequence.headers();
         match units.iter_mut().find(|au| au.has_picture()) {
             Some(first) if !known.is_empty() => {
                 let own = std::mem::take(&mut first.nals);
@@ -695,7 +703,7 @@ impl DecodeWorker {
             };
             frame.pts = Some(pts);
             if frame.color == ColorDescription::default()
-                && let Some(info) = self.parameter_sets.active_stream_info()
+                && let Some(info) = self.sequence.active()
             {
                 frame.color = info.color;
             }

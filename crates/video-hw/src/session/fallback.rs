@@ -19,7 +19,7 @@
 use crate::api::error::{ErrorKind, Result, VideoError};
 use crate::backend::{Backend, Candidate, DecodeCapability, DecoderBackend, Hop};
 use crate::bitstream::AccessUnit;
-use crate::bitstream::stream_features::StreamFeatureTracker;
+use crate::bitstream::syntax::{FeatureTrack, syntax};
 use std::collections::VecDeque;
 
 /// Most access units kept for a replay (a GOP of 10 s at 60 fps).
@@ -81,7 +81,7 @@ struct Counts {
 
 /// The guard: stream features, the serving capability, the backends left, the replay buffer.
 pub(crate) struct Guard {
-    tracker: StreamFeatureTracker,
+    tracker: Box<dyn FeatureTrack>,
     capability: DecodeCapability,
     backend: Backend,
     chain: VecDeque<Candidate>,
@@ -112,7 +112,7 @@ impl Guard {
         chain: Vec<Candidate>,
     ) -> Self {
         Self {
-            tracker: StreamFeatureTracker::new(codec),
+            tracker: syntax(codec).feature_track(),
             capability: adapter.capability(),
             backend,
             chain: chain.into(),

@@ -65,7 +65,8 @@ pub(super) fn unsupported_on(
                 FieldCoding::Fields,
                 FieldCoding::Mbaff,
             ],
-            Codec::Hevc => vec![FieldCoding::Progressive],
+            // Every other codec codes frames only.
+            _ => vec![FieldCoding::Progressive],
         },
         inexact: Vec::new(),
         remedy: remedy(),

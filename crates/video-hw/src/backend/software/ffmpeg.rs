@@ -18,7 +18,6 @@
 //! back as typed errors instead.
 
 use super::i420_input::i420_view;
-use super::write_annexb;
 use crate::api::codec::{Codec, Dimensions, Timestamp};
 use crate::api::color::{
     ColorDescription, ColorPrimaries, ColorRange, MatrixCoefficients, TransferCharacteristics,
@@ -57,14 +56,26 @@ fn codec_id(codec: Codec) -> ff::codec::Id {
     match codec {
         Codec::H264 => ff::codec::Id::H264,
         Codec::Hevc => ff::codec::Id::HEVC,
+        Codec::Vp9 => ff::codec::Id::VP9,
     }
 }
 
-fn encoder_name(codec: Codec) -> &'static str {
+/// The libavcodec encoder of `codec`, when there is one here (H.264, HEVC).
+fn encoder_name(codec: Codec) -> Option<&'static str> {
     match codec {
-        Codec::H264 => "libx264",
-        Codec::Hevc => "libx265",
+        Codec::H264 => Some("libx264"),
+        Codec::Hevc => Some("libx265"),
+        _ => None,
     }
+}
+
+/// [`encoder_name`], or `Unsupported` naming what this backend encodes.
+fn encoder_for(codec: Codec) -> Result<&'static str> {
+    encoder_name(codec).ok_or_else(|| {
+        VideoError::unsupported(format!(
+            "FFmpeg encodes H.264 (libx264) and HEVC (libx265) here, not {codec}"
+        ))
+    })
 }
 
 fn is_again(e: &ff::Error) -> bool {
@@ -96,8 +107,9 @@ pub(crate) fn probe() -> BackendReport {
                 implementation: format!("ffmpeg {version}"),
             });
         }
-        let name = encoder_name(codec);
-        if ff::encoder::find_by_name(name).is_some() {
+        if let Some(name) = encoder_name(codec)
+            && ff::encoder::find_by_name(name).is_some()
+        {
             report.encode.push(CodecSupport {
                 codec,
                 max_width: None,
@@ -109,7 +121,7 @@ pub(crate) fn probe() -> BackendReport {
     }
     let encoders: Vec<&str> = Codec::ALL
         .iter()
-        .map(|c| encoder_name(*c))
+        .filter_map(|c| encoder_name(*c))
         .filter(|n| ff::encoder::find_by_name(n).is_some())
         .collect();
     report.detail = format!(
@@ -142,7 +154,6 @@ pub(crate) struct FfmpegDecoder {
     frame: ff::frame::Video,
     next_tag: i64,
     pending: BTreeMap<i64, PendingPicture>,
-    annexb: Vec<u8>,
     /// Whether frames carry pixels (false: metadata only, no copy).
     pixels: bool,
 }
@@ -174,7 +185,6 @@ impl FfmpegDecoder {
             frame: ff::frame::Video::empty(),
             next_tag: 0,
             pending: BTreeMap::new(),
-            annexb: Vec::new(),
             pixels: true,
         })
     }
@@ -332,8 +342,7 @@ impl DecoderBackend for FfmpegDecoder {
                 keyframe: au.keyframe,
             },
         );
-        write_annexb(&au.nals, &mut self.annexb);
-        let mut packet = ff::Packet::copy(&self.annexb);
+        let mut packet = ff::Packet::copy(&au.decoder_bytes());
         packet.set_pts(Some(tag));
         loop {
             match self.decoder.send_packet(&packet) {
@@ -394,7 +403,7 @@ impl DecoderBackend for FfmpegDecoder {
 /// What libx264/libx265 cannot do, as typed errors.
 pub(crate) fn check_encoder_config(config: &EncoderConfig) -> Result<()> {
     init();
-    let name = encoder_name(config.codec);
+    let name = encoder_for(config.codec)?;
     if ff::encoder::find_by_name(name).is_none() {
         return Err(VideoError::unsupported(format!(
             "this FFmpeg has no {name} encoder for {}",
@@ -427,7 +436,7 @@ pub(crate) struct FfmpegEncoder {
 }
 
 fn open_encoder(config: &EncoderConfig) -> Result<ff::encoder::video::Encoder> {
-    let name = encoder_name(config.codec);
+    let name = encoder_for(config.codec)?;
     let found = ff::encoder::find_by_name(name)
         .ok_or_else(|| VideoError::unsupported(format!("this FFmpeg has no {name} encoder")))?;
     let ctx = ff::codec::Context::new_with_codec(found);
@@ -450,9 +459,10 @@ fn open_encoder(config: &EncoderConfig) -> Result<ff::encoder::video::Encoder> {
     enc.set_max_b_frames(config.b_frames as usize);
     let mut params: Vec<String> = Vec::new();
     if config.gop_length == 0 {
-        params.push(match config.codec {
-            Codec::H264 => "keyint=infinite".to_owned(),
-            Codec::Hevc => "keyint=-1".to_owned(),
+        params.push(if name == "libx265" {
+            "keyint=-1".to_owned()
+        } else {
+            "keyint=infinite".to_owned()
         });
     } else {
         enc.set_gop(config.gop_length);
@@ -487,12 +497,11 @@ fn open_encoder(config: &EncoderConfig) -> Result<ff::encoder::video::Encoder> {
         opts.set("tune", "zerolatency");
     }
     opts.set("forced-idr", "1");
-    match config.codec {
-        Codec::H264 => opts.set("x264-params", &params.join(":")),
-        Codec::Hevc => {
-            params.push("log-level=error".to_owned());
-            opts.set("x265-params", &params.join(":"));
-        }
+    if name == "libx265" {
+        params.push("log-level=error".to_owned());
+        opts.set("x265-params", &params.join(":"));
+    } else {
+        opts.set("x264-params", &params.join(":"));
     }
     enc.open_as_with(found, opts)
         .map_err(|e| VideoError::backend(format!("opening {name}: {e}")))
@@ -612,7 +621,7 @@ impl EncoderBackend for FfmpegEncoder {
         format!(
             "ffmpeg {} ({})",
             libavcodec_version(),
-            encoder_name(self.config.codec)
+            encoder_name(self.config.codec).unwrap_or("no encoder")
         )
     }
 }

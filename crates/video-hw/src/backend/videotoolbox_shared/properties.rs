@@ -92,7 +92,8 @@ pub(crate) fn session_properties(config: &EncoderConfig) -> Vec<(PropertyKey, Pr
     let profile = match (config.codec, config.low_latency) {
         (Codec::H264, true) => ProfileLevel::H264Main,
         (Codec::H264, false) => ProfileLevel::H264High,
-        (Codec::Hevc, _) => ProfileLevel::HevcMain,
+        // VideoToolbox encodes H.264 and HEVC; the session refuses other codecs earlier.
+        _ => ProfileLevel::HevcMain,
     };
     let mut props = vec![
         (

@@ -153,6 +153,7 @@ pub(crate) struct DriverCalls {
 impl DriverCalls {
     /// Opens a session (`nvEncOpenEncodeSessionEx` on device `gpu`'s primary context).
     pub fn open(lib: &'static Nvenc, codec: Codec, gpu: u32) -> Result<Self> {
+        let (codec_guid, _) = codec_params(codec)?;
         let ctx = crate::backend::nvidia::cuda::Context::retain(gpu)?;
         let cu_ctx = cudarc::driver::result::ctx::get_current()
             .map_err(|e| crate::backend::nvidia::cuda::map_error(e, "cuCtxGetCurrent"))?
@@ -179,7 +180,7 @@ impl DriverCalls {
         Ok(Self {
             lib,
             encoder,
-            codec_guid: codec_guid(codec),
+            codec_guid,
             config: Box::new(NV_ENC_CONFIG::zeroed()),
             init: Box::new(NV_ENC_INITIALIZE_PARAMS::zeroed()),
             _ctx: ctx,
@@ -210,6 +211,7 @@ impl DriverCalls {
     /// Largest picture NVENC encodes for `codec` (`NV_ENC_CAPS_WIDTH_MAX/HEIGHT_MAX`).
     pub fn max_size(&self, codec: Codec) -> Result<(u32, u32)> {
         let caps = self.lib.fns.nvEncGetEncodeCaps.ok_or_else(missing)?;
+        let (guid, _) = codec_params(codec)?;
         let mut out = [0u32; 2];
         for (i, cap) in [NV_ENC_CAPS_WIDTH_MAX, NV_ENC_CAPS_HEIGHT_MAX]
             .into_iter()
@@ -222,7 +224,7 @@ impl DriverCalls {
             };
             let mut v = 0;
             // SAFETY: open session, versioned caps struct, `v` receives the value.
-            let status = unsafe { caps(self.encoder, codec_guid(codec), &mut p, &mut v) };
+            let status = unsafe { caps(self.encoder, guid, &mut p, &mut v) };
             self.check(status, "nvEncGetEncodeCaps")?;
             out[i] = u32::try_from(v).unwrap_or(0);
         }
@@ -265,10 +267,7 @@ impl DriverCalls {
             qpInterB: p.const_qp,
             qpIntra: p.const_qp,
         };
-        let offset = match p.codec {
-            Codec::H264 => H264_IDR_PERIOD_OFFSET,
-            Codec::Hevc => HEVC_IDR_PERIOD_OFFSET,
-        };
+        let (_, offset) = codec_params(p.codec)?;
         cfg.encodeCodecConfig.set_u32(offset, p.idr_period);
         *self.config = cfg;
         let init = &mut *self.init;
@@ -295,10 +294,15 @@ fn missing() -> VideoError {
     VideoError::unsupported("libnvidia-encode's function table lacks an entry we need")
 }
 
-fn codec_guid(codec: Codec) -> GUID {
+/// The encode GUID and the offset of `idrPeriod` in the codec config: NVENC encodes H.264 and
+/// HEVC here, anything else is `Unsupported`.
+fn codec_params(codec: Codec) -> Result<(GUID, usize)> {
     match codec {
-        Codec::H264 => NV_ENC_CODEC_H264_GUID,
-        Codec::Hevc => NV_ENC_CODEC_HEVC_GUID,
+        Codec::H264 => Ok((NV_ENC_CODEC_H264_GUID, H264_IDR_PERIOD_OFFSET)),
+        Codec::Hevc => Ok((NV_ENC_CODEC_HEVC_GUID, HEVC_IDR_PERIOD_OFFSET)),
+        other => Err(VideoError::unsupported(format!(
+            "NVENC encodes H.264 and HEVC here, not {other}"
+        ))),
     }
 }
 

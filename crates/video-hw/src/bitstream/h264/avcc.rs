@@ -1,8 +1,9 @@
 //! `AVCDecoderConfigurationRecord` (ISO/IEC 14496-15 5.3.3.1): the MP4 `avcC` box payload.
 
-use super::layout::check_length_size;
-use super::nal::{h264_type, nal_type, rbsp};
-use super::sps::parse_h264_sps;
+use crate::bitstream::layout::check_length_size;
+use crate::bitstream::record::{Reader, put_nal};
+use crate::bitstream::nal::{h264_type, nal_type, rbsp};
+use crate::bitstream::sps::parse_h264_sps;
 use crate::api::codec::Codec;
 use crate::api::error::{Result, VideoError};
 
@@ -38,54 +39,6 @@ fn bad(what: impl Into<String>) -> VideoError {
 /// Profiles whose records carry the chroma/bit-depth tail.
 fn has_high_tail(profile_idc: u8) -> bool {
     matches!(profile_idc, 100 | 110 | 122 | 144)
-}
-
-/// A cursor over record bytes whose reads fail with `InvalidBitstream` past the end.
-pub(crate) struct Reader<'a> {
-    data: &'a [u8],
-    what: &'static str,
-}
-
-impl<'a> Reader<'a> {
-    pub(crate) fn new(data: &'a [u8], what: &'static str) -> Self {
-        Self { data, what }
-    }
-    pub(crate) fn remaining(&self) -> usize {
-        self.data.len()
-    }
-    pub(crate) fn bytes(&mut self, n: usize) -> Result<&'a [u8]> {
-        if self.data.len() < n {
-            return Err(bad(format!("{} truncated", self.what)));
-        }
-        let (head, tail) = self.data.split_at(n);
-        self.data = tail;
-        Ok(head)
-    }
-    pub(crate) fn u8(&mut self) -> Result<u8> {
-        Ok(self.bytes(1)?[0])
-    }
-    pub(crate) fn u16(&mut self) -> Result<u16> {
-        let b = self.bytes(2)?;
-        Ok(u16::from_be_bytes([b[0], b[1]]))
-    }
-    /// A `u16` length followed by that many bytes.
-    pub(crate) fn nal(&mut self) -> Result<Vec<u8>> {
-        let len = usize::from(self.u16()?);
-        Ok(self.bytes(len)?.to_vec())
-    }
-}
-
-/// Appends a `u16` length and the NAL unit; `InvalidInput` when it is longer than 65535.
-pub(crate) fn put_nal(out: &mut Vec<u8>, nal: &[u8]) -> Result<()> {
-    let len = u16::try_from(nal.len()).map_err(|_| {
-        VideoError::invalid_input(format!(
-            "parameter set of {} bytes does not fit a 16-bit length",
-            nal.len()
-        ))
-    })?;
-    out.extend_from_slice(&len.to_be_bytes());
-    out.extend_from_slice(nal);
-    Ok(())
 }
 
 impl AvcDecoderConfigurationRecord {

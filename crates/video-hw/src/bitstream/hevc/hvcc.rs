@@ -1,9 +1,9 @@
 //! `HEVCDecoderConfigurationRecord` (ISO/IEC 14496-15 8.3.3.1): the MP4 `hvcC` box payload.
 
-use super::avcc::{Reader, put_nal};
-use super::layout::check_length_size;
-use super::nal::{hevc_type, nal_type};
-use super::sps::{HevcProfileTierLevel, parse_hevc_sps_fields};
+use crate::bitstream::record::{Reader, put_nal};
+use crate::bitstream::layout::check_length_size;
+use crate::bitstream::nal::{hevc_type, nal_type};
+use crate::bitstream::sps::{HevcProfileTierLevel, parse_hevc_sps_fields};
 use crate::api::codec::Codec;
 use crate::api::error::{Result, VideoError};
 

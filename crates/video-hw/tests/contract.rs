@@ -433,11 +433,94 @@ fn encode_output_is_accepted_by_ffmpeg(b: Backend) {
     let _ = std::fs::remove_file(path);
 }
 
+/// A VP9 stream with hidden alternate reference frames (superframes): 30 frames of 160x96.
+fn vp9_stream_with_superframes() -> Option<(Vec<u8>, String)> {
+    vp9_stream(
+        "contract-vp9",
+        "160x96",
+        30,
+        "yuv420p",
+        &["-b:v", "200k", "-g", "10", "-auto-alt-ref", "1", "-lag-in-frames", "8"],
+    )
+}
+
+fn vp9_decode_frames_in_equal_frames_out_and_match_ffmpeg(b: Backend) {
+    let Some((ivf, md5)) = vp9_stream_with_superframes() else {
+        return;
+    };
+    let out = decode_inputs(b, Codec::Vp9, ivf_packets(&ivf));
+    assert!(out.errors.is_empty(), "{:?}", out.errors);
+    assert_eq!(out.frames.len(), 30);
+    assert_eq!(out.summary.pictures_lost, 0);
+    assert_eq!(out.md5(), md5, "decoded by {}", out.implementation);
+}
+
+fn vp9_decode_keeps_caller_timestamps_in_order(b: Backend) {
+    let Some((ivf, _)) = vp9_stream_with_superframes() else {
+        return;
+    };
+    let packets = ivf_packets(&ivf);
+    // Milliseconds: the session states times in its own timebase.
+    let ms = |t: video_hw::Timestamp| (t.ticks as f64 * t.timebase.seconds_per_tick() * 1e3).round() as i64;
+    let sent: Vec<i64> = packets.iter().map(|p| ms(p.pts().unwrap())).collect();
+    let out = decode_inputs(b, Codec::Vp9, packets);
+    let got: Vec<i64> = out.frames.iter().map(|f| ms(f.pts.unwrap())).collect();
+    assert_eq!(got, sent, "one frame per packet, in packet order");
+    assert!(out.frames.iter().all(|f| f.dimensions() == size()));
+}
+
+fn vp9_decode_garbage_is_a_typed_error_and_the_session_stays_usable(b: Backend) {
+    let Some((ivf, _)) = vp9_stream_with_superframes() else {
+        return;
+    };
+    let mut inputs = vec![DecodeInput::Packet {
+        data: vec![0x13; 64],
+        pts: None,
+    }];
+    inputs.extend(ivf_packets(&ivf));
+    let out = decode_inputs(b, Codec::Vp9, inputs);
+    assert!(
+        out.errors.iter().all(|e| matches!(
+            e.kind(),
+            ErrorKind::InvalidBitstream | ErrorKind::Backend
+        )),
+        "{:?}",
+        out.errors
+    );
+    assert_eq!(out.frames.len(), 30, "every picture after the garbage decodes");
+}
+
+fn vp9_annexb_input_is_refused_as_invalid_input(b: Backend) {
+    let mut s = DecodeSession::new(b, DecoderConfig::new(Codec::Vp9)).unwrap();
+    s.submit(DecodeInput::annexb(vec![0, 0, 0, 1, 0x67])).unwrap();
+    s.flush().unwrap();
+    let err = loop {
+        match s.try_reap() {
+            Err(e) => break e,
+            Ok(Some(_)) => continue,
+            Ok(None) => panic!("no error for Annex-B input to a VP9 session"),
+        }
+    };
+    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+    assert!(err.to_string().contains("Packet"), "{err}");
+}
+
 macro_rules! backend_tests {
     ($backend:expr, $decode:expr, [$($t:ident),* $(,)?]) => { $(
         #[test]
         fn $t() {
             if usable($backend, Codec::H264, $decode) {
+                super::$t($backend)
+            }
+        }
+    )* };
+}
+
+macro_rules! vp9_tests {
+    ($backend:expr, [$($t:ident),* $(,)?]) => { $(
+        #[test]
+        fn $t() {
+            if usable($backend, Codec::Vp9, true) {
                 super::$t($backend)
             }
         }
@@ -464,6 +547,15 @@ macro_rules! contract_suite {
                     decode_truncated_stream_gives_fewer_frames_or_typed_errors,
                     decode_wrong_codec_is_a_typed_error,
                     decode_length_prefixed_samples_match_annexb
+                ]
+            );
+            vp9_tests!(
+                B,
+                [
+                    vp9_decode_frames_in_equal_frames_out_and_match_ffmpeg,
+                    vp9_decode_keeps_caller_timestamps_in_order,
+                    vp9_decode_garbage_is_a_typed_error_and_the_session_stays_usable,
+                    vp9_annexb_input_is_refused_as_invalid_input
                 ]
             );
             backend_tests!(

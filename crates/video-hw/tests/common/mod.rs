@@ -104,10 +104,13 @@ pub fn usable(backend: Backend, codec: Codec, decode: bool) -> bool {
     }
     let what = if decode { "decode" } else { "encode" };
     let demanded = match backend {
-        Backend::Software => cfg!(feature = "sw-openh264") && codec == Codec::H264,
+        Backend::Software => {
+            (cfg!(feature = "sw-openh264") && codec == Codec::H264) || cfg!(feature = "sw-ffmpeg")
+        }
         Backend::Nvidia => decode && flag("VIDEO_HW_REQUIRE_GPU"),
         Backend::VideoToolbox => flag("VIDEO_HW_REQUIRE_VT"),
-        Backend::Auto => true,
+        // Some backend decodes H.264 and HEVC in every build; VP9 needs FFmpeg or a GPU.
+        Backend::Auto => codec != Codec::Vp9 || cfg!(feature = "sw-ffmpeg"),
     };
     let msg = format!("{backend} cannot {what} {codec} here: {}", report.detail);
     assert!(!demanded, "{msg}");
@@ -313,4 +316,59 @@ pub fn ffprobe_frames(path: &Path) -> (u64, String) {
 /// A temporary file path unique to this process and `name`.
 pub fn temp_path(name: &str) -> PathBuf {
     std::env::temp_dir().join(format!("video-hw-test-{}-{name}", std::process::id()))
+}
+
+/// A VP9 stream made now with ffmpeg's libvpx: `frames` frames of `size` in `pix_fmt`, with
+/// `extra` encoder arguments; the IVF bytes and ffmpeg's MD5 of its decode (planar, in
+/// `pix_fmt`). `None` (with a message) without ffmpeg.
+pub fn vp9_stream(name: &str, size: &str, frames: u32, pix_fmt: &str, extra: &[&str]) -> Option<(Vec<u8>, String)> {
+    if !have_ffmpeg() {
+        return None;
+    }
+    static MADE: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let nth = MADE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let path = temp_path(&format!("{name}-{nth}.ivf"));
+    let src = format!("testsrc2=size={size}:rate=30");
+    let n = frames.to_string();
+    let out = Command::new("ffmpeg")
+        .args(["-hide_banner", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", &src])
+        .args(["-frames:v", &n, "-pix_fmt", pix_fmt, "-c:v", "libvpx-vp9"])
+        .args(extra)
+        .arg(&path)
+        .output()
+        .expect("ffmpeg runs");
+    assert!(out.status.success(), "ffmpeg: {}", String::from_utf8_lossy(&out.stderr));
+    let md5 = Command::new("ffmpeg")
+        .args(["-hide_banner", "-nostdin", "-v", "error", "-i"])
+        .arg(&path)
+        .args(["-f", "md5", "-pix_fmt", pix_fmt, "-"])
+        .output()
+        .expect("ffmpeg runs");
+    let data = std::fs::read(&path).expect("ffmpeg wrote the stream");
+    let _ = std::fs::remove_file(&path);
+    let text = String::from_utf8_lossy(&md5.stdout);
+    let md5 = text.trim().strip_prefix("MD5=").expect("ffmpeg -f md5").to_owned();
+    Some((data, md5))
+}
+
+/// The frames of an IVF file as decoder inputs, with their timestamps.
+pub fn ivf_packets(ivf: &[u8]) -> Vec<DecodeInput> {
+    video_hw::container::IvfReader::new(ivf)
+        .expect("IVF header")
+        .map(|f| f.expect("IVF frame").into_decode_input())
+        .collect()
+}
+
+/// Decodes `inputs` of `codec` on `backend` to CPU frames (8-bit I420, or I010 above).
+pub fn decode_inputs(backend: Backend, codec: Codec, inputs: Vec<DecodeInput>) -> Decoded {
+    let config = DecoderConfig::new(codec);
+    let mut session = DecodeSession::new(backend, config).expect("decoder opens");
+    let mut out = Decoded {
+        implementation: session.summary().implementation,
+        ..Default::default()
+    };
+    submit_all(&mut session, inputs, &mut out);
+    finish(&mut session, &mut out);
+    out.summary = session.summary();
+    out
 }

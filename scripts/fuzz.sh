@@ -2,7 +2,7 @@
 # Runs one fuzz target for SECONDS on stable rustc (RUSTC_BOOTSTRAP=1 lets cargo-fuzz pass its
 # flags), with the target's dictionary and seeds:
 #   scripts/fuzz.sh TARGET SECONDS [extra libFuzzer flags...]
-# Targets: bitstream, bitstream_structured, mp4_demux, mp4_structured, decode_session.
+# Targets: bitstream, bitstream_structured, mp4_demux, mp4_structured, decode_session, vp9_ivf.
 # Seeds are made here at run time in fuzz/seeds/TARGET (not committed): the conformance streams
 # (VIDEO_HW_CONFORMANCE, default ../shared/conformance) cut to their first 32 KiB, and small
 # MP4 files made with ffmpeg (plain and fragmented, H.264 and HEVC). fuzz/regressions/ (every
@@ -22,6 +22,7 @@ command -v cargo-fuzz >/dev/null || { echo "cargo-fuzz is missing: cargo install
 case "$target" in
   bitstream | bitstream_structured | decode_session) dict=bitstream.dict ;;
   mp4_demux | mp4_structured) dict=mp4.dict ;;
+  vp9_ivf) dict=vp9.dict ;;
   *) echo "unknown target $target" >&2; exit 2 ;;
 esac
 
@@ -49,6 +50,14 @@ if [ -z "$(ls -A "$seeds")" ]; then
           echo "warning: ffmpeg could not make every MP4 seed" >&2
         cp "$tmp"/*.mp4 "$seeds"/ 2>/dev/null || true
         rm -rf "$tmp"
+      fi ;;
+    vp9_ivf)
+      if command -v ffmpeg >/dev/null; then
+        src=(-f lavfi -i testsrc=size=64x48:rate=10 -frames:v 12)
+        ffmpeg -v error -y "${src[@]}" -c:v libvpx-vp9 -b:v 100k -auto-alt-ref 1 -lag-in-frames 6 "$seeds/vp9-altref.ivf" &&
+          ffmpeg -v error -y "${src[@]}" -pix_fmt yuv420p10le -c:v libvpx-vp9 -crf 30 -b:v 0 "$seeds/vp9-10bit.ivf" &&
+          ffmpeg -v error -y "${src[@]}" -pix_fmt yuv444p -c:v libvpx-vp9 -crf 30 -b:v 0 "$seeds/vp9-444.ivf" ||
+          echo "warning: ffmpeg could not make every VP9 seed" >&2
       fi ;;
     *) : ;; # structured targets: the generators make the structure, libFuzzer starts empty
   esac

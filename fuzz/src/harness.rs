@@ -4,7 +4,11 @@ use video_hw::Codec;
 use video_hw::bitstream::avcc::AvcDecoderConfigurationRecord;
 use video_hw::bitstream::hvcc::HevcDecoderConfigurationRecord;
 use video_hw::bitstream::sps::{parse_h264_sps, parse_hevc_sps};
-use video_hw::bitstream::{AccessUnitAssembler, AnnexBSplitter, layout, split_at_idr};
+use video_hw::bitstream::vp9::{parse_frame_header, split_superframe, vpcc};
+use video_hw::bitstream::{
+    AccessUnit, AccessUnitAssembler, AnnexBSplitter, Framing, layout, split_at_idr, syntax,
+};
+use video_hw::container::IvfReader;
 
 /// Splits `stream` in chunks of `chunk` bytes, assembles access units for both codecs,
 /// converts them, splits at IDRs (the segments must hold every access unit), and parses
@@ -12,7 +16,10 @@ use video_hw::bitstream::{AccessUnitAssembler, AnnexBSplitter, layout, split_at_
 /// segment size and the length size.
 pub fn bitstream(selector: u8, stream: &[u8]) {
     let chunk = usize::from(selector).max(1);
-    for codec in Codec::ALL {
+    let nal_codecs = Codec::ALL
+        .into_iter()
+        .filter(|c| syntax(*c).framing() == Framing::NalUnits);
+    for codec in nal_codecs {
         let mut splitter = AnnexBSplitter::new();
         let mut assembler = AccessUnitAssembler::new(codec);
         let (mut nals, mut aus) = (Vec::new(), Vec::new());
@@ -54,4 +61,39 @@ pub fn records(bytes: &[u8]) {
     if let Ok(rec) = HevcDecoderConfigurationRecord::parse(bytes) {
         let _ = rec.to_bytes();
     }
+}
+
+/// Reads `bytes` as an IVF file (at most 256 frames) and every frame as VP9: superframe
+/// index, frame headers, and the VP9 room's trackers; then `bytes` itself as one VP9 frame
+/// and as a `vpcC` payload. Frames never hold more than the file did.
+pub fn vp9_ivf(bytes: &[u8]) {
+    let room = syntax(Codec::Vp9);
+    let (mut pictures, mut features, mut sequence) =
+        (room.picture_tally(), room.feature_track(), room.sequence_track());
+    if let Ok(reader) = IvfReader::new(bytes) {
+        let mut total = 0usize;
+        for frame in reader.take(256) {
+            let Ok(frame) = frame else { break };
+            total += frame.data.len();
+            assert!(total <= bytes.len(), "frames hold more bytes than the file");
+            vp9_frame(&frame.data);
+            let au = AccessUnit::from_nals(Codec::Vp9, vec![frame.data], Some(frame.pts));
+            pictures.push(&au);
+            let _ = features.observe(&au);
+            sequence.observe(&au);
+            let _ = au.decoder_bytes();
+        }
+    }
+    vp9_frame(bytes);
+    let _ = vpcc::VpCodecConfigurationRecord::parse(bytes);
+}
+
+fn vp9_frame(chunk: &[u8]) {
+    if let Ok(frames) = split_superframe(chunk) {
+        assert!(frames.iter().map(|f| f.len()).sum::<usize>() <= chunk.len());
+        for f in frames {
+            let _ = parse_frame_header(f);
+        }
+    }
+    let _ = parse_frame_header(chunk);
 }

@@ -440,7 +440,16 @@ fn vp9_stream_with_superframes() -> Option<(Vec<u8>, String)> {
         "160x96",
         30,
         "yuv420p",
-        &["-b:v", "200k", "-g", "10", "-auto-alt-ref", "1", "-lag-in-frames", "8"],
+        &[
+            "-b:v",
+            "200k",
+            "-g",
+            "10",
+            "-auto-alt-ref",
+            "1",
+            "-lag-in-frames",
+            "8",
+        ],
     )
 }
 
@@ -461,7 +470,9 @@ fn vp9_decode_keeps_caller_timestamps_in_order(b: Backend) {
     };
     let packets = ivf_packets(&ivf);
     // Milliseconds: the session states times in its own timebase.
-    let ms = |t: video_hw::Timestamp| (t.ticks as f64 * t.timebase.seconds_per_tick() * 1e3).round() as i64;
+    let ms = |t: video_hw::Timestamp| {
+        (t.ticks as f64 * t.timebase.seconds_per_tick() * 1e3).round() as i64
+    };
     let sent: Vec<i64> = packets.iter().map(|p| ms(p.pts().unwrap())).collect();
     let out = decode_inputs(b, Codec::Vp9, packets);
     let got: Vec<i64> = out.frames.iter().map(|f| ms(f.pts.unwrap())).collect();
@@ -480,19 +491,23 @@ fn vp9_decode_garbage_is_a_typed_error_and_the_session_stays_usable(b: Backend) 
     inputs.extend(ivf_packets(&ivf));
     let out = decode_inputs(b, Codec::Vp9, inputs);
     assert!(
-        out.errors.iter().all(|e| matches!(
-            e.kind(),
-            ErrorKind::InvalidBitstream | ErrorKind::Backend
-        )),
+        out.errors
+            .iter()
+            .all(|e| matches!(e.kind(), ErrorKind::InvalidBitstream | ErrorKind::Backend)),
         "{:?}",
         out.errors
     );
-    assert_eq!(out.frames.len(), 30, "every picture after the garbage decodes");
+    assert_eq!(
+        out.frames.len(),
+        30,
+        "every picture after the garbage decodes"
+    );
 }
 
 fn vp9_annexb_input_is_refused_as_invalid_input(b: Backend) {
     let mut s = DecodeSession::new(b, DecoderConfig::new(Codec::Vp9)).unwrap();
-    s.submit(DecodeInput::annexb(vec![0, 0, 0, 1, 0x67])).unwrap();
+    s.submit(DecodeInput::annexb(vec![0, 0, 0, 1, 0x67]))
+        .unwrap();
     s.flush().unwrap();
     let err = loop {
         match s.try_reap() {

@@ -87,13 +87,14 @@ mod mac {
             }
             let size = Dimensions::new(320, 240).unwrap();
             let mut config = EncoderConfig::new(codec, size);
-            config.layout = BitstreamLayout::length_prefixed(codec);
+            let layout = BitstreamLayout::length_prefixed(codec).expect("a NAL-unit codec");
+            config.layout = layout;
             config.gop_length = 10;
             let chunks = encode_pattern(VT, config, 30);
             assert_eq!(chunks.len(), 30, "{codec}");
             assert!(chunks[0].keyframe, "{codec}: first chunk is a keyframe");
             for c in &chunks {
-                assert_eq!(c.layout, BitstreamLayout::length_prefixed(codec));
+                assert_eq!(c.layout, layout);
                 let nals = split_length_prefixed(&c.data, 4).expect("4-byte prefixes");
                 if c.keyframe {
                     assert!(

@@ -9,14 +9,68 @@ use common::*;
 use video_hw::{Backend, Codec, DecodeInput, DecodeSession, DecoderConfig, ErrorKind};
 
 /// One stream: name, size, frames, pixel format, libvpx arguments.
-type Recipe = (&'static str, &'static str, u32, &'static str, &'static [&'static str]);
+type Recipe = (
+    &'static str,
+    &'static str,
+    u32,
+    &'static str,
+    &'static [&'static str],
+);
 
 const EXACT: &[Recipe] = &[
-    ("vp9-8bit-superframes", "352x288", 40, "yuv420p", &["-b:v", "300k", "-g", "15", "-auto-alt-ref", "1", "-lag-in-frames", "12"]),
-    ("vp9-8bit-odd-size", "177x99", 20, "yuv420p", &["-crf", "30", "-b:v", "0"]),
-    ("vp9-10bit-profile2", "176x144", 24, "yuv420p10le", &["-crf", "28", "-b:v", "0"]),
-    ("vp9-8bit-error-resilient-tiles", "640x360", 16, "yuv420p", &["-b:v", "400k", "-error-resilient", "1", "-tile-columns", "2", "-row-mt", "1"]),
-    ("vp9-8bit-lossless", "128x96", 8, "yuv420p", &["-lossless", "1"]),
+    (
+        "vp9-8bit-superframes",
+        "352x288",
+        40,
+        "yuv420p",
+        &[
+            "-b:v",
+            "300k",
+            "-g",
+            "15",
+            "-auto-alt-ref",
+            "1",
+            "-lag-in-frames",
+            "12",
+        ],
+    ),
+    (
+        "vp9-8bit-odd-size",
+        "177x99",
+        20,
+        "yuv420p",
+        &["-crf", "30", "-b:v", "0"],
+    ),
+    (
+        "vp9-10bit-profile2",
+        "176x144",
+        24,
+        "yuv420p10le",
+        &["-crf", "28", "-b:v", "0"],
+    ),
+    (
+        "vp9-8bit-error-resilient-tiles",
+        "640x360",
+        16,
+        "yuv420p",
+        &[
+            "-b:v",
+            "400k",
+            "-error-resilient",
+            "1",
+            "-tile-columns",
+            "2",
+            "-row-mt",
+            "1",
+        ],
+    ),
+    (
+        "vp9-8bit-lossless",
+        "128x96",
+        8,
+        "yuv420p",
+        &["-lossless", "1"],
+    ),
 ];
 
 fn backends() -> Vec<Backend> {
@@ -47,10 +101,22 @@ fn vp9_streams_decode_to_ffmpegs_md5_on_every_backend() {
 #[test]
 fn vp9_size_change_at_a_key_frame_decodes_both_sequences() {
     let backends = backends();
-    let Some((first, md5_first)) = vp9_stream("vp9-seq-a", "320x240", 10, "yuv420p", &["-crf", "30", "-b:v", "0"]) else {
+    let Some((first, md5_first)) = vp9_stream(
+        "vp9-seq-a",
+        "320x240",
+        10,
+        "yuv420p",
+        &["-crf", "30", "-b:v", "0"],
+    ) else {
         return;
     };
-    let Some((second, md5_second)) = vp9_stream("vp9-seq-b", "176x144", 10, "yuv420p", &["-crf", "30", "-b:v", "0"]) else {
+    let Some((second, md5_second)) = vp9_stream(
+        "vp9-seq-b",
+        "176x144",
+        10,
+        "yuv420p",
+        &["-crf", "30", "-b:v", "0"],
+    ) else {
         return;
     };
     for b in backends {
@@ -74,7 +140,13 @@ fn vp9_size_change_at_a_key_frame_decodes_both_sequences() {
 #[test]
 fn vp9_444_is_refused_with_unsupported_naming_the_format() {
     for b in backends() {
-        let Some((ivf, _)) = vp9_stream("vp9-444", "64x64", 4, "yuv444p", &["-crf", "30", "-b:v", "0"]) else {
+        let Some((ivf, _)) = vp9_stream(
+            "vp9-444",
+            "64x64",
+            4,
+            "yuv444p",
+            &["-crf", "30", "-b:v", "0"],
+        ) else {
             return;
         };
         let out = decode_inputs(b, Codec::Vp9, ivf_packets(&ivf));
@@ -93,7 +165,13 @@ fn vp9_444_is_refused_with_unsupported_naming_the_format() {
 #[test]
 fn vp9_truncated_packets_are_reported_and_decoding_goes_on() {
     for b in backends() {
-        let Some((ivf, _)) = vp9_stream("vp9-cut", "160x96", 20, "yuv420p", &["-g", "5", "-crf", "30", "-b:v", "0"]) else {
+        let Some((ivf, _)) = vp9_stream(
+            "vp9-cut",
+            "160x96",
+            20,
+            "yuv420p",
+            &["-g", "5", "-crf", "30", "-b:v", "0"],
+        ) else {
             return;
         };
         let inputs: Vec<DecodeInput> = ivf_packets(&ivf)

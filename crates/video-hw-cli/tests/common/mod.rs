@@ -62,3 +62,31 @@ pub fn stdout(o: &Output) -> String {
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
+
+/// Runs ffmpeg quietly with `args` (after `-y`); panics when it fails.
+pub fn ffmpeg_run(args: &[&str]) -> Vec<u8> {
+    let o = Command::new("ffmpeg")
+        .args(["-hide_banner", "-nostdin", "-v", "error", "-y"])
+        .args(args)
+        .output()
+        .expect("ffmpeg runs");
+    assert!(o.status.success(), "ffmpeg {args:?}: {}", stderr(&o));
+    o.stdout
+}
+
+/// FFmpeg's MD5 of the decoded pictures of `path`, planar in `pix_fmt`.
+pub fn ffmpeg_md5_as(path: &Path, pix_fmt: &str) -> String {
+    let out = ffmpeg_run(&[
+        "-i",
+        path.to_str().expect("utf-8 path"),
+        "-f",
+        "md5",
+        "-pix_fmt",
+        pix_fmt,
+        "-",
+    ]);
+    String::from_utf8_lossy(&out)
+        .trim()
+        .trim_start_matches("MD5=")
+        .to_owned()
+}

@@ -54,4 +54,3 @@ pub(crate) fn put_nal(out: &mut Vec<u8>, nal: &[u8]) -> Result<()> {
     out.extend_from_slice(nal);
     Ok(())
 }
-

@@ -81,10 +81,18 @@ fn read_full(reader: &mut impl Read, buf: &mut [u8], what: &str) -> Result<bool>
     Ok(true)
 }
 
+#[allow(
+    clippy::arithmetic_side_effects,
+    reason = "constant offsets into fixed-size header arrays"
+)]
 fn le16(b: &[u8], at: usize) -> u16 {
     u16::from_le_bytes([b[at], b[at + 1]])
 }
 
+#[allow(
+    clippy::arithmetic_side_effects,
+    reason = "constant offsets into fixed-size header arrays"
+)]
 fn le32(b: &[u8], at: usize) -> u32 {
     u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
 }
@@ -211,7 +219,10 @@ mod tests {
         let data = ivf(&[b"abc", b"", b"defg"]);
         let mut r = IvfReader::new(&data[..]).unwrap();
         assert_eq!(r.header().codec(), Some(Codec::Vp9));
-        assert_eq!(r.header().dimensions.map(|d| (d.width(), d.height())), Some((320, 240)));
+        assert_eq!(
+            r.header().dimensions.map(|d| (d.width(), d.height())),
+            Some((320, 240))
+        );
         assert_eq!(r.header().timebase.0, Rational { num: 1, den: 30 });
         let frames: Vec<IvfFrame> = r.by_ref().collect::<Result<_>>().unwrap();
         assert_eq!(frames.len(), 3);

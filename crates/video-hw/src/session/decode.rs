@@ -442,7 +442,11 @@ impl DecodeWorker {
                     Framing::Packets => vec![data],
                     Framing::NalUnits => split_annexb(&data).into_iter().map(|n| n.data).collect(),
                 };
-                units.push(AccessUnit::from_nals(self.config.codec, units_of_packet, pts));
+                units.push(AccessUnit::from_nals(
+                    self.config.codec,
+                    units_of_packet,
+                    pts,
+                ));
             }
             DecodeInput::AccessUnit { nals, pts } => {
                 self.end_annexb(&mut units);

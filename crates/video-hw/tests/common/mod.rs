@@ -321,7 +321,13 @@ pub fn temp_path(name: &str) -> PathBuf {
 /// A VP9 stream made now with ffmpeg's libvpx: `frames` frames of `size` in `pix_fmt`, with
 /// `extra` encoder arguments; the IVF bytes and ffmpeg's MD5 of its decode (planar, in
 /// `pix_fmt`). `None` (with a message) without ffmpeg.
-pub fn vp9_stream(name: &str, size: &str, frames: u32, pix_fmt: &str, extra: &[&str]) -> Option<(Vec<u8>, String)> {
+pub fn vp9_stream(
+    name: &str,
+    size: &str,
+    frames: u32,
+    pix_fmt: &str,
+    extra: &[&str],
+) -> Option<(Vec<u8>, String)> {
     if !have_ffmpeg() {
         return None;
     }
@@ -331,13 +337,27 @@ pub fn vp9_stream(name: &str, size: &str, frames: u32, pix_fmt: &str, extra: &[&
     let src = format!("testsrc2=size={size}:rate=30");
     let n = frames.to_string();
     let out = Command::new("ffmpeg")
-        .args(["-hide_banner", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", &src])
+        .args([
+            "-hide_banner",
+            "-nostdin",
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            &src,
+        ])
         .args(["-frames:v", &n, "-pix_fmt", pix_fmt, "-c:v", "libvpx-vp9"])
         .args(extra)
         .arg(&path)
         .output()
         .expect("ffmpeg runs");
-    assert!(out.status.success(), "ffmpeg: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "ffmpeg: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let md5 = Command::new("ffmpeg")
         .args(["-hide_banner", "-nostdin", "-v", "error", "-i"])
         .arg(&path)
@@ -347,7 +367,11 @@ pub fn vp9_stream(name: &str, size: &str, frames: u32, pix_fmt: &str, extra: &[&
     let data = std::fs::read(&path).expect("ffmpeg wrote the stream");
     let _ = std::fs::remove_file(&path);
     let text = String::from_utf8_lossy(&md5.stdout);
-    let md5 = text.trim().strip_prefix("MD5=").expect("ffmpeg -f md5").to_owned();
+    let md5 = text
+        .trim()
+        .strip_prefix("MD5=")
+        .expect("ffmpeg -f md5")
+        .to_owned();
     Some((data, md5))
 }
 

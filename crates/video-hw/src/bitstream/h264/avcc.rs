@@ -1,11 +1,11 @@
 //! `AVCDecoderConfigurationRecord` (ISO/IEC 14496-15 5.3.3.1): the MP4 `avcC` box payload.
 
-use crate::bitstream::layout::check_length_size;
-use crate::bitstream::record::{Reader, put_nal};
-use crate::bitstream::nal::{h264_type, nal_type, rbsp};
-use crate::bitstream::sps::parse_h264_sps;
 use crate::api::codec::Codec;
 use crate::api::error::{Result, VideoError};
+use crate::bitstream::layout::check_length_size;
+use crate::bitstream::nal::{h264_type, nal_type, rbsp};
+use crate::bitstream::record::{Reader, put_nal};
+use crate::bitstream::sps::parse_h264_sps;
 
 /// The High-profile tail of an `avcC` record (profile_idc 100, 110, 122, 144).
 #[derive(Debug, Clone, PartialEq, Eq)]

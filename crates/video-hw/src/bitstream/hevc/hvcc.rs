@@ -1,11 +1,11 @@
 //! `HEVCDecoderConfigurationRecord` (ISO/IEC 14496-15 8.3.3.1): the MP4 `hvcC` box payload.
 
-use crate::bitstream::record::{Reader, put_nal};
-use crate::bitstream::layout::check_length_size;
-use crate::bitstream::nal::{hevc_type, nal_type};
-use crate::bitstream::sps::{HevcProfileTierLevel, parse_hevc_sps_fields};
 use crate::api::codec::Codec;
 use crate::api::error::{Result, VideoError};
+use crate::bitstream::layout::check_length_size;
+use crate::bitstream::nal::{hevc_type, nal_type};
+use crate::bitstream::record::{Reader, put_nal};
+use crate::bitstream::sps::{HevcProfileTierLevel, parse_hevc_sps_fields};
 
 /// One array of an `hvcC` record: NAL units of one type.
 #[derive(Debug, Clone, PartialEq, Eq)]

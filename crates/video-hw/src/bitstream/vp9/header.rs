@@ -174,7 +174,7 @@ fn color_config<R: BitRead>(r: &mut R, profile: u8) -> Result<ColorConfig> {
         if x && y {
             return Err(bad(format_args!(
                 "4:2:0 in profile {profile} (4:2:0 is profile {})",
-                profile - 1
+                profile.saturating_sub(1)
             )));
         }
         (x, y)
@@ -211,7 +211,7 @@ pub(crate) mod tests {
     impl Writer {
         pub fn put(&mut self, value: u32, n: u32) {
             for i in (0..n).rev() {
-                if self.bit % 8 == 0 {
+                if self.bit.is_multiple_of(8) {
                     self.bytes.push(0);
                 }
                 let b = ((value >> i) & 1) as u8;
@@ -264,7 +264,10 @@ pub(crate) mod tests {
         assert!(h.key_frame && h.show_frame && !h.show_existing_frame);
         let (c, size) = h.sequence.unwrap();
         assert_eq!((size.width(), size.height()), (1920, 1080));
-        assert_eq!((c.bit_depth, c.color_space, c.chroma_format_idc()), (10, 2, 1));
+        assert_eq!(
+            (c.bit_depth, c.color_space, c.chroma_format_idc()),
+            (10, 2, 1)
+        );
         let (c, _) = parse_frame_header(&key_frame(1, false, 1, 64, 48))
             .unwrap()
             .sequence

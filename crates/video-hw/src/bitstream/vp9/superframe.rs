@@ -12,10 +12,10 @@ pub fn split_superframe(chunk: &[u8]) -> Result<Vec<&[u8]>> {
     if last & 0xe0 != 0xc0 {
         return Ok(vec![chunk]);
     }
-    let size_bytes = usize::from((last >> 3) & 0x3) + 1;
-    let frames = usize::from(last & 0x7) + 1;
-    // At most 2 + 4 * 8 bytes: no overflow.
-    let index_len = 2 + size_bytes * frames;
+    // Both at most 4 and 8, so the index is at most 2 + 4 * 8 bytes.
+    let size_bytes = usize::from((last >> 3) & 0x3).saturating_add(1);
+    let frames = usize::from(last & 0x7).saturating_add(1);
+    let index_len = size_bytes.saturating_mul(frames).saturating_add(2);
     let Some(index_start) = chunk.len().checked_sub(index_len) else {
         return Ok(vec![chunk]);
     };
@@ -23,7 +23,11 @@ pub fn split_superframe(chunk: &[u8]) -> Result<Vec<&[u8]>> {
         // Not an index: the last byte of a frame that happens to look like a marker.
         return Ok(vec![chunk]);
     }
-    let sizes = chunk.get(index_start + 1..chunk.len() - 1).unwrap_or(&[]);
+    // The index starts and ends with the marker byte; the sizes lie between.
+    let sizes = chunk
+        .get(index_start..)
+        .and_then(|index| index.get(1..index.len().saturating_sub(1)))
+        .unwrap_or(&[]);
     let mut out = Vec::with_capacity(frames);
     let mut at = 0usize;
     for size in sizes.chunks_exact(size_bytes) {

@@ -48,14 +48,20 @@ fn vp9_key_frame_starts_a_sequence_with_size_depth_and_colour() {
     assert_eq!(info.color.matrix, MatrixCoefficients::Bt709);
     let mut features = room.feature_track();
     assert!(features.observe(&au(vec![key.clone()])).is_some());
-    assert!(features.observe(&au(vec![key])).is_none(), "same sequence: no change");
+    assert!(
+        features.observe(&au(vec![key])).is_none(),
+        "same sequence: no change"
+    );
 }
 
 #[test]
 fn vp9_hidden_frames_in_superframes_are_not_counted_as_pictures() {
     let mut tally = syntax(Codec::Vp9).picture_tally();
     tally.push(&au(vec![key_frame(0, false, 1, 64, 64)]));
-    tally.push(&au(vec![superframe(&[inter_frame(false), inter_frame(true)])]));
+    tally.push(&au(vec![superframe(&[
+        inter_frame(false),
+        inter_frame(true),
+    ])]));
     tally.push(&au(vec![vec![0b1000_1000]])); // show_existing_frame
     assert_eq!((tally.pictures(), tally.not_output()), (3, 1));
     tally.restart();

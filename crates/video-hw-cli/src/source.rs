@@ -6,7 +6,7 @@ use crate::input;
 use anyhow::{Context, Result, bail};
 use std::io::{Read, Seek};
 use std::path::Path;
-use video_hw::bitstream::{parse_h264_sps, parse_hevc_sps, split_annexb};
+use video_hw::bitstream::{assemble_annexb, syntax};
 use video_hw::container::{self, ContainerKind, IvfReader, Mp4Demuxer};
 use video_hw::{Codec, DecodeInput, Dimensions, Timebase};
 
@@ -187,14 +187,14 @@ impl Iterator for Source {
     }
 }
 
-/// The visible size of the first SPS in `head`, if one parses.
+/// The visible size of the first sequence header in `head`, if one parses.
 fn first_sps_size(codec: Codec, head: &[u8]) -> Option<Dimensions> {
-    split_annexb(head).iter().find_map(|nal| {
-        let info = match codec {
-            Codec::H264 => parse_h264_sps(&nal.data),
-            Codec::Hevc => parse_hevc_sps(&nal.data),
-            _ => return None,
-        };
-        info.ok().map(|i| i.display)
-    })
+    let mut sequence = syntax(codec).sequence_track();
+    for au in assemble_annexb(codec, head) {
+        sequence.observe(&au);
+        if let Some(info) = sequence.active() {
+            return Some(info.display);
+        }
+    }
+    None
 }

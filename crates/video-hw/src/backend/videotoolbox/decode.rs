@@ -491,7 +491,8 @@ fn create_format_description(inputs: &FormatInputs) -> Result<CFRetained<CMForma
                 inputs.nal_unit_header_length,
                 NonNull::from(&mut format),
             ),
-            Codec::Hevc => CMVideoFormatDescriptionCreateFromHEVCParameterSets(
+            // HEVC: sessions exist for H.264 and HEVC only (`codec_type`).
+            _ => CMVideoFormatDescriptionCreateFromHEVCParameterSets(
                 None,
                 pointers.len(),
                 ptrs,

@@ -129,7 +129,7 @@ impl VtEncoder {
                 None,
                 width,
                 height,
-                codec_type(config.codec),
+                codec_type(config.codec)?,
                 None,
                 None,
                 None,
@@ -399,7 +399,8 @@ fn parameter_sets(codec: Codec, format: &CMFormatDescription) -> Result<(Vec<Vec
                 Codec::H264 => CMVideoFormatDescriptionGetH264ParameterSetAtIndex(
                     format, index, ptr, size, count, header,
                 ),
-                Codec::Hevc => CMVideoFormatDescriptionGetHEVCParameterSetAtIndex(
+                // HEVC: sessions exist for H.264 and HEVC only (`codec_type`).
+                _ => CMVideoFormatDescriptionGetHEVCParameterSetAtIndex(
                     format, index, ptr, size, count, header,
                 ),
             }

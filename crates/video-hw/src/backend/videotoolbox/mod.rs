@@ -19,11 +19,18 @@ use crate::backend::Backend;
 use objc2_core_media::{CMVideoCodecType, kCMVideoCodecType_H264, kCMVideoCodecType_HEVC};
 use objc2_video_toolbox::VTIsHardwareDecodeSupported;
 
-/// The Core Media codec type of `codec`.
-pub(crate) fn codec_type(codec: Codec) -> CMVideoCodecType {
+/// The codecs this backend opens sessions for.
+const VT_CODECS: [Codec; 2] = [Codec::H264, Codec::Hevc];
+
+/// The Core Media codec type of `codec`; `Unsupported` for codecs this backend does not
+/// open sessions for.
+pub(crate) fn codec_type(codec: Codec) -> Result<CMVideoCodecType> {
     match codec {
-        Codec::H264 => kCMVideoCodecType_H264,
-        Codec::Hevc => kCMVideoCodecType_HEVC,
+        Codec::H264 => Ok(kCMVideoCodecType_H264),
+        Codec::Hevc => Ok(kCMVideoCodecType_HEVC),
+        other => Err(crate::api::error::VideoError::unsupported(format!(
+            "VideoToolbox sessions are opened for H.264 and HEVC here, not {other}"
+        ))),
     }
 }
 
@@ -40,7 +47,7 @@ pub(crate) fn probe() -> BackendReport {
     };
     let hw = |codec| {
         // SAFETY: a plain query taking a codec type by value.
-        unsafe { VTIsHardwareDecodeSupported(codec_type(codec)) }
+        codec_type(codec).is_ok_and(|t| unsafe { VTIsHardwareDecodeSupported(t) })
     };
     BackendReport {
         backend: Backend::VideoToolbox,
@@ -50,9 +57,9 @@ pub(crate) fn probe() -> BackendReport {
             hw(Codec::H264),
             hw(Codec::Hevc)
         ),
-        decode: Codec::ALL.iter().map(|c| support(*c)).collect(),
-        encode: Codec::ALL.iter().map(|c| support(*c)).collect(),
-        decode_capabilities: Codec::ALL
+        decode: VT_CODECS.iter().map(|c| support(*c)).collect(),
+        encode: VT_CODECS.iter().map(|c| support(*c)).collect(),
+        decode_capabilities: VT_CODECS
             .iter()
             .map(|c| capability::decode_capability(*c))
             .collect(),
@@ -61,6 +68,7 @@ pub(crate) fn probe() -> BackendReport {
 
 /// A factory that opens a VideoToolbox decoder on the worker thread.
 pub(crate) fn decoder_factory(config: &DecoderConfig) -> Result<DecoderFactory> {
+    codec_type(config.codec)?;
     let config = config.clone();
     Ok(Box::new(move || {
         Ok(Box::new(decode::VtDecoder::new(config)?) as Box<dyn super::DecoderBackend>)

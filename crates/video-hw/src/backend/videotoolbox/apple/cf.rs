@@ -1,7 +1,7 @@
 //! Small Core Foundation / Core Video helpers shared by the decoder and the encoder.
 
 use crate::api::error::Result;
-use crate::backend::videotoolbox_shared::status::status_error;
+use crate::backend::videotoolbox::status::status_error;
 use objc2_core_foundation::{CFRetained, CFString, CFType};
 use objc2_core_video::{CVImageBuffer, CVPixelBuffer};
 

@@ -1,0 +1,80 @@
+//! The Apple half of the VideoToolbox backend (Apple platforms with `backend-vt` only):
+//! `VTDecompressionSession` decode, `VTCompressionSession` encode, Metal NV12 -> RGB
+//! conversion.
+//!
+//! Everything that needs no Apple call lives in the parent module and is tested on every
+//! platform. This module has been type-checked for `aarch64-apple-darwin` but has not yet run
+//! on a Mac.
+
+mod callback;
+mod cf;
+mod decode;
+mod encode;
+mod metal;
+
+use super::capability;
+use crate::api::codec::Codec;
+use crate::api::config::{DecoderConfig, EncoderConfig};
+use crate::api::error::Result;
+use crate::backend::Backend;
+use crate::backend::{BackendReport, CodecSupport, DecoderFactory, EncoderFactory};
+use objc2_core_media::{CMVideoCodecType, kCMVideoCodecType_H264, kCMVideoCodecType_HEVC};
+use objc2_video_toolbox::VTIsHardwareDecodeSupported;
+
+/// The Core Media codec type of `codec`.
+pub(crate) fn codec_type(codec: Codec) -> CMVideoCodecType {
+    match codec {
+        Codec::H264 => kCMVideoCodecType_H264,
+        Codec::Hevc => kCMVideoCodecType_HEVC,
+    }
+}
+
+/// What VideoToolbox offers here: H.264 and HEVC, decode and encode (VideoToolbox falls back
+/// to Apple's software codecs where the hardware lacks one; the detail says which are
+/// hardware).
+pub(crate) fn probe() -> BackendReport {
+    let support = |codec| CodecSupport {
+        codec,
+        max_width: None,
+        max_height: None,
+        bit_depths: vec![8],
+        implementation: "VideoToolbox".to_string(),
+    };
+    let hw = |codec| {
+        // SAFETY: a plain query taking a codec type by value.
+        unsafe { VTIsHardwareDecodeSupported(codec_type(codec)) }
+    };
+    BackendReport {
+        backend: Backend::VideoToolbox,
+        available: true,
+        detail: format!(
+            "VideoToolbox; hardware decode: h264={}, hevc={}",
+            hw(Codec::H264),
+            hw(Codec::Hevc)
+        ),
+        decode: Codec::ALL.iter().map(|c| support(*c)).collect(),
+        encode: Codec::ALL.iter().map(|c| support(*c)).collect(),
+        decode_capabilities: Codec::ALL
+            .iter()
+            .map(|c| capability::decode_capability(*c))
+            .collect(),
+    }
+}
+
+/// A factory that opens a VideoToolbox decoder on the worker thread.
+pub(crate) fn decoder_factory(config: &DecoderConfig) -> Result<DecoderFactory> {
+    let config = config.clone();
+    Ok(Box::new(move || {
+        Ok(Box::new(decode::VtDecoder::new(config)?) as Box<dyn crate::backend::DecoderBackend>)
+    }))
+}
+
+/// A factory that opens a VideoToolbox encoder on the worker thread.
+pub(crate) fn encoder_factory(config: &EncoderConfig) -> Result<EncoderFactory> {
+    config.validate()?;
+    super::sample::output_layout(config.codec, config.layout)?;
+    let config = config.clone();
+    Ok(Box::new(move || {
+        Ok(Box::new(encode::VtEncoder::new(config)?) as Box<dyn crate::backend::EncoderBackend>)
+    }))
+}

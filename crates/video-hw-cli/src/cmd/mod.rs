@@ -102,33 +102,27 @@ pub trait Feed {
     fn try_reap(&mut self) -> Result<Option<Self::Out>, VideoError>;
 }
 
-impl Feed for DecodeSession {
-    type In = DecodeInput;
-    type Out = DecodedFrame;
-    fn submit(&mut self, input: DecodeInput) -> Result<(), Rejected<DecodeInput>> {
-        DecodeSession::submit(self, input)
-    }
-    fn reap_timeout(&mut self, timeout: Duration) -> Result<Option<DecodedFrame>, VideoError> {
-        DecodeSession::reap_timeout(self, timeout)
-    }
-    fn try_reap(&mut self) -> Result<Option<DecodedFrame>, VideoError> {
-        DecodeSession::try_reap(self)
-    }
+/// [`Feed`] for a session type from its own methods of the same names.
+macro_rules! feed {
+    ($session:ty, $in:ty, $out:ty) => {
+        impl Feed for $session {
+            type In = $in;
+            type Out = $out;
+            fn submit(&mut self, input: $in) -> Result<(), Rejected<$in>> {
+                <$session>::submit(self, input)
+            }
+            fn reap_timeout(&mut self, timeout: Duration) -> Result<Option<$out>, VideoError> {
+                <$session>::reap_timeout(self, timeout)
+            }
+            fn try_reap(&mut self) -> Result<Option<$out>, VideoError> {
+                <$session>::try_reap(self)
+            }
+        }
+    };
 }
 
-impl Feed for EncodeSession {
-    type In = EncodeInput;
-    type Out = EncodedChunk;
-    fn submit(&mut self, input: EncodeInput) -> Result<(), Rejected<EncodeInput>> {
-        EncodeSession::submit(self, input)
-    }
-    fn reap_timeout(&mut self, timeout: Duration) -> Result<Option<EncodedChunk>, VideoError> {
-        EncodeSession::reap_timeout(self, timeout)
-    }
-    fn try_reap(&mut self) -> Result<Option<EncodedChunk>, VideoError> {
-        EncodeSession::try_reap(self)
-    }
-}
+feed!(DecodeSession, DecodeInput, DecodedFrame);
+feed!(EncodeSession, EncodeInput, EncodedChunk);
 
 /// What a session hands back: an output, or an error it survived (a decode error, a failed
 /// switch).

@@ -23,25 +23,13 @@ impl<D> CallbackQueue<D> {
         })
     }
 
-    /// The refcon to register with the session; the callback turns it back into the queue
-    /// with [`CallbackQueue::from_refcon`].
+    /// The refcon to register with the session; the callback hands it to [`deliver`].
     pub(super) fn refcon(queue: &Arc<Self>) -> *mut c_void {
         Arc::as_ptr(queue) as *mut c_void
     }
 
-    /// The queue behind a callback's refcon.
-    ///
-    /// # Safety
-    /// `refcon` comes from [`CallbackQueue::refcon`] of a queue of the same `D` that is still
-    /// alive: the adapter keeps its `Arc` until its session is invalidated, after which no
-    /// callback runs.
-    pub(super) unsafe fn from_refcon<'a>(refcon: *mut c_void) -> &'a Self {
-        // SAFETY: the caller's contract above.
-        unsafe { &*(refcon as *const Self) }
-    }
-
     /// Enqueues one delivery (dropped only if a panic poisoned the queue).
-    pub(super) fn push(&self, delivery: D) {
+    fn push(&self, delivery: D) {
         if let Ok(mut q) = self.deliveries.lock() {
             q.push_back(delivery);
         }
@@ -58,11 +46,22 @@ impl<D> CallbackQueue<D> {
     }
 }
 
-/// Retains a buffer handed to an output callback; `None` for null.
+/// What an output callback does: retains the buffer it was handed (`None` for null), makes
+/// the delivery of it and enqueues that on the adapter's queue behind `refcon`.
 ///
 /// # Safety
-/// `buffer` is null or a valid Core Foundation object for the duration of the callback.
-pub(super) unsafe fn retain<T: ?Sized + Type>(buffer: *mut T) -> Option<CFRetained<T>> {
-    // SAFETY: non-null and valid by the caller's contract; retaining keeps it alive.
-    NonNull::new(buffer).map(|p| unsafe { CFRetained::retain(p) })
+/// `refcon` comes from [`CallbackQueue::refcon`] of a `CallbackQueue<D>` that is still alive
+/// (the adapter keeps its `Arc` until its session is invalidated, after which no callback
+/// runs), and `buffer` is null or a valid Core Foundation object for the callback's duration.
+pub(super) unsafe fn deliver<T: Type, D>(
+    refcon: *mut c_void,
+    buffer: *mut T,
+    delivery: impl FnOnce(Option<CFRetained<T>>) -> D,
+) {
+    // SAFETY: `refcon` points at a live `CallbackQueue<D>` (the caller's contract).
+    let queue = unsafe { &*(refcon as *const CallbackQueue<D>) };
+    // SAFETY: non-null and valid for the callback (the caller's contract); retaining keeps it
+    // alive after the callback returns.
+    let retained = NonNull::new(buffer).map(|p| unsafe { CFRetained::retain(p) });
+    queue.push(delivery(retained));
 }

@@ -5,8 +5,8 @@
 //! output callback only retains the image buffer and enqueues it; the worker thread turns
 //! queued buffers into frames and releases them in presentation order.
 
-use super::callback::{CallbackQueue, retain};
-use super::cf::{SendPixelBuffer, check, string_attachment};
+use super::callback::{CallbackQueue, deliver};
+use super::cf::{SendPixelBuffer, check, cm_time, created, string_attachment};
 use super::metal::MetalConverter;
 use crate::api::codec::{Codec, Dimensions, Timestamp};
 use crate::api::color::{
@@ -24,7 +24,7 @@ use crate::backend::videotoolbox::format_description::{
 };
 use crate::backend::videotoolbox::reorder::{ReorderBuffer, reorder_depth};
 use crate::backend::videotoolbox::sample::pack_for_decoder;
-use crate::backend::videotoolbox::timing::{from_cmtime, to_cmtime};
+use crate::backend::videotoolbox::timing::from_cmtime;
 use crate::bitstream::AccessUnit;
 use objc2_core_foundation::{CFBoolean, CFDictionary, CFNumber, CFRetained, CFString, CFType};
 use objc2_core_media::{
@@ -71,18 +71,19 @@ unsafe extern "C-unwind" fn on_decoded(
     pts: CMTime,
     _duration: CMTime,
 ) {
+    let keyframe = !source_frame_refcon.is_null();
     // SAFETY: `refcon` is the `CallbackQueue<Delivery>` of the adapter's `Arc`, which outlives
-    // the session (the session is invalidated, so no callback runs, before the `Arc` is dropped).
-    let queue = unsafe { CallbackQueue::<Delivery>::from_refcon(refcon) };
-    // SAFETY: the image buffer is null or valid for the callback.
-    let image = unsafe { retain(image) }.map(SendPixelBuffer);
-    queue.push(Delivery {
-        status,
-        flags,
-        image,
-        pts,
-        keyframe: !source_frame_refcon.is_null(),
-    });
+    // the session (the session is invalidated, so no callback runs, before the `Arc` is
+    // dropped); the image buffer is null or valid for the callback.
+    unsafe {
+        deliver(refcon, image, |image| Delivery {
+            status,
+            flags,
+            image: image.map(SendPixelBuffer),
+            pts,
+            keyframe,
+        })
+    }
 }
 
 /// The VideoToolbox decoder of one decode session.
@@ -204,25 +205,22 @@ impl VtDecoder {
             decompressionOutputCallback: Some(on_decoded),
             decompressionOutputRefCon: CallbackQueue::refcon(&self.queue),
         };
-        let mut session: *mut VTDecompressionSession = std::ptr::null_mut();
-        // SAFETY: every pointer is valid for the call; the callback's refcon outlives the
-        // session (see `on_decoded`); `session` receives a +1 reference on success.
-        let status = unsafe {
-            VTDecompressionSession::create(
-                None,
-                format,
-                None,
-                Some(attributes.as_opaque()),
-                &record,
-                NonNull::from(&mut session),
-            )
+        let call = |out| {
+            // SAFETY: every pointer is valid for the call; the callback's refcon outlives the
+            // session (see `on_decoded`).
+            unsafe {
+                VTDecompressionSession::create(
+                    None,
+                    format,
+                    None,
+                    Some(attributes.as_opaque()),
+                    &record,
+                    out,
+                )
+            }
         };
-        check("VTDecompressionSessionCreate", status)?;
-        let session = NonNull::new(session).ok_or_else(|| {
-            VideoError::backend("VTDecompressionSessionCreate returned no session")
-        })?;
-        // SAFETY: the create call returned a +1 reference that we now own.
-        Ok(unsafe { CFRetained::from_raw(session) })
+        // SAFETY: on success the create call hands out a +1 reference.
+        unsafe { created("VTDecompressionSessionCreate", call) }
     }
 
     /// Drains and invalidates the current session (frames go to `out`).
@@ -536,15 +534,7 @@ fn sample_buffer(
     };
     check("CMBlockBufferReplaceDataBytes", status)?;
     let pts = match pts {
-        Some(ts) => {
-            let t = to_cmtime(ts);
-            CMTime {
-                value: t.value,
-                timescale: t.timescale,
-                flags: CMTimeFlags::Valid,
-                epoch: 0,
-            }
-        }
+        Some(ts) => cm_time(ts),
         // SAFETY: a constant defined by Core Media.
         None => unsafe { kCMTimeInvalid },
     };

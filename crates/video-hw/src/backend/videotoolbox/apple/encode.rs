@@ -6,8 +6,8 @@
 //! pts/dts from the sample, keyframes carrying the format description's parameter sets, in
 //! the layout the config asks for.
 
-use super::callback::{CallbackQueue, retain};
-use super::cf::check;
+use super::callback::{CallbackQueue, deliver};
+use super::cf::{check, cm_time, created};
 use super::codec_type;
 use crate::api::codec::{Codec, Timestamp};
 use crate::api::config::EncoderConfig;
@@ -26,7 +26,7 @@ use crate::backend::videotoolbox::properties::{self, ProfileLevel, PropertyKey, 
 use crate::backend::videotoolbox::sample::{
     encoded_chunk_bytes, is_keyframe_sample, output_layout,
 };
-use crate::backend::videotoolbox::timing::{from_cmtime, to_cmtime};
+use crate::backend::videotoolbox::timing::from_cmtime;
 use objc2_core_foundation::{
     CFArray, CFBoolean, CFDictionary, CFNumber, CFRetained, CFString, CFType,
 };
@@ -79,15 +79,15 @@ unsafe extern "C-unwind" fn on_encoded(
     sample: *mut CMSampleBuffer,
 ) {
     // SAFETY: `refcon` is the adapter's `CallbackQueue<Delivery>`, kept alive until the session
-    // is invalidated (after which no callback runs).
-    let queue = unsafe { CallbackQueue::<Delivery>::from_refcon(refcon) };
-    // SAFETY: the sample buffer is null or valid for the callback.
-    let sample = unsafe { retain(sample) }.map(SendSampleBuffer);
-    queue.push(Delivery {
-        status,
-        flags,
-        sample,
-    });
+    // is invalidated (after which no callback runs); the sample buffer is null or valid for the
+    // callback.
+    unsafe {
+        deliver(refcon, sample, |sample| Delivery {
+            sample: sample.map(SendSampleBuffer),
+            status,
+            flags,
+        })
+    }
 }
 
 /// The VideoToolbox encoder of one encode session (generation).
@@ -111,28 +111,27 @@ impl VtEncoder {
             .map_err(|_| VideoError::invalid_input("width too large"))?;
         let height = i32::try_from(config.dimensions.height())
             .map_err(|_| VideoError::invalid_input("height too large"))?;
-        let mut session: *mut VTCompressionSession = std::ptr::null_mut();
-        // SAFETY: valid arguments; the refcon outlives the session (see `on_encoded`);
-        // `session` receives a +1 reference.
-        let status = unsafe {
-            VTCompressionSession::create(
-                None,
-                width,
-                height,
-                codec_type(config.codec),
-                None,
-                None,
-                None,
-                Some(on_encoded),
-                CallbackQueue::refcon(&queue),
-                NonNull::from(&mut session),
-            )
+        let codec = codec_type(config.codec);
+        let refcon = CallbackQueue::refcon(&queue);
+        let call = |out| {
+            // SAFETY: valid arguments; the refcon outlives the session (see `on_encoded`).
+            unsafe {
+                VTCompressionSession::create(
+                    None,
+                    width,
+                    height,
+                    codec,
+                    None,
+                    None,
+                    None,
+                    Some(on_encoded),
+                    refcon,
+                    out,
+                )
+            }
         };
-        check("VTCompressionSessionCreate", status)?;
-        let session = NonNull::new(session)
-            .ok_or_else(|| VideoError::backend("VTCompressionSessionCreate returned nothing"))?;
-        // SAFETY: +1 reference from the create call.
-        let session = unsafe { CFRetained::from_raw(session) };
+        // SAFETY: on success the create call hands out a +1 reference.
+        let session = unsafe { created("VTCompressionSessionCreate", call) }?;
         let ticks_per_frame = config.timebase.ticks_per_frame(config.fps);
         let encoder = Self {
             config,
@@ -449,16 +448,7 @@ impl EncoderBackend for VtEncoder {
             timebase: self.config.timebase,
         });
         self.frames += 1;
-        let cm = |ts: Timestamp| {
-            let t = to_cmtime(ts);
-            CMTime {
-                value: t.value,
-                timescale: t.timescale,
-                flags: CMTimeFlags::Valid,
-                epoch: 0,
-            }
-        };
-        let duration = cm(Timestamp {
+        let duration = cm_time(Timestamp {
             ticks: self.ticks_per_frame,
             timebase: self.config.timebase,
         });
@@ -473,7 +463,7 @@ impl EncoderBackend for VtEncoder {
         let status = unsafe {
             self.session.encode_frame(
                 &pb,
-                cm(pts),
+                cm_time(pts),
                 duration,
                 properties.as_deref().map(|d| d.as_opaque()),
                 std::ptr::null_mut(),

@@ -1,11 +1,11 @@
 //! The `video-hw` command: probe backends, decode, encode and transcode H.264/HEVC.
 
 mod cmd;
-mod input;
+mod decode_source;
+mod input_file;
 mod progress;
 mod sink;
 mod sink_chunks;
-mod source;
 
 use clap::{Args, Parser, Subcommand};
 use std::process::ExitCode;

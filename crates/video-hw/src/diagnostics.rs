@@ -32,7 +32,7 @@ pub fn nvdec_counters() -> NvdecCounters {
     feature = "backend-nvidia",
     any(target_os = "linux", target_os = "windows")
 ))]
-pub fn gpu_memory_info() -> crate::Result<(usize, usize)> {
+pub fn gpu_memory_info() -> crate::api::error::Result<(usize, usize)> {
     crate::backend::gpu_memory_info()
 }
 
@@ -62,6 +62,6 @@ pub fn nvenc_abi_layout() -> Vec<(String, usize)> {
     feature = "backend-nvidia",
     any(target_os = "linux", target_os = "windows")
 ))]
-pub fn nvenc_open_check(codec: crate::Codec) -> crate::Result<()> {
+pub fn nvenc_open_check(codec: crate::api::codec::Codec) -> crate::api::error::Result<()> {
     crate::backend::nvenc_open_check(codec)
 }

@@ -32,10 +32,10 @@ pub use api::color::{
 pub use api::config::{
     ConversionPath, DecodeOutput, DecoderConfig, EncoderConfig, FramePlacement, RateControl,
 };
+pub use api::encode_input::{EncodeInput, PlaneBuffer, RawPlane};
 pub use api::error::{ErrorKind, Rejected, Result, VideoError};
 pub use api::frame::{CropRect, DecodedFrame, FrameData, GpuApi, GpuSurface, PixelFormat, Plane};
 pub use api::packet::{BitstreamLayout, DecodeInput, EncodedChunk};
-pub use api::raw::{EncodeInput, PlaneBuffer, RawPlane};
 pub use backend::{Backend, BackendReport, CodecSupport, DecodeCapability, Hop, Selection, probe};
 pub use session::{
     DecodeSession, DecodeSummary, EncodeSession, EncodeSummary, SegmentedConfig, SegmentedSummary,

@@ -1,9 +1,9 @@
 //! A moving test pattern: deterministic I420 pictures for demos, benchmarks and tests.
 
 use crate::api::codec::Dimensions;
+use crate::api::encode_input::EncodeInput;
 use crate::api::error::Result;
 use crate::api::frame::PixelFormat;
-use crate::api::raw::EncodeInput;
 
 /// Generates frame `index` of a moving pattern: diagonal luma gradients, colour bars that
 /// scroll, and a bright square crossing the picture. Smooth enough that encoders reach a
@@ -47,7 +47,7 @@ pub fn encode_input(size: Dimensions, index: u64) -> Result<EncodeInput> {
 /// (`f64::INFINITY` when they are identical); `InvalidInput` when the lengths differ.
 pub fn psnr(a: &[u8], b: &[u8]) -> Result<f64> {
     if a.len() != b.len() || a.is_empty() {
-        return Err(crate::VideoError::invalid_input(format!(
+        return Err(crate::api::error::VideoError::invalid_input(format!(
             "PSNR needs two non-empty buffers of equal length, got {} and {}",
             a.len(),
             b.len()

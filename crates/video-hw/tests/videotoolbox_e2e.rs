@@ -1,7 +1,7 @@
 //! End-to-end tests of the VideoToolbox backend through the public API.
 //!
 //! They exist only on macOS with `backend-vt`; elsewhere this file compiles to nothing (the
-//! backend's Apple-independent parts are unit-tested in `backend::videotoolbox_shared`).
+//! backend's Apple-independent parts are unit-tested in `backend::videotoolbox`).
 //! CI type-checks them for `aarch64-apple-darwin` (`scripts/check-macos.sh`); they have not
 //! yet run on a Mac. On a Mac, `VIDEO_HW_REQUIRE_VT=1` turns "VideoToolbox unavailable" from
 //! a skip into a failure.

@@ -12,7 +12,7 @@ mod report;
 mod stats;
 
 use super::EncodeOpts;
-use crate::input;
+use crate::input_file;
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 use ffmpeg::{Ffmpeg, RawSource};
@@ -248,10 +248,12 @@ fn resolve_backend(args: &BenchArgs) -> Result<(Backend, String)> {
 /// decoded, else the size of the generated pattern.
 fn report_size(args: &BenchArgs) -> String {
     match (&args.input, args.workload) {
-        (Some(path), WorkloadKind::Decode) => crate::source::Source::open(path, None, 64 << 10)
-            .ok()
-            .and_then(|s| s.size)
-            .map_or_else(|| "input's own size".to_owned(), |d| d.to_string()),
+        (Some(path), WorkloadKind::Decode) => {
+            crate::decode_source::Source::open(path, None, 64 << 10)
+                .ok()
+                .and_then(|s| s.size)
+                .map_or_else(|| "input's own size".to_owned(), |d| d.to_string())
+        }
         _ => args.size.to_string(),
     }
 }
@@ -307,9 +309,9 @@ impl Run<'_> {
     /// The decode input: the user's stream, or one generated from the pattern.
     fn decode_input(&mut self) -> Result<(PathBuf, Codec)> {
         if let Some(p) = &self.args.input {
-            let mut r = input::open(p)?;
-            let head = input::read_up_to(&mut *r, 64 * 1024)?;
-            return Ok((p.clone(), input::detect_codec(None, p, &head)?));
+            let mut r = input_file::open(p)?;
+            let head = input_file::read_up_to(&mut *r, 64 * 1024)?;
+            return Ok((p.clone(), input_file::detect_codec(None, p, &head)?));
         }
         let codec = self.args.enc.codec;
         let path = self.args.out.join(format!("input.{}", codec_ext(codec)));

@@ -1,9 +1,9 @@
 //! `video-hw decode`.
 
 use super::{reap_ready_decode, submit_decode};
+use crate::decode_source::Source;
 use crate::progress::Progress;
 use crate::sink::FrameSink;
-use crate::source::Source;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use serde::Serialize;

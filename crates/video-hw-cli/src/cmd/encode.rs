@@ -1,7 +1,7 @@
 //! `video-hw encode`.
 
 use super::{EncodeOpts, finish_encode, submit_encode};
-use crate::input;
+use crate::input_file;
 use crate::progress::Progress;
 use crate::sink_chunks::ChunkOut;
 use anyhow::{Context, Result, bail};
@@ -70,7 +70,7 @@ pub fn run(args: EncodeArgs) -> Result<ExitCode> {
     let mut reader = match (&args.input, args.pattern) {
         (Some(_), true) => bail!("give an input file or --pattern, not both"),
         (None, false) => bail!("give an input file of raw frames, or --pattern"),
-        (Some(p), false) => Some(input::open(p)?),
+        (Some(p), false) => Some(input_file::open(p)?),
         (None, true) => None,
     };
     let limit = args.frames.or(args.pattern.then_some(300));
@@ -103,7 +103,7 @@ pub fn run(args: EncodeArgs) -> Result<ExitCode> {
         let picture = match &mut reader {
             None => EncodeInput::packed(PixelFormat::I420, size, pattern::i420_frame(size, n))?,
             Some(r) => {
-                let buf = input::read_up_to(&mut **r, frame_bytes)?;
+                let buf = input_file::read_up_to(&mut **r, frame_bytes)?;
                 if buf.is_empty() {
                     break;
                 }

@@ -13,8 +13,8 @@ use anyhow::{Result, bail};
 use clap::Args;
 use std::time::Duration;
 use video_hw::{
-    BitstreamLayout, Codec, DecodeSession, DecodedFrame, Dimensions, EncodeInput, EncodeSession,
-    EncodedChunk, EncoderConfig, RateControl, Rational, VideoError,
+    BitstreamLayout, Codec, DecodeInput, DecodeSession, DecodedFrame, Dimensions, EncodeInput,
+    EncodeSession, EncodedChunk, EncoderConfig, RateControl, Rational, Rejected, VideoError,
 };
 
 /// Encoder settings shared by `encode`, `transcode` and `roundtrip`.
@@ -87,11 +87,53 @@ pub fn parse_bitrate(s: &str) -> Result<u32, String> {
     Ok(bits as u32)
 }
 
-/// Submits `input` to a decoder, reaping frames into `on_frame` whenever it pushes back.
-pub fn submit_decode(
-    session: &mut DecodeSession,
-    mut input: video_hw::DecodeInput,
-    on_frame: &mut dyn FnMut(Result<DecodedFrame, video_hw::VideoError>) -> Result<()>,
+/// A session the commands feed: inputs in with backpressure, outputs reaped (a decoder's
+/// frames, an encoder's chunks).
+pub trait Feed {
+    /// What goes in.
+    type In;
+    /// What comes out.
+    type Out;
+    /// [`DecodeSession::submit`] / [`EncodeSession::submit`].
+    fn submit(&mut self, input: Self::In) -> Result<(), Rejected<Self::In>>;
+    /// The next output, waiting at most `timeout`.
+    fn reap_timeout(&mut self, timeout: Duration) -> Result<Option<Self::Out>, VideoError>;
+    /// The next output, if one is ready.
+    fn try_reap(&mut self) -> Result<Option<Self::Out>, VideoError>;
+}
+
+/// [`Feed`] for a session type from its own methods of the same names.
+macro_rules! feed {
+    ($session:ty, $in:ty, $out:ty) => {
+        impl Feed for $session {
+            type In = $in;
+            type Out = $out;
+            fn submit(&mut self, input: $in) -> Result<(), Rejected<$in>> {
+                <$session>::submit(self, input)
+            }
+            fn reap_timeout(&mut self, timeout: Duration) -> Result<Option<$out>, VideoError> {
+                <$session>::reap_timeout(self, timeout)
+            }
+            fn try_reap(&mut self) -> Result<Option<$out>, VideoError> {
+                <$session>::try_reap(self)
+            }
+        }
+    };
+}
+
+feed!(DecodeSession, DecodeInput, DecodedFrame);
+feed!(EncodeSession, EncodeInput, EncodedChunk);
+
+/// What a session hands back: an output, or an error it survived (a decode error, a failed
+/// switch).
+pub type OutputSink<'a, T> = dyn FnMut(Result<T, VideoError>) -> Result<()> + 'a;
+
+/// Submits `input` to `session`, reaping outputs into `on_out` whenever it pushes back, then
+/// every output that is ready.
+pub fn submit_feed<S: Feed>(
+    session: &mut S,
+    mut input: S::In,
+    on_out: &mut OutputSink<S::Out>,
 ) -> Result<()> {
     loop {
         match session.submit(input) {
@@ -99,66 +141,60 @@ pub fn submit_decode(
             Err(r) if r.kind() == video_hw::ErrorKind::Backpressure => {
                 input = r.input;
                 match session.reap_timeout(Duration::from_millis(50)) {
-                    Ok(Some(f)) => on_frame(Ok(f))?,
+                    Ok(Some(out)) => on_out(Ok(out))?,
                     Ok(None) => {}
-                    Err(e) => on_frame(Err(e))?,
+                    Err(e) => on_out(Err(e))?,
                 }
             }
             Err(r) => bail!(r.error),
         }
     }
-    reap_ready_decode(session, on_frame)
+    reap_ready(session, on_out)
+}
+
+/// Hands every output that is ready now to `on_out`.
+pub fn reap_ready<S: Feed>(session: &mut S, on_out: &mut OutputSink<S::Out>) -> Result<()> {
+    loop {
+        match session.try_reap() {
+            Ok(Some(out)) => on_out(Ok(out))?,
+            Ok(None) => return Ok(()),
+            Err(e) => on_out(Err(e))?,
+        }
+    }
+}
+
+/// Submits `input` to a decoder, reaping frames into `on_frame` whenever it pushes back.
+pub fn submit_decode(
+    session: &mut DecodeSession,
+    input: DecodeInput,
+    on_frame: &mut OutputSink<DecodedFrame>,
+) -> Result<()> {
+    submit_feed(session, input, on_frame)
 }
 
 /// Hands every frame that is ready now to `on_frame`.
 pub fn reap_ready_decode(
     session: &mut DecodeSession,
-    on_frame: &mut dyn FnMut(Result<DecodedFrame, video_hw::VideoError>) -> Result<()>,
+    on_frame: &mut OutputSink<DecodedFrame>,
 ) -> Result<()> {
-    loop {
-        match session.try_reap() {
-            Ok(Some(f)) => on_frame(Ok(f))?,
-            Ok(None) => return Ok(()),
-            Err(e) => on_frame(Err(e))?,
-        }
-    }
+    reap_ready(session, on_frame)
 }
 
 /// What an encoder hands back: a chunk, or an error it survived (e.g. a failed switch).
-pub type ChunkSink<'a> = dyn FnMut(Result<EncodedChunk, VideoError>) -> Result<()> + 'a;
+pub type ChunkSink<'a> = OutputSink<'a, EncodedChunk>;
 
 /// Submits a picture to an encoder, reaping chunks into `on_chunk` whenever it pushes back.
 pub fn submit_encode(
     session: &mut EncodeSession,
-    mut input: EncodeInput,
+    input: EncodeInput,
     on_chunk: &mut ChunkSink,
 ) -> Result<()> {
-    loop {
-        match session.submit(input) {
-            Ok(()) => break,
-            Err(r) if r.kind() == video_hw::ErrorKind::Backpressure => {
-                input = r.input;
-                match session.reap_timeout(Duration::from_millis(50)) {
-                    Ok(Some(c)) => on_chunk(Ok(c))?,
-                    Ok(None) => {}
-                    Err(e) => on_chunk(Err(e))?,
-                }
-            }
-            Err(r) => bail!(r.error),
-        }
-    }
-    reap_ready_encode(session, on_chunk)
+    submit_feed(session, input, on_chunk)
 }
 
 /// Hands every chunk that is ready now to `on_chunk`.
 pub fn reap_ready_encode(session: &mut EncodeSession, on_chunk: &mut ChunkSink) -> Result<()> {
-    loop {
-        match session.try_reap() {
-            Ok(Some(c)) => on_chunk(Ok(c))?,
-            Ok(None) => return Ok(()),
-            Err(e) => on_chunk(Err(e))?,
-        }
-    }
+    reap_ready(session, on_chunk)
 }
 
 /// Flushes an encoder and hands every remaining chunk to `on_chunk`.

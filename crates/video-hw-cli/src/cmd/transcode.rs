@@ -2,9 +2,9 @@
 
 use super::switch_spec::SwitchSpec;
 use super::{EncodeOpts, finish_encode, reap_ready_decode, submit_decode, submit_encode};
+use crate::decode_source::Source;
 use crate::progress::Progress;
 use crate::sink_chunks::ChunkOut;
-use crate::source::Source;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use serde::Serialize;

@@ -9,7 +9,7 @@
 //! transform (skipped with a message without one, unless `VIDEO_HW_REQUIRE_GPU=1`); and, the
 //! other way, the software encoders' RGB input against the CPU transform.
 
-use super::videotoolbox_shared::color::yuv_to_rgb_rows;
+use super::videotoolbox::color::yuv_to_rgb_rows;
 use crate::api::codec::Dimensions;
 use crate::api::color::{ColorDescription, ColorRange, MatrixCoefficients};
 use crate::api::error::Result;

@@ -4,14 +4,13 @@
 //! thread of its own, so an adapter never needs to be `Send` and never sees the caller's
 //! threads. Selection (`Backend::Auto`) and probing live here too.
 
-use crate::api::codec::Codec;
+use crate::api::codec::{Codec, Dimensions};
 use crate::api::config::{DecoderConfig, EncoderConfig};
+use crate::api::encode_input::EncodeInput;
 use crate::api::error::{Result, VideoError};
 use crate::api::frame::DecodedFrame;
 use crate::api::packet::EncodedChunk;
-use crate::api::raw::EncodeInput;
 use crate::bitstream::AccessUnit;
-use std::fmt;
 
 pub mod capability;
 #[cfg(test)]
@@ -25,9 +24,7 @@ pub use capability::{CodingTool, DecodeCapability, FormatLimit, Hop, InexactTool
 ))]
 pub(crate) mod nvidia;
 pub mod software;
-#[cfg(all(feature = "backend-vt", target_vendor = "apple"))]
 mod videotoolbox;
-mod videotoolbox_shared;
 
 /// NVIDIA diagnostics, public through [`crate::diagnostics`].
 #[cfg(all(
@@ -39,59 +36,7 @@ pub(crate) use nvidia::{
     stats::snapshot as nvdec_counters,
 };
 
-/// Which backend a session uses.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Backend {
-    /// The best backend available at run time: NVIDIA, then VideoToolbox, then software.
-    #[default]
-    Auto,
-    /// CPU codecs (OpenH264; FFmpeg's libraries with `sw-ffmpeg`).
-    Software,
-    /// NVDEC / NVENC.
-    Nvidia,
-    /// Apple VideoToolbox.
-    #[serde(rename = "videotoolbox")]
-    VideoToolbox,
-}
-
-impl Backend {
-    /// The concrete backends, in `Auto`'s order of preference.
-    pub const CONCRETE: [Backend; 3] = [Backend::Nvidia, Backend::VideoToolbox, Backend::Software];
-
-    /// Lower-case name as used on the command line.
-    pub fn name(self) -> &'static str {
-        match self {
-            Backend::Auto => "auto",
-            Backend::Software => "software",
-            Backend::Nvidia => "nvidia",
-            Backend::VideoToolbox => "videotoolbox",
-        }
-    }
-}
-
-impl fmt::Display for Backend {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl std::str::FromStr for Backend {
-    type Err = VideoError;
-    fn from_str(s: &str) -> Result<Self> {
-        match s.to_ascii_lowercase().as_str() {
-            "auto" => Ok(Backend::Auto),
-            "software" | "sw" | "cpu" => Ok(Backend::Software),
-            "nvidia" | "nv" | "nvdec" | "nvenc" | "cuda" => Ok(Backend::Nvidia),
-            "videotoolbox" | "vt" => Ok(Backend::VideoToolbox),
-            other => Err(VideoError::invalid_input(format!(
-                "unknown backend `{other}` (known: auto, software, nvidia, videotoolbox)"
-            ))),
-        }
-    }
-}
+pub use crate::api::backend_kind::Backend;
 
 /// What one backend can do for one codec in one direction.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -173,6 +118,18 @@ pub(crate) trait DecoderBackend {
     fn capability(&self) -> DecodeCapability;
 }
 
+/// What an encoder adapter can change without a new session (the session's switch plan
+/// reads it; see `session/generation.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct InPlace {
+    /// Rate-control targets (same mode).
+    pub bitrate: bool,
+    /// Frame rate.
+    pub fps: bool,
+    /// Picture size, up to this maximum.
+    pub max_dimensions: Option<Dimensions>,
+}
+
 /// An encoder adapter. It is created on, and only used from, the session's worker thread.
 pub(crate) trait EncoderBackend {
     /// Encodes one picture; chunks that became ready, in decode order, are appended to `out`.
@@ -185,8 +142,8 @@ pub(crate) trait EncoderBackend {
     fn implementation(&self) -> String;
 
     /// What this adapter can change without a new session (default: nothing).
-    fn in_place(&self) -> crate::session::InPlace {
-        crate::session::InPlace::default()
+    fn in_place(&self) -> InPlace {
+        InPlace::default()
     }
 
     /// Applies `new` in place; only called for changes [`EncoderBackend::in_place`] allows.
@@ -353,8 +310,8 @@ pub fn select_decoder(requested: Backend, codec: Codec) -> Result<Selection> {
 /// for `DecodeOutput::Cpu(format)`: NVIDIA's CUDA kernel and VideoToolbox's Metal kernel, for
 /// packed RGB, straight from the decoded picture. The session prefers this path
 /// ([`crate::ConversionPath::Decoder`]).
-pub fn decoder_converts_on_gpu(backend: Backend, format: crate::PixelFormat) -> bool {
-    use crate::PixelFormat::{Argb, Bgra, Rgb24, Rgba};
+pub fn decoder_converts_on_gpu(backend: Backend, format: crate::api::frame::PixelFormat) -> bool {
+    use crate::api::frame::PixelFormat::{Argb, Bgra, Rgb24, Rgba};
     let rgb = matches!(format, Rgb24 | Rgba | Bgra | Argb);
     let nvidia = cfg!(all(
         feature = "backend-nvidia",
@@ -369,12 +326,12 @@ pub fn decoder_converts_on_gpu(backend: Backend, format: crate::PixelFormat) -> 
 }
 
 /// The TransformLayer's GPU path on NVIDIA on device 0: NV12/P016 frames in CUDA memory
-/// (decode sessions with [`crate::DecodeOutput::Gpu`]) to packed RGB (RGB24, RGBA, BGRA) in
+/// (decode sessions with [`crate::api::config::DecodeOutput::Gpu`]) to packed RGB (RGB24, RGBA, BGRA) in
 /// host memory through the CUDA kernel, for [`crate::transform::Transformer::with_gpu`].
 /// `Unsupported` without the NVIDIA backend or driver. Sessions pick it themselves where it
 /// is the fastest path ([`crate::FramePlacement`]).
 pub fn cuda_transform() -> Result<std::sync::Arc<dyn crate::transform::GpuTransform>> {
-    gpu_transform(Backend::Nvidia, crate::PixelFormat::Rgb24, 0)
+    gpu_transform(Backend::Nvidia, crate::api::frame::PixelFormat::Rgb24, 0)
         .unwrap_or_else(|| Err(VideoError::unsupported("the CUDA transform needs the NVIDIA backend (feature backend-nvidia, Linux or Windows)")))
 }
 
@@ -389,7 +346,7 @@ pub fn cuda_transform() -> Result<std::sync::Arc<dyn crate::transform::GpuTransf
 )]
 pub(crate) fn gpu_transform(
     backend: Backend,
-    format: crate::PixelFormat,
+    format: crate::api::frame::PixelFormat,
     gpu: u32,
 ) -> Option<Result<std::sync::Arc<dyn crate::transform::GpuTransform>>> {
     #[cfg(all(
@@ -437,8 +394,9 @@ pub(crate) fn decoder_chain(
 
 /// Whether `backend`'s adapters can hand frames out as `output` (device frames need a GPU
 /// backend).
-fn delivers(backend: Backend, output: crate::DecodeOutput) -> bool {
-    output != crate::DecodeOutput::Gpu || matches!(backend, Backend::Nvidia | Backend::VideoToolbox)
+fn delivers(backend: Backend, output: crate::api::config::DecodeOutput) -> bool {
+    output != crate::api::config::DecodeOutput::Gpu
+        || matches!(backend, Backend::Nvidia | Backend::VideoToolbox)
 }
 
 /// A factory that builds `backend`'s decoder adapter on the worker thread.

@@ -1,23 +1,21 @@
 //! MP4/MOV demuxing: the first decodable video track as length-prefixed access units.
 
+mod edit_list;
+mod moov;
+mod sample_index;
+
 use super::codec_config::{VideoEntry, read_sample_entry, sample_entry_name};
-use super::sample_bounds::{check_sample_count, moof_claimed_samples};
-use super::{mp4_error, read_error};
+use super::read_error;
 use crate::api::codec::{Codec, Dimensions, Rational, Timebase, Timestamp};
 use crate::api::error::{Result, VideoError};
 use crate::api::packet::{BitstreamLayout, DecodeInput, EncodedChunk};
 use crate::bitstream::layout::split_length_prefixed;
-use shiguredo_mp4::aux::SampleTableAccessor;
-use shiguredo_mp4::boxes::{
-    EdtsBox, HdlrBox, MoofBox, MoovBox, SampleEntry, StblBox, StszBox, TrakBox,
-};
-use shiguredo_mp4::demux::{DemuxError, Fmp4FileDemuxer, Input, RequiredInput};
-use shiguredo_mp4::{BoxHeader, Decode, Either};
+use edit_list::EditMapping;
+use moov::read_moov;
+use sample_index::{IndexedSample, append_fragment_samples, index_fragments, index_sample_table};
+use shiguredo_mp4::boxes::{HdlrBox, TrakBox};
 use std::io::{Read, Seek, SeekFrom};
 use std::num::NonZeroU32;
-
-/// Largest `moov` box read into memory (a sample table of several million samples).
-const MAX_MOOV_BYTES: u64 = 256 << 20;
 
 /// The video track a [`Mp4Demuxer`] reads, known before the first sample.
 #[derive(Debug, Clone, PartialEq)]
@@ -187,19 +185,6 @@ pub struct Mp4Demuxer<R> {
     next: u32,
     last_entry: Option<usize>,
     summary: DemuxSummary,
-}
-
-/// Where one sample of the track lies and when it plays (media timeline).
-#[derive(Debug, Clone, Copy)]
-struct IndexedSample {
-    offset: u64,
-    size: u32,
-    dts: u64,
-    cto: i64,
-    duration: u32,
-    keyframe: bool,
-    /// Index into the sample descriptions.
-    entry: usize,
 }
 
 impl<R> std::fmt::Debug for Mp4Demuxer<R> {
@@ -444,379 +429,9 @@ impl<R: Read + Seek> Iterator for Mp4Demuxer<R> {
     }
 }
 
-/// The samples of a regular track from its sample table, and its sample descriptions.
-fn index_sample_table(
-    stbl: StblBox,
-    file_len: u64,
-    track_id: u32,
-) -> Result<(Vec<IndexedSample>, Vec<SampleEntry>)> {
-    validate_sample_table(&stbl, file_len)?;
-    let entries = stbl.stsd_box.entries.clone();
-    let table = SampleTableAccessor::new(stbl).map_err(|e| {
-        VideoError::invalid_bitstream(format!("MP4 sample table of track {track_id}: {e}"))
-    })?;
-    let samples = table
-        .samples()
-        .map(|s| IndexedSample {
-            offset: s.data_offset(),
-            size: s.data_size(),
-            dts: s.timestamp(),
-            cto: s.composition_time_offset().unwrap_or(0),
-            duration: s.duration(),
-            keyframe: s.is_sync_sample(),
-            entry: s.chunk().sample_entry_index(),
-        })
-        .collect();
-    Ok((samples, entries))
-}
-
-/// Appends the samples of the fragments after those of the sample table: sample
-/// descriptions are merged, and a fragment without a decode time (`tfdt`) continues
-/// where the previous sample ended.
-fn append_fragment_samples(
-    samples: &mut Vec<IndexedSample>,
-    entries: &mut Vec<SampleEntry>,
-    more: Vec<IndexedSample>,
-    more_entries: Vec<SampleEntry>,
-) {
-    let remap: Vec<usize> = more_entries
-        .into_iter()
-        .map(|e| match entries.iter().position(|x| *x == e) {
-            Some(i) => i,
-            None => {
-                entries.push(e);
-                entries.len().saturating_sub(1)
-            }
-        })
-        .collect();
-    for mut s in more {
-        if let Some(prev) = samples.last() {
-            let end = prev.dts.saturating_add(u64::from(prev.duration));
-            s.dts = s.dts.max(end);
-        }
-        s.entry = remap.get(s.entry).copied().unwrap_or(0);
-        samples.push(s);
-    }
-}
-
-/// The samples of a track in a fragmented file (every `moof`/`mdat` read once, media
-/// data skipped), and the sample descriptions they use.
-fn index_fragments<R: Read + Seek>(
-    reader: &mut R,
-    file_len: u64,
-    track_id: u32,
-) -> Result<(Vec<IndexedSample>, Vec<SampleEntry>)> {
-    let bad = |e: DemuxError| {
-        let message = format!("fragmented MP4: {e}");
-        // e.g. absolute `base_data_offset` in `tfhd`, which the MP4 crate does not follow.
-        if message.contains("not supported") {
-            VideoError::unsupported(message)
-        } else {
-            VideoError::invalid_bitstream(message)
-        }
-    };
-    let mut demux = Fmp4FileDemuxer::new();
-    let mut samples = Vec::new();
-    let mut entries: Vec<SampleEntry> = Vec::new();
-    let mut current = None;
-    // The same request over and over means the demuxer makes no progress.
-    let mut last_request = None;
-    let mut repeats = 0u32;
-    let mut claimed = 0u64;
-    loop {
-        let request = match demux.next_sample() {
-            Ok(Some(s)) => {
-                if s.track.track_id != track_id {
-                    continue;
-                }
-                if let Some(e) = s.sample_entry {
-                    let index = match entries.iter().position(|x| x == e) {
-                        Some(i) => i,
-                        None => {
-                            entries.push(e.clone());
-                            entries.len().saturating_sub(1)
-                        }
-                    };
-                    current = Some(index);
-                }
-                let entry = current.ok_or_else(|| {
-                    VideoError::invalid_bitstream("fragmented MP4: sample without a description")
-                })?;
-                samples.push(IndexedSample {
-                    offset: s.data_offset,
-                    size: u32::try_from(s.data_size).map_err(|_| {
-                        VideoError::invalid_bitstream("fragmented MP4: sample over 4 GiB")
-                    })?,
-                    dts: s.timestamp,
-                    cto: s.composition_time_offset.unwrap_or(0),
-                    duration: s.duration,
-                    keyframe: s.keyframe,
-                    entry,
-                });
-                repeats = 0;
-                continue;
-            }
-            Ok(None) => return Ok((samples, entries)),
-            Err(DemuxError::InputRequired(request)) => request,
-            Err(e) => return Err(bad(e)),
-        };
-        if last_request == Some(request) {
-            repeats = repeats.saturating_add(1);
-            if repeats > 4 {
-                return Err(VideoError::invalid_bitstream(
-                    "fragmented MP4: no progress on the same bytes",
-                ));
-            }
-        } else {
-            repeats = 0;
-        }
-        last_request = Some(request);
-        let bytes = read_request(reader, file_len, request)?;
-        // The MP4 crate allocates per sample a `trun` claims, so claims are checked against
-        // the file first (all truns of every moof so far together).
-        if let Some(n) = moof_claimed_samples(&bytes) {
-            claimed = claimed.saturating_add(n);
-            check_sample_count("fragmented MP4 trun", claimed, file_len)?;
-        }
-        demux.handle_input(Input {
-            position: request.position,
-            data: &bytes,
-        });
-    }
-}
-
-/// Reads the byte range the fragment demuxer asks for (up to the end of the file).
-fn read_request<R: Read + Seek>(
-    reader: &mut R,
-    file_len: u64,
-    request: RequiredInput,
-) -> Result<Vec<u8>> {
-    let start = request.position;
-    let end = match request.size {
-        Some(n) => start.saturating_add(n as u64).min(file_len),
-        None => file_len,
-    };
-    if start > file_len {
-        return Err(VideoError::invalid_bitstream(format!(
-            "fragmented MP4: box at {start} lies beyond the end of the file ({file_len} bytes): truncated?"
-        )));
-    }
-    // At the end of the file the demuxer asks for one more box header: it gets nothing.
-    let mut bytes = vec![0u8; end.saturating_sub(start) as usize];
-    reader
-        .seek(SeekFrom::Start(start))
-        .map_err(|e| read_error("MP4 fragment", e))?;
-    reader
-        .read_exact(&mut bytes)
-        .map_err(|e| read_error("MP4 fragment", e))?;
-    Ok(bytes)
-}
-
-/// Walks the top-level boxes and decodes `moov`.
-fn read_moov<R: Read + Seek>(reader: &mut R, file_len: u64) -> Result<MoovBox> {
-    let mut offset = 0u64;
-    let mut saw_moof = false;
-    while offset < file_len {
-        let mut head = [0u8; BoxHeader::MAX_SIZE];
-        // offset < file_len (the loop condition).
-        let remaining = file_len.saturating_sub(offset);
-        let available = remaining.min(head.len() as u64) as usize;
-        reader
-            .seek(SeekFrom::Start(offset))
-            .map_err(|e| read_error("MP4 box header", e))?;
-        reader
-            .read_exact(&mut head[..available])
-            .map_err(|e| read_error("MP4 box header", e))?;
-        let (header, header_len) = BoxHeader::decode(&head[..available])
-            .map_err(|e| mp4_error(&format!("MP4 box header at {offset}"), e))?;
-        let size = match header.box_size.get() {
-            0 => remaining,
-            n => n,
-        };
-        if size < header_len as u64 || size > remaining {
-            return Err(VideoError::invalid_bitstream(format!(
-                "MP4 box `{}` at {offset} claims {size} bytes but {remaining} remain: truncated or corrupt",
-                header.box_type,
-            )));
-        }
-        if header.box_type == MoovBox::TYPE {
-            if size > MAX_MOOV_BYTES {
-                return Err(VideoError::unsupported(format!(
-                    "MP4 moov box of {size} bytes is larger than {MAX_MOOV_BYTES}"
-                )));
-            }
-            let mut bytes = vec![0u8; size as usize];
-            reader
-                .seek(SeekFrom::Start(offset))
-                .map_err(|e| read_error("MP4 moov", e))?;
-            reader
-                .read_exact(&mut bytes)
-                .map_err(|e| read_error("MP4 moov", e))?;
-            let (moov, _) = MoovBox::decode(&bytes).map_err(|e| mp4_error("MP4 moov", e))?;
-            return Ok(moov);
-        }
-        saw_moof |= header.box_type == MoofBox::TYPE;
-        // size <= remaining: the sum stays <= file_len.
-        offset = offset.saturating_add(size);
-    }
-    Err(if saw_moof {
-        VideoError::unsupported("fragmented MP4 input without a moov box is not demuxed")
-    } else {
-        VideoError::invalid_bitstream("MP4 has no moov box (truncated or not an MP4 file)")
-    })
-}
-
-/// Checks the sample table for values that would overflow or exhaust memory while it
-/// is indexed (the MP4 crate trusts these counts).
-fn validate_sample_table(stbl: &StblBox, file_len: u64) -> Result<()> {
-    let bad = |what: &str| VideoError::invalid_bitstream(format!("MP4 sample table: {what}"));
-    let mut samples = 0u32;
-    let mut duration = 0u64;
-    for e in &stbl.stts_box.entries {
-        samples = samples
-            .checked_add(e.sample_count)
-            .ok_or_else(|| bad("stts sample count overflows"))?;
-        check_sample_count("MP4 sample table (stts)", samples.into(), file_len)?;
-        duration = u64::from(e.sample_delta)
-            .checked_mul(u64::from(e.sample_count))
-            .and_then(|d| d.checked_add(duration))
-            .filter(|d| *d <= i64::MAX as u64)
-            .ok_or_else(|| bad("stts duration overflows"))?;
-    }
-    if let Some(ctts) = &stbl.ctts_box {
-        let mut n = 0u32;
-        for e in &ctts.entries {
-            n = n
-                .checked_add(e.sample_count)
-                .ok_or_else(|| bad("ctts sample count overflows"))?;
-        }
-    }
-    let total_bytes = match &stbl.stsz_box {
-        StszBox::Fixed { sample_size, .. } => {
-            u64::from(sample_size.get()).checked_mul(u64::from(samples))
-        }
-        StszBox::Variable { entry_sizes } => entry_sizes
-            .iter()
-            .try_fold(0u64, |acc, &s| acc.checked_add(u64::from(s))),
-    };
-    if total_bytes.is_none_or(|t| t > file_len) {
-        return Err(bad("sample sizes add up to more than the file"));
-    }
-    let offsets_ok = match &stbl.stco_or_co64_box {
-        Either::A(stco) => stco.chunk_offsets.iter().all(|&o| u64::from(o) <= file_len),
-        Either::B(co64) => co64.chunk_offsets.iter().all(|&o| o <= file_len),
-    };
-    if !offsets_ok {
-        return Err(bad("a chunk offset lies beyond the end of the file"));
-    }
-    let mut per_chunk = 0u64;
-    for e in &stbl.stsc_box.entries {
-        per_chunk = per_chunk.max(u64::from(e.sample_per_chunk));
-    }
-    if per_chunk > u64::from(samples) {
-        return Err(bad("stsc puts more samples in a chunk than the track has"));
-    }
-    Ok(())
-}
-
-/// How media time maps to presentation time under an edit list.
-#[derive(Debug, Default, PartialEq, Eq)]
-struct EditMapping {
-    /// Added to media times (track timescale).
-    shift: i64,
-    /// Presented duration (track timescale), where the edit list says.
-    presented: Option<u64>,
-    /// More than one media edit: only the first is honoured.
-    simplified: bool,
-}
-
-impl EditMapping {
-    /// Leading empty edits delay presentation; the first media edit's `media_time` is
-    /// presented at that point (ISO/IEC 14496-12 8.6.6).
-    fn from_edts(edts: Option<&EdtsBox>, movie_scale: u32, media_scale: u32) -> Result<Self> {
-        let Some(elst) = edts.and_then(|e| e.elst_box.as_ref()) else {
-            return Ok(Self::default());
-        };
-        let to_media = |d: u64| -> Option<i64> {
-            // u64 x u32 fits u128; the divisor is at least 1.
-            let v = u128::from(d)
-                .saturating_mul(u128::from(media_scale))
-                .checked_div(u128::from(movie_scale.max(1)))?;
-            i64::try_from(v).ok()
-        };
-        let overflow = || VideoError::invalid_bitstream("MP4 edit list duration overflows");
-        let mut delay = 0i64;
-        let mut mapping = Self::default();
-        let mut seen_media = false;
-        let mut presented = 0i64;
-        for entry in &elst.entries {
-            let dur = to_media(entry.edit_duration).ok_or_else(overflow)?;
-            if entry.media_time == -1 {
-                if !seen_media {
-                    delay = delay.checked_add(dur).ok_or_else(overflow)?;
-                }
-                continue;
-            }
-            if seen_media {
-                mapping.simplified = true;
-                continue;
-            }
-            seen_media = true;
-            mapping.shift = delay.checked_sub(entry.media_time).ok_or_else(overflow)?;
-            presented = dur;
-        }
-        if seen_media && presented > 0 {
-            mapping.presented = u64::try_from(presented.saturating_add(delay)).ok();
-        }
-        Ok(mapping)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shiguredo_mp4::FixedPointNumber;
-    use shiguredo_mp4::boxes::{ElstBox, ElstEntry};
-
-    fn edts(entries: &[(u64, i64)]) -> EdtsBox {
-        EdtsBox {
-            elst_box: Some(ElstBox {
-                entries: entries
-                    .iter()
-                    .map(|&(edit_duration, media_time)| ElstEntry {
-                        edit_duration,
-                        media_time,
-                        media_rate: FixedPointNumber::new(1, 0),
-                    })
-                    .collect(),
-            }),
-            unknown_boxes: Vec::new(),
-        }
-    }
-
-    #[test]
-    fn single_edit_media_time_shifts_presentation_earlier() {
-        // movie timescale 1000, media 12800: 2 s presented from media time 1024.
-        let m = EditMapping::from_edts(Some(&edts(&[(2000, 1024)])), 1000, 12800).unwrap();
-        assert_eq!(m.shift, -1024);
-        assert_eq!(m.presented, Some(25600));
-        assert!(!m.simplified);
-    }
-
-    #[test]
-    fn leading_empty_edit_delays_presentation() {
-        let m = EditMapping::from_edts(Some(&edts(&[(500, -1), (1000, 0)])), 1000, 90000).unwrap();
-        assert_eq!(m.shift, 45000);
-        assert_eq!(m.presented, Some(135000));
-    }
-
-    #[test]
-    fn extra_media_edits_are_reported_as_simplified() {
-        let m =
-            EditMapping::from_edts(Some(&edts(&[(1000, 0), (1000, 5000)])), 1000, 1000).unwrap();
-        assert!(m.simplified);
-        assert_eq!(m.shift, 0);
-    }
 
     #[test]
     fn garbage_is_an_invalid_bitstream_not_a_panic() {
@@ -829,7 +444,7 @@ mod tests {
             let err = Mp4Demuxer::from_bytes(bytes).unwrap_err();
             assert_eq!(
                 err.kind(),
-                crate::ErrorKind::InvalidBitstream,
+                crate::api::error::ErrorKind::InvalidBitstream,
                 "{bytes:?}: {err}"
             );
         }

@@ -1,7 +1,7 @@
 //! Environment switches. Configuration structs come first; the environment only fills their
 //! defaults, through the pure `from_vars` functions (tested without touching the process env).
 
-use crate::backend::Backend;
+use crate::api::backend_kind::Backend;
 
 /// Whether an environment value switches something on (`1`, `true`, `yes`, `on`).
 pub fn is_truthy(value: &str) -> bool {

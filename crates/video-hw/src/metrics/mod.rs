@@ -7,6 +7,7 @@
 
 mod env;
 mod report;
+mod transform_path;
 
 pub use env::{
     PipelineSwitch, is_truthy, metrics_requested, metrics_requested_from, print_if_requested,
@@ -15,8 +16,8 @@ pub use report::{
     CopyReport, CopyStats, JitterSummary, LatencySummary, MetricsReport, PictureCounts,
     QueueDepthReport, SCHEMA_VERSION, SessionCounts, StageReport, StaleCounts, TransformPathCounts,
 };
+pub use transform_path::TransformPath;
 
-use crate::transform::TransformPath;
 use hdrhistogram::Histogram;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};

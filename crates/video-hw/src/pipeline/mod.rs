@@ -2,7 +2,6 @@
 //! [`PipelineScheduler`] that runs decode, transform and encode as separate workers.
 
 mod config;
-mod credits;
 mod queue;
 mod scheduler;
 mod stages;
@@ -10,7 +9,8 @@ mod stages;
 mod tests;
 
 pub use config::{PipelineConfig, StalePolicy};
-pub use credits::{CreditGuard, Credits};
+// The transform pool's in-flight credits, also the pipeline's (defined in `transform`).
+pub use crate::transform::{CreditGuard, Credits};
 pub use queue::{BoundedQueue, PopError, QueueReceiver, QueueSender, QueueStats};
 pub use scheduler::{PipelineScheduler, PipelineSummary};
 pub use stages::{DecodeStage, EncodeStage, FrameTransform, IngestItem, Output, Unit};

@@ -1,10 +1,10 @@
 //! What the scheduler drives: decode and encode stages (implemented by the sessions), frame
 //! transforms (implemented by [`Transformer`]), and the units that flow between them.
 
+use crate::api::encode_input::EncodeInput;
 use crate::api::error::{Rejected, Result, VideoError};
 use crate::api::frame::DecodedFrame;
 use crate::api::packet::{DecodeInput, EncodedChunk};
-use crate::api::raw::EncodeInput;
 use crate::metrics::{PictureCounts, Stage};
 use crate::session::{DecodeSession, EncodeSession};
 use crate::transform::{TransformPath, Transformer};

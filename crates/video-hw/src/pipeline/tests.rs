@@ -2,10 +2,10 @@
 
 use super::*;
 use crate::api::codec::Dimensions;
+use crate::api::encode_input::EncodeInput;
 use crate::api::error::{Rejected, Result, VideoError};
 use crate::api::frame::{CropRect, DecodedFrame, FrameData, PixelFormat, Plane};
 use crate::api::packet::{BitstreamLayout, DecodeInput, EncodedChunk};
-use crate::api::raw::EncodeInput;
 use crate::metrics::{Metrics, Stage};
 use crate::transform::{TransformPath, TransformSpec, Transformer};
 use crate::{Codec, ColorDescription};

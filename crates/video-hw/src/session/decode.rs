@@ -2,7 +2,7 @@
 
 use super::fallback::{Guard, Verdict};
 use super::placement::{self, OutputPlan};
-use super::worker::{Command, WorkerHandle, WorkerPorts};
+use super::worker::{Command, WorkerHandle, WorkerPorts, open_adapter};
 use crate::api::codec::{Codec, Timestamp};
 use crate::api::color::ColorDescription;
 use crate::api::config::{ConversionPath, DecodeOutput, DecoderConfig, FramePlacement};
@@ -163,17 +163,13 @@ impl DecodeSession {
                     let _ = ready.send(Err(VideoError::unsupported("no decoder backend")));
                     return;
                 };
-                let adapter = match (first.factory)() {
-                    Ok(a) => a,
-                    Err(e) => {
-                        let _ = ready.send(Err(e));
-                        return;
+                let Some(adapter) = open_adapter(first.factory, &ready, |a| {
+                    if let Ok(mut s) = shared.lock() {
+                        s.implementation = a.implementation();
                     }
+                }) else {
+                    return;
                 };
-                if let Ok(mut s) = shared.lock() {
-                    s.implementation = adapter.implementation();
-                }
-                let _ = ready.send(Ok(()));
                 let guard = Guard::new(config.codec, first.backend, &*adapter, chain.collect());
                 DecodeWorker::new(config, adapter, guard, shared)
                     .counting(worker_plan, worker_metrics)
@@ -401,15 +397,10 @@ impl DecodeWorker {
                 return;
             }
         }
-        while let Ok(cmd) = ports.commands.recv() {
-            let alive = match cmd {
-                Command::Work(input) => self.ingest(input, &ports),
-                Command::Flush => self.flush(&ports) && ports.flushed(),
-            };
-            if !alive {
-                return;
-            }
-        }
+        ports.serve(|cmd| match cmd {
+            Command::Work(input) => self.ingest(input, &ports),
+            Command::Flush => self.flush(&ports) && ports.flushed(),
+        });
     }
 
     fn ingest(

@@ -3,12 +3,12 @@
 use super::generation::{
     Activation, SessionSwitchRequest, SwitchMode, SwitchStats, changes_stream_parameters, plan,
 };
-use super::worker::{Command, WorkerHandle, WorkerPorts};
+use super::worker::{Command, WorkerHandle, WorkerPorts, open_adapter};
 use crate::api::codec::{Codec, Timestamp};
 use crate::api::config::EncoderConfig;
+use crate::api::encode_input::EncodeInput;
 use crate::api::error::{Rejected, Result, VideoError};
 use crate::api::packet::{BitstreamLayout, EncodedChunk};
-use crate::api::raw::EncodeInput;
 use crate::backend::{self, Backend, BackendReport, EncoderBackend, Selection};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -65,7 +65,7 @@ pub struct EncodeSession {
     selection: Selection,
     config: EncoderConfig,
     /// Sizes a submitted picture may have: the first config's and every requested one's.
-    accepted_sizes: Vec<crate::Dimensions>,
+    accepted_sizes: Vec<crate::api::codec::Dimensions>,
     next_generation: u64,
     summary: Arc<Mutex<EncodeSummary>>,
 }
@@ -94,17 +94,13 @@ impl EncodeSession {
             config.output_queue,
             config.submit_timeout,
             move |ports, ready| {
-                let adapter = match factory() {
-                    Ok(a) => a,
-                    Err(e) => {
-                        let _ = ready.send(Err(e));
-                        return;
+                let Some(adapter) = open_adapter(factory, &ready, |a| {
+                    if let Ok(mut s) = shared.lock() {
+                        s.implementation = a.implementation();
                     }
+                }) else {
+                    return;
                 };
-                if let Ok(mut s) = shared.lock() {
-                    s.implementation = adapter.implementation();
-                }
-                let _ = ready.send(Ok(()));
                 EncodeWorker {
                     ticks_per_frame: worker_config.timebase.ticks_per_frame(worker_config.fps),
                     config: worker_config,
@@ -286,18 +282,13 @@ type Ports = WorkerPorts<EncodeItem, EncodedChunk>;
 
 impl EncodeWorker {
     fn run(mut self, ports: Ports) {
-        while let Ok(cmd) = ports.commands.recv() {
-            let alive = match cmd {
-                Command::Work(EncodeItem::Frame(input)) => self.encode(input, &ports),
-                Command::Work(EncodeItem::Switch(request, generation)) => {
-                    self.switch(*request, generation, &ports)
-                }
-                Command::Flush => self.drain(&ports) && ports.flushed(),
-            };
-            if !alive {
-                return;
+        ports.serve(|cmd| match cmd {
+            Command::Work(EncodeItem::Frame(input)) => self.encode(input, &ports),
+            Command::Work(EncodeItem::Switch(request, generation)) => {
+                self.switch(*request, generation, &ports)
             }
-        }
+            Command::Flush => self.drain(&ports) && ports.flushed(),
+        });
     }
 
     fn stats(&self, f: impl FnOnce(&mut SwitchStats)) {

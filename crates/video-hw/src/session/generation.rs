@@ -4,8 +4,9 @@
 //! in place ([`InPlace`]). Everything else drains the old adapter and opens a new one; a
 //! failed activation keeps the active generation.
 
-use crate::api::codec::Dimensions;
 use crate::api::config::EncoderConfig;
+use crate::api::error::{Result, VideoError};
+use crate::backend::InPlace;
 
 /// When a requested switch takes effect.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -20,13 +21,13 @@ pub enum SwitchMode {
 }
 
 impl std::str::FromStr for SwitchMode {
-    type Err = crate::VideoError;
-    fn from_str(s: &str) -> crate::Result<Self> {
+    type Err = VideoError;
+    fn from_str(s: &str) -> Result<Self> {
         match s {
             "immediate" => Ok(SwitchMode::Immediate),
             "keyframe" | "on-next-keyframe" | "on_next_keyframe" => Ok(SwitchMode::OnNextKeyframe),
             "drain" | "drain-then-swap" | "drain_then_swap" => Ok(SwitchMode::DrainThenSwap),
-            other => Err(crate::VideoError::invalid_input(format!(
+            other => Err(VideoError::invalid_input(format!(
                 "unknown switch mode `{other}` (immediate, keyframe, drain)"
             ))),
         }
@@ -64,17 +65,6 @@ pub struct SwitchStats {
     pub sessions_created: u64,
     /// Why the last failed activation failed.
     pub switch_fail_reason: Option<String>,
-}
-
-/// What an adapter can change without a new session.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub(crate) struct InPlace {
-    /// Rate-control targets (same mode).
-    pub bitrate: bool,
-    /// Frame rate.
-    pub fps: bool,
-    /// Picture size, up to this maximum.
-    pub max_dimensions: Option<Dimensions>,
 }
 
 /// How a switch from `old` to `new` is carried out.
@@ -122,7 +112,7 @@ pub(crate) fn changes_stream_parameters(old: &EncoderConfig, new: &EncoderConfig
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::codec::Codec;
+    use crate::api::codec::{Codec, Dimensions};
     use crate::api::config::RateControl;
 
     fn base() -> EncoderConfig {

@@ -12,7 +12,6 @@ mod worker;
 
 pub use decode::{DecodeSession, DecodeSummary};
 pub use encode::{EncodeSession, EncodeSummary};
-pub(crate) use generation::InPlace;
 pub use generation::{SessionSwitchRequest, SwitchMode, SwitchStats};
 pub use segmented::{
     SegmentedConfig, SegmentedSummary, decode_segmented, decode_segmented_with_metrics,

@@ -249,4 +249,35 @@ impl<I, O> WorkerPorts<I, O> {
     pub fn flushed(&self) -> bool {
         self.events.send(Event::Flushed).is_ok()
     }
+
+    /// Hands every command to `handle` until it returns `false` (the session is gone) or the
+    /// session hangs up: the loop of every worker.
+    pub fn serve(&self, mut handle: impl FnMut(Command<I>) -> bool) {
+        while let Ok(cmd) = self.commands.recv() {
+            if !handle(cmd) {
+                return;
+            }
+        }
+    }
+}
+
+/// Builds a worker's adapter on the worker thread with `factory` and reports the outcome to
+/// the caller waiting in [`WorkerHandle::spawn`] through `ready`; `opened` sees the adapter
+/// first (sessions note its implementation name). `None`: the factory failed.
+pub(crate) fn open_adapter<A: ?Sized>(
+    factory: impl FnOnce() -> Result<Box<A>>,
+    ready: &Sender<Result<()>>,
+    opened: impl FnOnce(&A),
+) -> Option<Box<A>> {
+    match factory() {
+        Ok(adapter) => {
+            opened(&*adapter);
+            let _ = ready.send(Ok(()));
+            Some(adapter)
+        }
+        Err(e) => {
+            let _ = ready.send(Err(e));
+            None
+        }
+    }
 }

@@ -21,6 +21,7 @@
 
 pub(crate) mod color_model;
 mod convert;
+mod credits;
 mod gpu;
 mod high_depth;
 mod matrix;
@@ -30,14 +31,16 @@ mod pool;
 pub(crate) mod reference_tests;
 mod resize;
 
-pub use gpu::{GpuTransform, TransformPath, Transformer};
+pub use crate::metrics::TransformPath;
+pub use credits::{CreditGuard, Credits};
+pub use gpu::{GpuTransform, Transformer};
 pub use pool::{Ticket, TransformPool};
 
 use crate::api::codec::Dimensions;
 use crate::api::color::ColorDescription;
+use crate::api::encode_input::{EncodeInput, PlaneBuffer, RawPlane};
 use crate::api::error::{Result, VideoError};
 use crate::api::frame::{CropRect, DecodedFrame, FrameData, PixelFormat};
-use crate::api::raw::{EncodeInput, PlaneBuffer, RawPlane};
 use picture::{Picture, SourceView};
 
 /// What a transform makes: a pixel format, optionally a new size and, for Y'CbCr made from

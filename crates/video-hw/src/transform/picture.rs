@@ -1,9 +1,9 @@
 //! Borrowed views of the visible part of a picture, and tightly packed owned pictures.
 
 use crate::api::codec::Dimensions;
+use crate::api::encode_input::{EncodeInput, PlaneBuffer, RawPlane};
 use crate::api::error::{Result, VideoError};
 use crate::api::frame::{CropRect, DecodedFrame, PixelFormat, Plane};
-use crate::api::raw::{EncodeInput, PlaneBuffer, RawPlane};
 use std::sync::Arc;
 
 /// One borrowed plane: row `r` of the visible area starts at `r * stride`.

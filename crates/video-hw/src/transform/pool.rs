@@ -1,8 +1,8 @@
 //! A CPU worker pool: N threads behind a bounded queue, results handed back in submission
 //! order.
 
+use super::credits::{CreditGuard, Credits};
 use crate::api::error::{Result, VideoError};
-use crate::pipeline::{CreditGuard, Credits};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, bounded, unbounded};
 use std::collections::{BTreeMap, VecDeque};
 use std::panic::{AssertUnwindSafe, catch_unwind};

@@ -23,10 +23,10 @@ use crate::api::color::{
     ColorDescription, ColorPrimaries, ColorRange, MatrixCoefficients, TransferCharacteristics,
 };
 use crate::api::config::{EncoderConfig, RateControl};
+use crate::api::encode_input::EncodeInput;
 use crate::api::error::{Result, VideoError};
 use crate::api::frame::{CropRect, DecodedFrame, FrameData, PixelFormat, Plane};
 use crate::api::packet::{BitstreamLayout, EncodedChunk};
-use crate::api::raw::EncodeInput;
 use crate::backend::{BackendReport, CodecSupport, DecoderBackend, EncoderBackend};
 use crate::bitstream::AccessUnit;
 use ff::format::Pixel;

@@ -6,9 +6,9 @@
 //! lines, BT.709 from 720), limited range, chroma as the mean of each 2x2 block.
 
 use crate::api::color::ColorDescription;
+use crate::api::encode_input::EncodeInput;
 use crate::api::error::{Result, VideoError};
 use crate::api::frame::PixelFormat;
-use crate::api::raw::EncodeInput;
 use crate::transform::color_model::{RgbToYuv, default_output_color};
 
 /// Borrowed I420 planes. Every plane holds at least `rows * stride` bytes.
@@ -206,7 +206,7 @@ pub(crate) fn rgb_to_i420(
 mod tests {
     use super::*;
     use crate::api::codec::Dimensions;
-    use crate::api::raw::RawPlane;
+    use crate::api::encode_input::RawPlane;
 
     #[test]
     fn rgb_primaries_map_to_bt601_limited_values() {

@@ -3,9 +3,9 @@
 //! and the ffmpeg command-line check.
 
 use crate::api::codec::{Codec, Dimensions, Timestamp};
+use crate::api::encode_input::EncodeInput;
 use crate::api::frame::{DecodedFrame, PixelFormat};
 use crate::api::packet::EncodedChunk;
-use crate::api::raw::EncodeInput;
 use crate::backend::{DecoderBackend, EncoderBackend};
 use crate::bitstream::AccessUnit;
 use std::path::PathBuf;

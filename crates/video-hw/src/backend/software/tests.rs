@@ -5,9 +5,9 @@ use super::test_support::*;
 use super::*;
 use crate::api::codec::{Dimensions, Timestamp};
 use crate::api::config::RateControl;
+use crate::api::encode_input::{EncodeInput, RawPlane};
 use crate::api::error::ErrorKind;
 use crate::api::frame::PixelFormat;
-use crate::api::raw::{EncodeInput, RawPlane};
 use crate::backend::{DecoderBackend, EncoderBackend};
 use crate::bitstream::AccessUnit;
 

@@ -1,86 +1,56 @@
-//! VideoToolbox adapters (Apple platforms only): `VTDecompressionSession` decode,
-//! `VTCompressionSession` encode, Metal NV12 -> RGB conversion.
+//! The VideoToolbox backend, one room: its Apple calls are in `apple` (compiled on Apple
+//! targets with the `backend-vt` feature); everything it decides without calling Apple code
+//! lives in the modules beside it, compiled and unit-tested everywhere so that Linux CI covers
+//! it: which parameter sets go into a `CMVideoFormatDescription` ([`format_description`]), how
+//! access units become length-prefixed samples and encoded samples become self-contained
+//! chunks ([`sample`]), the encoder property map and what it changes in place
+//! ([`properties`]), Core Video colour attachments ([`color`]), `CMTime` conversion
+//! ([`timing`]), `OSStatus` mapping ([`status`]), presentation-order release of decoded frames
+//! ([`reorder`]), copying caller pictures into pixel-buffer planes ([`pixel_upload`]) and what
+//! the decoder decodes exactly ([`capability`]).
 //!
-//! Everything that needs no Apple call lives in
-//! [`videotoolbox_shared`](super::videotoolbox_shared) and is tested on every platform. This
-//! module has been type-checked for `aarch64-apple-darwin` but has not yet run on a Mac.
+//! Off Apple targets (or without `backend-vt`) only the tests use these modules.
+#![cfg_attr(
+    not(all(feature = "backend-vt", target_vendor = "apple")),
+    allow(dead_code)
+)]
 
-mod capability;
-mod cf;
-mod decode;
-mod encode;
-mod metal;
+#[cfg(all(feature = "backend-vt", target_vendor = "apple"))]
+mod apple;
+pub(crate) mod capability;
+pub(crate) mod color;
+pub(crate) mod format_description;
+pub(crate) mod pixel_upload;
+pub(crate) mod properties;
+pub(crate) mod reorder;
+pub(crate) mod sample;
+pub(crate) mod status;
+pub(crate) mod timing;
 
-use super::{BackendReport, CodecSupport, DecoderFactory, EncoderFactory};
-use crate::api::codec::Codec;
-use crate::api::config::{DecoderConfig, EncoderConfig};
-use crate::api::error::Result;
-use crate::backend::Backend;
-use objc2_core_media::{CMVideoCodecType, kCMVideoCodecType_H264, kCMVideoCodecType_HEVC};
-use objc2_video_toolbox::VTIsHardwareDecodeSupported;
+#[cfg(all(feature = "backend-vt", target_vendor = "apple"))]
+pub(crate) use apple::{decoder_factory, encoder_factory, probe};
 
-/// The codecs this backend opens sessions for.
-const VT_CODECS: [Codec; 2] = [Codec::H264, Codec::Hevc];
+/// Bytes of the NAL length prefix in every sample the backend hands to or gets from
+/// VideoToolbox (`nal_unit_header_length` of the format description).
+pub(crate) const NAL_LENGTH_SIZE: u8 = 4;
 
-/// The Core Media codec type of `codec`; `Unsupported` for codecs this backend does not
-/// open sessions for.
-pub(crate) fn codec_type(codec: Codec) -> Result<CMVideoCodecType> {
-    match codec {
-        Codec::H264 => Ok(kCMVideoCodecType_H264),
-        Codec::Hevc => Ok(kCMVideoCodecType_HEVC),
-        other => Err(crate::api::error::VideoError::unsupported(format!(
-            "VideoToolbox sessions are opened for H.264 and HEVC here, not {other}"
-        ))),
+/// The conformance folder for unit tests (`VIDEO_HW_CONFORMANCE`, else beside the
+/// repository), or `None` with a message; a panic when `VIDEO_HW_REQUIRE_CONFORMANCE=1`.
+#[cfg(test)]
+pub(crate) fn conformance_manifest() -> Option<(String, String)> {
+    let dir = std::env::var("VIDEO_HW_CONFORMANCE").unwrap_or_else(|_| {
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/conformance").to_string()
+    });
+    match std::fs::read_to_string(format!("{dir}/manifest.tsv")) {
+        Ok(manifest) => Some((dir, manifest)),
+        Err(_) => {
+            let msg = format!("conformance streams not found at {dir} (set VIDEO_HW_CONFORMANCE)");
+            assert!(
+                std::env::var("VIDEO_HW_REQUIRE_CONFORMANCE").as_deref() != Ok("1"),
+                "{msg}"
+            );
+            eprintln!("SKIPPED: {msg}");
+            None
+        }
     }
-}
-
-/// What VideoToolbox offers here: H.264 and HEVC, decode and encode (VideoToolbox falls back
-/// to Apple's software codecs where the hardware lacks one; the detail says which are
-/// hardware).
-pub(crate) fn probe() -> BackendReport {
-    let support = |codec| CodecSupport {
-        codec,
-        max_width: None,
-        max_height: None,
-        bit_depths: vec![8],
-        implementation: "VideoToolbox".to_string(),
-    };
-    let hw = |codec| {
-        // SAFETY: a plain query taking a codec type by value.
-        codec_type(codec).is_ok_and(|t| unsafe { VTIsHardwareDecodeSupported(t) })
-    };
-    BackendReport {
-        backend: Backend::VideoToolbox,
-        available: true,
-        detail: format!(
-            "VideoToolbox; hardware decode: h264={}, hevc={}",
-            hw(Codec::H264),
-            hw(Codec::Hevc)
-        ),
-        decode: VT_CODECS.iter().map(|c| support(*c)).collect(),
-        encode: VT_CODECS.iter().map(|c| support(*c)).collect(),
-        decode_capabilities: VT_CODECS
-            .iter()
-            .map(|c| capability::decode_capability(*c))
-            .collect(),
-    }
-}
-
-/// A factory that opens a VideoToolbox decoder on the worker thread.
-pub(crate) fn decoder_factory(config: &DecoderConfig) -> Result<DecoderFactory> {
-    codec_type(config.codec)?;
-    let config = config.clone();
-    Ok(Box::new(move || {
-        Ok(Box::new(decode::VtDecoder::new(config)?) as Box<dyn super::DecoderBackend>)
-    }))
-}
-
-/// A factory that opens a VideoToolbox encoder on the worker thread.
-pub(crate) fn encoder_factory(config: &EncoderConfig) -> Result<EncoderFactory> {
-    config.validate()?;
-    super::videotoolbox_shared::sample::output_layout(config.codec, config.layout)?;
-    let config = config.clone();
-    Ok(Box::new(move || {
-        Ok(Box::new(encode::VtEncoder::new(config)?) as Box<dyn super::EncoderBackend>)
-    }))
 }

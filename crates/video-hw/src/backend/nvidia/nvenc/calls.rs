@@ -5,9 +5,9 @@
 use super::ffi::*;
 use super::library::Nvenc;
 use crate::api::codec::Codec;
+use crate::api::encode_input::EncodeInput;
 use crate::api::error::{Result, VideoError};
 use crate::api::frame::PixelFormat;
-use crate::api::raw::EncodeInput;
 use std::ffi::{CStr, c_void};
 use std::sync::Arc;
 

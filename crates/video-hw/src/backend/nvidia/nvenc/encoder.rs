@@ -13,12 +13,12 @@ use super::calls::{Handle, Locked, NvencCalls, PicSubmit, SessionParams, Submitt
 use super::ffi::*;
 use crate::api::codec::{Codec, Dimensions, Timebase, Timestamp};
 use crate::api::config::{EncoderConfig, RateControl};
+use crate::api::encode_input::EncodeInput;
 use crate::api::error::{Result, VideoError};
 use crate::api::frame::PixelFormat;
 use crate::api::packet::{BitstreamLayout, EncodedChunk};
-use crate::api::raw::EncodeInput;
 use crate::backend::EncoderBackend;
-use crate::session::InPlace;
+use crate::backend::InPlace;
 use std::collections::VecDeque;
 
 /// NVENC-specific settings not in [`EncoderConfig`].

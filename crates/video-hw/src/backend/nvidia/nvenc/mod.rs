@@ -20,11 +20,11 @@ use std::sync::OnceLock;
 
 /// Opens a session for `codec` on device `gpu`, or says why NVENC cannot run here
 /// (`Unsupported`).
-fn open(codec: crate::Codec, gpu: u32) -> Result<calls::DriverCalls> {
+fn open(codec: crate::api::codec::Codec, gpu: u32) -> Result<calls::DriverCalls> {
     let lib = library::library()
         .map_err(|why| VideoError::unsupported(format!("NVENC is not available: {why}")))?;
     calls::DriverCalls::open(lib, codec, gpu).map_err(|e| {
-        if e.kind() == crate::ErrorKind::Unsupported {
+        if e.kind() == crate::api::error::ErrorKind::Unsupported {
             e.while_doing("NVENC is not available on this GPU")
         } else {
             e
@@ -38,7 +38,7 @@ pub(crate) fn probe() -> std::result::Result<Vec<CodecSupport>, String> {
     static REPORT: OnceLock<std::result::Result<Vec<CodecSupport>, String>> = OnceLock::new();
     REPORT
         .get_or_init(|| {
-            let session = open(crate::Codec::H264, 0).map_err(|e| e.to_string())?;
+            let session = open(crate::api::codec::Codec::H264, 0).map_err(|e| e.to_string())?;
             let mut out = Vec::new();
             for codec in encoder::CODECS {
                 if let Ok((w, h)) = session.max_size(codec)
@@ -85,7 +85,7 @@ pub(crate) fn encoder_factory(config: &EncoderConfig) -> Result<EncoderFactory> 
 
 /// Opens an NVENC session on device 0 and closes it: `Ok` where NVENC can encode `codec`,
 /// otherwise the error a session would get (for tests and tools).
-pub fn nvenc_open_check(codec: crate::Codec) -> Result<()> {
+pub fn nvenc_open_check(codec: crate::api::codec::Codec) -> Result<()> {
     open(codec, 0).map(drop)
 }
 

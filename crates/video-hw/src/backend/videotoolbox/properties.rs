@@ -9,7 +9,7 @@
 use crate::api::codec::Codec;
 use crate::api::config::{EncoderConfig, RateControl};
 use crate::api::error::{Result, VideoError};
-use crate::session::InPlace;
+use crate::backend::InPlace;
 
 /// One `kVTCompressionPropertyKey_*` the backend sets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -2,7 +2,7 @@
 //! first video track of an MP4/MOV file, or the frames of an IVF file (recognised by
 //! content, not by name).
 
-use crate::input;
+use crate::input_file;
 use anyhow::{Context, Result, bail};
 use std::io::{Read, Seek};
 use std::path::Path;
@@ -44,8 +44,8 @@ enum Inner {
 impl Source {
     /// Opens `path` (`-` is stdin), recognising MP4 by its `ftyp` box.
     pub fn open(path: &Path, explicit: Option<Codec>, chunk_size: usize) -> Result<Self> {
-        let mut reader = input::open(path)?;
-        let head = input::read_up_to(&mut *reader, 64 * 1024)?;
+        let mut reader = input_file::open(path)?;
+        let head = input_file::read_up_to(&mut *reader, 64 * 1024)?;
         if head.is_empty() {
             bail!("{} is empty", path.display());
         }
@@ -59,7 +59,7 @@ impl Source {
                 )
             }
             _ => {
-                let codec = input::detect_codec(explicit, path, &head)?;
+                let codec = input_file::detect_codec(explicit, path, &head)?;
                 Ok(Self {
                     codec,
                     container: "annexb",
@@ -167,7 +167,7 @@ impl Iterator for Source {
                 if let Some(head) = pending.take() {
                     return Some(Ok(DecodeInput::annexb(head)));
                 }
-                match input::read_up_to(&mut **reader, *chunk_size) {
+                match input_file::read_up_to(&mut **reader, *chunk_size) {
                     Ok(c) if c.is_empty() => None,
                     Ok(c) => Some(Ok(DecodeInput::annexb(c))),
                     Err(e) => Some(Err(e)),

@@ -1,4 +1,5 @@
-//! Reading input files (or stdin) and recognising the codec of a stream.
+//! A file or stdin as bytes: opening it, reading it in pieces, and recognising the codec of an
+//! Annex-B stream.
 
 use anyhow::{Context, Result, bail};
 use std::io::Read;

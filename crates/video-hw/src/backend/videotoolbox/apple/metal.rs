@@ -8,7 +8,7 @@
 use super::cf::check;
 use crate::api::error::{Result, VideoError};
 use crate::api::frame::{DecodedFrame, FrameData, PixelFormat, Plane};
-use crate::backend::videotoolbox_shared::color::yuv_to_rgb_rows;
+use crate::backend::videotoolbox::color::yuv_to_rgb_rows;
 use objc2::rc::Retained;
 use objc2::runtime::ProtocolObject;
 use objc2_core_foundation::CFRetained;

@@ -5,7 +5,8 @@
 //! output callback only retains the image buffer and enqueues it; the worker thread turns
 //! queued buffers into frames and releases them in presentation order.
 
-use super::cf::{SendPixelBuffer, check, string_attachment};
+use super::callback::{CallbackQueue, deliver};
+use super::cf::{SendPixelBuffer, check, cm_time, created, string_attachment};
 use super::metal::MetalConverter;
 use crate::api::codec::{Codec, Dimensions, Timestamp};
 use crate::api::color::{
@@ -17,13 +18,13 @@ use crate::api::frame::{
     CropRect, DecodedFrame, FrameData, GpuApi, GpuSurface, PixelFormat, Plane,
 };
 use crate::backend::DecoderBackend;
-use crate::backend::videotoolbox_shared::color::{from_attachments, nv12_pixel_format};
-use crate::backend::videotoolbox_shared::format_description::{
+use crate::backend::videotoolbox::color::{from_attachments, nv12_pixel_format};
+use crate::backend::videotoolbox::format_description::{
     FormatChange, FormatInputs, ParameterSetTracker,
 };
-use crate::backend::videotoolbox_shared::reorder::{ReorderBuffer, reorder_depth};
-use crate::backend::videotoolbox_shared::sample::pack_for_decoder;
-use crate::backend::videotoolbox_shared::timing::{from_cmtime, to_cmtime};
+use crate::backend::videotoolbox::reorder::{ReorderBuffer, reorder_depth};
+use crate::backend::videotoolbox::sample::pack_for_decoder;
+use crate::backend::videotoolbox::timing::from_cmtime;
 use crate::bitstream::AccessUnit;
 use objc2_core_foundation::{CFBoolean, CFDictionary, CFNumber, CFRetained, CFString, CFType};
 use objc2_core_media::{
@@ -44,10 +45,9 @@ use objc2_video_toolbox::{
     VTDecodeFrameFlags, VTDecodeInfoFlags, VTDecompressionOutputCallbackRecord,
     VTDecompressionSession,
 };
-use std::collections::VecDeque;
 use std::ffi::c_void;
 use std::ptr::NonNull;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// Pictures held while parameter sets are missing before the input counts as undecodable.
 const MAX_HELD: usize = 64;
@@ -61,12 +61,6 @@ struct Delivery {
     keyframe: bool,
 }
 
-/// The queue the output callback fills; the adapter drains it on the worker thread.
-#[derive(Default)]
-struct CallbackQueue {
-    deliveries: Mutex<VecDeque<Delivery>>,
-}
-
 /// The decompression output callback: retains the image and enqueues; nothing else.
 unsafe extern "C-unwind" fn on_decoded(
     refcon: *mut c_void,
@@ -77,32 +71,30 @@ unsafe extern "C-unwind" fn on_decoded(
     pts: CMTime,
     _duration: CMTime,
 ) {
-    // SAFETY: `refcon` is the `CallbackQueue` of the adapter's `Arc`, which outlives the
-    // session (the session is invalidated, so no callback runs, before the `Arc` is dropped).
-    let queue = unsafe { &*(refcon as *const CallbackQueue) };
-    // SAFETY: a non-null image buffer is valid for the callback; retaining keeps it alive.
-    let image = NonNull::new(image).map(|p| SendPixelBuffer(unsafe { CFRetained::retain(p) }));
-    let delivery = Delivery {
-        status,
-        flags,
-        image,
-        pts,
-        keyframe: !source_frame_refcon.is_null(),
-    };
-    if let Ok(mut q) = queue.deliveries.lock() {
-        q.push_back(delivery);
+    let keyframe = !source_frame_refcon.is_null();
+    // SAFETY: `refcon` is the `CallbackQueue<Delivery>` of the adapter's `Arc`, which outlives
+    // the session (the session is invalidated, so no callback runs, before the `Arc` is
+    // dropped); the image buffer is null or valid for the callback.
+    unsafe {
+        deliver(refcon, image, |image| Delivery {
+            status,
+            flags,
+            image: image.map(SendPixelBuffer),
+            pts,
+            keyframe,
+        })
     }
 }
 
 /// The VideoToolbox decoder of one decode session.
 pub(crate) struct VtDecoder {
     codec: Codec,
-    timebase: crate::Timebase,
+    timebase: crate::api::codec::Timebase,
     output: DecodeOutput,
     tracker: ParameterSetTracker,
     format: Option<CFRetained<CMFormatDescription>>,
     session: Option<CFRetained<VTDecompressionSession>>,
-    queue: Arc<CallbackQueue>,
+    queue: Arc<CallbackQueue<Delivery>>,
     reorder: ReorderBuffer<DecodedFrame>,
     /// Access units waiting for parameter sets.
     held: Vec<AccessUnit>,
@@ -126,7 +118,7 @@ impl VtDecoder {
             tracker: ParameterSetTracker::new(config.codec),
             format: None,
             session: None,
-            queue: Arc::new(CallbackQueue::default()),
+            queue: CallbackQueue::new(),
             reorder: ReorderBuffer::new(reorder_depth(None)),
             held: Vec::new(),
             dropped: 0,
@@ -211,27 +203,24 @@ impl VtDecoder {
         let attributes = CFDictionary::<CFString, CFType>::from_slices(&keys, &values);
         let record = VTDecompressionOutputCallbackRecord {
             decompressionOutputCallback: Some(on_decoded),
-            decompressionOutputRefCon: Arc::as_ptr(&self.queue) as *mut c_void,
+            decompressionOutputRefCon: CallbackQueue::refcon(&self.queue),
         };
-        let mut session: *mut VTDecompressionSession = std::ptr::null_mut();
-        // SAFETY: every pointer is valid for the call; the callback's refcon outlives the
-        // session (see `on_decoded`); `session` receives a +1 reference on success.
-        let status = unsafe {
-            VTDecompressionSession::create(
-                None,
-                format,
-                None,
-                Some(attributes.as_opaque()),
-                &record,
-                NonNull::from(&mut session),
-            )
+        let call = |out| {
+            // SAFETY: every pointer is valid for the call; the callback's refcon outlives the
+            // session (see `on_decoded`).
+            unsafe {
+                VTDecompressionSession::create(
+                    None,
+                    format,
+                    None,
+                    Some(attributes.as_opaque()),
+                    &record,
+                    out,
+                )
+            }
         };
-        check("VTDecompressionSessionCreate", status)?;
-        let session = NonNull::new(session).ok_or_else(|| {
-            VideoError::backend("VTDecompressionSessionCreate returned no session")
-        })?;
-        // SAFETY: the create call returned a +1 reference that we now own.
-        Ok(unsafe { CFRetained::from_raw(session) })
+        // SAFETY: on success the create call hands out a +1 reference.
+        unsafe { created("VTDecompressionSessionCreate", call) }
     }
 
     /// Drains and invalidates the current session (frames go to `out`).
@@ -281,10 +270,7 @@ impl VtDecoder {
 
     /// Turns queued deliveries into frames, released in presentation order.
     fn collect(&mut self, out: &mut Vec<DecodedFrame>) -> Result<()> {
-        let deliveries: Vec<Delivery> = match self.queue.deliveries.lock() {
-            Ok(mut q) => q.drain(..).collect(),
-            Err(_) => return Err(VideoError::backend("decoder callback queue poisoned")),
-        };
+        let deliveries = self.queue.take("decoder")?;
         let mut first_error = None;
         for d in deliveries {
             if d.status != 0 {
@@ -452,7 +438,7 @@ impl DecoderBackend for VtDecoder {
     }
 
     fn capability(&self) -> crate::backend::DecodeCapability {
-        super::capability::decode_capability(self.codec)
+        crate::backend::videotoolbox::capability::decode_capability(self.codec)
     }
 }
 
@@ -549,15 +535,7 @@ fn sample_buffer(
     };
     check("CMBlockBufferReplaceDataBytes", status)?;
     let pts = match pts {
-        Some(ts) => {
-            let t = to_cmtime(ts);
-            CMTime {
-                value: t.value,
-                timescale: t.timescale,
-                flags: CMTimeFlags::Valid,
-                epoch: 0,
-            }
-        }
+        Some(ts) => cm_time(ts),
         // SAFETY: a constant defined by Core Media.
         None => unsafe { kCMTimeInvalid },
     };

@@ -6,28 +6,27 @@
 //! pts/dts from the sample, keyframes carrying the format description's parameter sets, in
 //! the layout the config asks for.
 
-use super::cf::check;
+use super::callback::{CallbackQueue, deliver};
+use super::cf::{check, cm_time, created};
 use super::codec_type;
 use crate::api::codec::{Codec, Timestamp};
 use crate::api::config::EncoderConfig;
+use crate::api::encode_input::EncodeInput;
 use crate::api::error::{Result, VideoError};
 use crate::api::packet::{BitstreamLayout, EncodedChunk};
-use crate::api::raw::EncodeInput;
 use crate::backend::EncoderBackend;
-use crate::backend::videotoolbox_shared::color::{
+use crate::backend::InPlace;
+use crate::backend::videotoolbox::color::{
     PIXEL_32BGRA, PIXEL_NV12_VIDEO_RANGE, encode_color, to_attachments,
 };
-use crate::backend::videotoolbox_shared::pixel_upload::{
+use crate::backend::videotoolbox::pixel_upload::{
     UploadTarget, upload_target, write_bgra, write_nv12,
 };
-use crate::backend::videotoolbox_shared::properties::{
-    self, ProfileLevel, PropertyKey, PropertyValue,
-};
-use crate::backend::videotoolbox_shared::sample::{
+use crate::backend::videotoolbox::properties::{self, ProfileLevel, PropertyKey, PropertyValue};
+use crate::backend::videotoolbox::sample::{
     encoded_chunk_bytes, is_keyframe_sample, output_layout,
 };
-use crate::backend::videotoolbox_shared::timing::{from_cmtime, to_cmtime};
-use crate::session::InPlace;
+use crate::backend::videotoolbox::timing::from_cmtime;
 use objc2_core_foundation::{
     CFArray, CFBoolean, CFDictionary, CFNumber, CFRetained, CFString, CFType,
 };
@@ -53,10 +52,9 @@ use objc2_video_toolbox::{
     kVTEncodeFrameOptionKey_ForceKeyFrame, kVTProfileLevel_H264_High_AutoLevel,
     kVTProfileLevel_H264_Main_AutoLevel, kVTProfileLevel_HEVC_Main_AutoLevel,
 };
-use std::collections::VecDeque;
 use std::ffi::c_void;
 use std::ptr::NonNull;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// One callback delivery.
 struct Delivery {
@@ -72,12 +70,6 @@ struct SendSampleBuffer(CFRetained<CMSampleBuffer>);
 // its retained reference over to the worker thread and keeps no copy.
 unsafe impl Send for SendSampleBuffer {}
 
-/// The queue the output callback fills.
-#[derive(Default)]
-struct CallbackQueue {
-    deliveries: Mutex<VecDeque<Delivery>>,
-}
-
 /// The compression output callback: retains the sample and enqueues; nothing else.
 unsafe extern "C-unwind" fn on_encoded(
     refcon: *mut c_void,
@@ -86,17 +78,15 @@ unsafe extern "C-unwind" fn on_encoded(
     flags: VTEncodeInfoFlags,
     sample: *mut CMSampleBuffer,
 ) {
-    // SAFETY: `refcon` is the adapter's `CallbackQueue`, kept alive until the session is
-    // invalidated (after which no callback runs).
-    let queue = unsafe { &*(refcon as *const CallbackQueue) };
-    // SAFETY: a non-null sample buffer is valid for the callback; retaining keeps it alive.
-    let sample = NonNull::new(sample).map(|p| SendSampleBuffer(unsafe { CFRetained::retain(p) }));
-    if let Ok(mut q) = queue.deliveries.lock() {
-        q.push_back(Delivery {
+    // SAFETY: `refcon` is the adapter's `CallbackQueue<Delivery>`, kept alive until the session
+    // is invalidated (after which no callback runs); the sample buffer is null or valid for the
+    // callback.
+    unsafe {
+        deliver(refcon, sample, |sample| Delivery {
+            sample: sample.map(SendSampleBuffer),
             status,
             flags,
-            sample,
-        });
+        })
     }
 }
 
@@ -105,7 +95,7 @@ pub(crate) struct VtEncoder {
     config: EncoderConfig,
     layout: BitstreamLayout,
     session: CFRetained<VTCompressionSession>,
-    queue: Arc<CallbackQueue>,
+    queue: Arc<CallbackQueue<Delivery>>,
     /// Frames submitted (for made-up timestamps).
     frames: i64,
     ticks_per_frame: i64,
@@ -116,33 +106,32 @@ impl VtEncoder {
     pub(crate) fn new(config: EncoderConfig) -> Result<Self> {
         config.validate()?;
         let layout = output_layout(config.codec, config.layout)?;
-        let queue = Arc::new(CallbackQueue::default());
+        let queue = CallbackQueue::new();
         let width = i32::try_from(config.dimensions.width())
             .map_err(|_| VideoError::invalid_input("width too large"))?;
         let height = i32::try_from(config.dimensions.height())
             .map_err(|_| VideoError::invalid_input("height too large"))?;
-        let mut session: *mut VTCompressionSession = std::ptr::null_mut();
-        // SAFETY: valid arguments; the refcon outlives the session (see `on_encoded`);
-        // `session` receives a +1 reference.
-        let status = unsafe {
-            VTCompressionSession::create(
-                None,
-                width,
-                height,
-                codec_type(config.codec)?,
-                None,
-                None,
-                None,
-                Some(on_encoded),
-                Arc::as_ptr(&queue) as *mut c_void,
-                NonNull::from(&mut session),
-            )
+        let codec = codec_type(config.codec)?;
+        let refcon = CallbackQueue::refcon(&queue);
+        let call = |out| {
+            // SAFETY: valid arguments; the refcon outlives the session (see `on_encoded`).
+            unsafe {
+                VTCompressionSession::create(
+                    None,
+                    width,
+                    height,
+                    codec,
+                    None,
+                    None,
+                    None,
+                    Some(on_encoded),
+                    refcon,
+                    out,
+                )
+            }
         };
-        check("VTCompressionSessionCreate", status)?;
-        let session = NonNull::new(session)
-            .ok_or_else(|| VideoError::backend("VTCompressionSessionCreate returned nothing"))?;
-        // SAFETY: +1 reference from the create call.
-        let session = unsafe { CFRetained::from_raw(session) };
+        // SAFETY: on success the create call hands out a +1 reference.
+        let session = unsafe { created("VTCompressionSessionCreate", call) }?;
         let ticks_per_frame = config.timebase.ticks_per_frame(config.fps);
         let encoder = Self {
             config,
@@ -303,10 +292,7 @@ impl VtEncoder {
 
     /// Turns queued samples into chunks, in the order VideoToolbox emitted them.
     fn collect(&mut self, out: &mut Vec<EncodedChunk>) -> Result<()> {
-        let deliveries: Vec<Delivery> = match self.queue.deliveries.lock() {
-            Ok(mut q) => q.drain(..).collect(),
-            Err(_) => return Err(VideoError::backend("encoder callback queue poisoned")),
-        };
+        let deliveries = self.queue.take("encoder")?;
         let mut first_error = None;
         let mut dropped = 0u64;
         for d in deliveries {
@@ -463,16 +449,7 @@ impl EncoderBackend for VtEncoder {
             timebase: self.config.timebase,
         });
         self.frames += 1;
-        let cm = |ts: Timestamp| {
-            let t = to_cmtime(ts);
-            CMTime {
-                value: t.value,
-                timescale: t.timescale,
-                flags: CMTimeFlags::Valid,
-                epoch: 0,
-            }
-        };
-        let duration = cm(Timestamp {
+        let duration = cm_time(Timestamp {
             ticks: self.ticks_per_frame,
             timebase: self.config.timebase,
         });
@@ -487,7 +464,7 @@ impl EncoderBackend for VtEncoder {
         let status = unsafe {
             self.session.encode_frame(
                 &pb,
-                cm(pts),
+                cm_time(pts),
                 duration,
                 properties.as_deref().map(|d| d.as_opaque()),
                 std::ptr::null_mut(),

@@ -1,9 +1,9 @@
 //! Copying a caller's picture into the planes of a pixel buffer (NV12 or 32BGRA), whatever
 //! the source stride, with the format conversions that need no colour maths.
 
+use crate::api::encode_input::EncodeInput;
 use crate::api::error::{Result, VideoError};
 use crate::api::frame::PixelFormat;
-use crate::api::raw::EncodeInput;
 
 /// The pixel-buffer layout a picture of `format` is uploaded into.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,7 +129,7 @@ pub(crate) fn write_bgra(input: &EncodeInput, dst: &mut [u8], stride: usize) -> 
 mod tests {
     use super::*;
     use crate::api::codec::Dimensions;
-    use crate::api::raw::RawPlane;
+    use crate::api::encode_input::RawPlane;
 
     fn plane(data: Vec<u8>, stride: usize) -> RawPlane {
         RawPlane {

@@ -30,7 +30,8 @@ pub use api::color::{
     ColorDescription, ColorPrimaries, ColorRange, MatrixCoefficients, TransferCharacteristics,
 };
 pub use api::config::{
-    ConversionPath, DecodeOutput, DecoderConfig, EncoderConfig, FramePlacement, RateControl,
+    ConversionPath, DecodeOutput, DecoderConfig, EncoderConfig, FramePlacement, NvidiaOptions,
+    RateControl,
 };
 pub use api::error::{ErrorKind, Rejected, Result, VideoError};
 pub use api::frame::{CropRect, DecodedFrame, FrameData, GpuApi, GpuSurface, PixelFormat, Plane};

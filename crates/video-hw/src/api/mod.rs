@@ -5,5 +5,6 @@ pub mod color;
 pub mod config;
 pub mod error;
 pub mod frame;
+pub mod nvidia_options;
 pub mod packet;
 pub mod raw;

@@ -10,7 +10,7 @@ it for any newer GPU (Turing .. Hopper and later).
 import argparse, ctypes, glob, os, sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-KDIR = os.path.join(ROOT, "crates/video-hw/src/backend/nvidia/kernels")
+KDIR = os.path.join(ROOT, "crates/video-hw/src/backend/nvidia/cuda/kernels")
 
 def find_nvrtc():
     pats = ["/tmp/nvrtc/site/nvidia/cuda_nvrtc/lib/libnvrtc.so.*",

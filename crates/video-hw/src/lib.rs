@@ -30,7 +30,8 @@ pub use api::color::{
     ColorDescription, ColorPrimaries, ColorRange, MatrixCoefficients, TransferCharacteristics,
 };
 pub use api::config::{
-    ConversionPath, DecodeOutput, DecoderConfig, EncoderConfig, FramePlacement, RateControl,
+    ConversionPath, DecodeOutput, DecoderConfig, EncoderConfig, FramePlacement, NvidiaOptions,
+    RateControl,
 };
 pub use api::encode_input::{EncodeInput, PlaneBuffer, RawPlane};
 pub use api::error::{ErrorKind, Rejected, Result, VideoError};

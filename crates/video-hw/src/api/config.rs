@@ -6,6 +6,8 @@ use super::frame::PixelFormat;
 use super::packet::BitstreamLayout;
 use std::time::Duration;
 
+pub use super::nvidia_options::NvidiaOptions;
+
 /// What a decoder hands back for each picture.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -89,6 +91,8 @@ pub struct DecoderConfig {
     /// The GPU to decode on, as the driver numbers them (default 0; CUDA device ordinal on
     /// NVIDIA). Backends without a choice of GPU ignore it.
     pub gpu: u32,
+    /// Tuning of the NVIDIA decoder (environment overrides in [`NvidiaOptions`]).
+    pub nvidia: NvidiaOptions,
 }
 
 impl DecoderConfig {
@@ -105,6 +109,7 @@ impl DecoderConfig {
             parameter_sets: Vec::new(),
             placement: FramePlacement::Auto,
             gpu: 0,
+            nvidia: NvidiaOptions::default(),
         }
     }
 

@@ -59,11 +59,16 @@ impl AccessUnit {
     pub fn to_annexb(&self) -> Vec<u8> {
         let len = self.nals.iter().map(|n| n.len().saturating_add(4)).sum();
         let mut out = Vec::with_capacity(len);
+        self.write_annexb(&mut out);
+        out
+    }
+
+    /// Appends the access unit to `out` as Annex-B (4-byte start codes).
+    pub fn write_annexb(&self, out: &mut Vec<u8>) {
         for nal in &self.nals {
             out.extend_from_slice(&[0, 0, 0, 1]);
             out.extend_from_slice(nal);
         }
-        out
     }
 
     /// The access unit with `length_size`-byte big-endian length prefixes; `InvalidInput`

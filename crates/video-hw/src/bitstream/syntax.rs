@@ -77,9 +77,15 @@ pub trait CodecSyntax: Sync {
     fn is_keyframe(&self, unit: &[u8]) -> bool;
     /// Whether the unit carries coded picture data.
     fn is_picture(&self, unit: &[u8]) -> bool;
-    /// The access unit as its decoders take it (Annex-B for NAL codecs, the packet as is
-    /// for packet codecs).
-    fn decoder_bytes(&self, au: &AccessUnit) -> Vec<u8>;
+    /// Appends the access unit as its decoders take it (Annex-B for NAL codecs, the packet
+    /// as is for packet codecs) to `out`.
+    fn write_decoder_bytes(&self, au: &AccessUnit, out: &mut Vec<u8>);
+    /// [`Self::write_decoder_bytes`] into a new buffer.
+    fn decoder_bytes(&self, au: &AccessUnit) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.write_decoder_bytes(au, &mut out);
+        out
+    }
     /// A picture counter at the start of a stream.
     fn picture_tally(&self) -> Box<dyn PictureTally>;
     /// A feature tracker at the start of a stream.

@@ -32,8 +32,8 @@ impl CodecSyntax for Hevc {
     fn is_picture(&self, unit: &[u8]) -> bool {
         nal::is_vcl(Codec::Hevc, unit)
     }
-    fn decoder_bytes(&self, au: &AccessUnit) -> Vec<u8> {
-        au.to_annexb()
+    fn write_decoder_bytes(&self, au: &AccessUnit, out: &mut Vec<u8>) {
+        au.write_annexb(out);
     }
     fn picture_tally(&self) -> Box<dyn PictureTally> {
         Box::new(PictureCounter::new(Codec::Hevc))

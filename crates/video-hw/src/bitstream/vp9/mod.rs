@@ -59,8 +59,10 @@ impl CodecSyntax for Vp9 {
     fn is_picture(&self, unit: &[u8]) -> bool {
         !unit.is_empty()
     }
-    fn decoder_bytes(&self, au: &AccessUnit) -> Vec<u8> {
-        au.nals.concat()
+    fn write_decoder_bytes(&self, au: &AccessUnit, out: &mut Vec<u8>) {
+        for unit in &au.nals {
+            out.extend_from_slice(unit);
+        }
     }
     fn picture_tally(&self) -> Box<dyn PictureTally> {
         Box::<Vp9Pictures>::default()

@@ -1,7 +1,7 @@
 //! Pooled device buffers for GPU-resident frames: a frame's keepalive returns its buffer to
 //! the pool when the caller drops the frame.
 
-use super::cuda::{Context, DeviceBuffer};
+use super::{Context, DeviceBuffer};
 use crate::api::error::Result;
 use std::sync::{Arc, Mutex};
 

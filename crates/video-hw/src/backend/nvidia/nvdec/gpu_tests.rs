@@ -2,7 +2,8 @@
 //! no bitstream layer), so that the decoder itself can be checked on its own. Without a GPU
 //! they say so and pass, unless `VIDEO_HW_REQUIRE_GPU=1`.
 
-use super::decoder::{NvdecDecoder, library};
+use super::calls::library;
+use super::decoder::NvdecDecoder;
 use crate::api::codec::{Codec, Timestamp};
 use crate::api::config::{DecodeOutput, DecoderConfig};
 use crate::api::frame::{DecodedFrame, PixelFormat};
@@ -12,7 +13,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 fn gpu_name() -> Option<String> {
-    match super::environment() {
+    match crate::backend::nvidia::environment() {
         Ok((_, name)) => Some(name),
         Err(why) => {
             if std::env::var("VIDEO_HW_REQUIRE_GPU").as_deref() == Ok("1") {
@@ -177,7 +178,7 @@ fn adapter_decodes_conformance_streams() {
     }
     eprintln!(
         "ADAPTER SUMMARY {ok}/{total}; counters {:?}",
-        super::stats::snapshot()
+        crate::backend::nvidia::stats::snapshot()
     );
     assert!(ok > 0);
 }
@@ -200,7 +201,7 @@ fn adapter_outputs_gpu_and_rgb() {
         gpu_frames.first().map(|f| (&f.data, f.crop)),
         rgb.len(),
         rgb.first().map(|f| (f.format, f.crop)),
-        super::stats::snapshot()
+        crate::backend::nvidia::stats::snapshot()
     );
     assert_eq!(gpu_frames.len(), 250);
     assert_eq!(rgb.len(), 250);

@@ -26,6 +26,7 @@ pub type CUvideotimestamp = i64;
 pub type cudaVideoCodec = c_int;
 pub const cudaVideoCodec_H264: cudaVideoCodec = 4;
 pub const cudaVideoCodec_HEVC: cudaVideoCodec = 8;
+pub const cudaVideoCodec_VP9: cudaVideoCodec = 10;
 
 // cudaVideoSurfaceFormat
 pub type cudaVideoSurfaceFormat = c_int;

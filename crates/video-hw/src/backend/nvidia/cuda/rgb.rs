@@ -1,7 +1,7 @@
 //! NV12/P016 -> packed RGB: the CUDA kernel (PTX shipped in the crate) and the CPU fallback
 //! with the same arithmetic.
 
-use super::cuda::{Context, Kernel};
+use super::{Context, Kernel};
 use crate::api::color::ColorDescription;
 use crate::api::error::{Result, VideoError};
 use crate::api::frame::PixelFormat;
@@ -150,6 +150,68 @@ impl RgbKernel {
         // the rectangle and stays alive until the stream is synchronised by the caller.
         unsafe { self.kernel.launch(grid, block, stream, &mut params[..17]) }
     }
+}
+
+/// Where a packed-RGB conversion lands: `rows` rows of `pitch` bytes, tightly packed, in the
+/// device staging buffer and again in host memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RgbLayout {
+    pub pitch: usize,
+    pub rows: usize,
+}
+
+impl RgbLayout {
+    /// Bytes of the converted picture.
+    pub fn len(&self) -> usize {
+        self.pitch * self.rows
+    }
+}
+
+/// The layout of `src`'s visible rectangle converted to `format`; `None` when `format` is not
+/// packed RGB.
+pub(crate) fn layout(src: &Source, format: PixelFormat) -> Option<RgbLayout> {
+    let (bpp, _) = packing(format)?;
+    Some(RgbLayout {
+        pitch: src.width as usize * bpp,
+        rows: src.height as usize,
+    })
+}
+
+/// The one RGB launch of the backend (the NVDEC output and the CUDA transform): queues on
+/// `stream` the kernel's conversion of `src` into the device buffer `staging` (at least
+/// `layout(src, format).len()` bytes), tightly packed; returns that layout. The host copy is
+/// [`copy_to_host`], on the same stream or, after an event, on another.
+pub(crate) fn launch(
+    kernel: &RgbKernel,
+    stream: CUstream,
+    src: &Source,
+    format: PixelFormat,
+    coeffs: Coeffs,
+    staging: CUdeviceptr,
+) -> Result<RgbLayout> {
+    let layout = layout(src, format)
+        .ok_or_else(|| VideoError::unsupported(format!("{format} is not RGB")))?;
+    kernel.launch(stream, src, format, coeffs, staging, layout.pitch)?;
+    Ok(layout)
+}
+
+/// Queues on `stream` the copy of a converted picture (`layout`) from the device buffer
+/// `staging` to the host buffer at `host` (at least `layout.len()` bytes, page-locked or not).
+pub(crate) fn copy_to_host(
+    stream: CUstream,
+    staging: CUdeviceptr,
+    layout: RgbLayout,
+    host: *mut u8,
+) -> Result<()> {
+    super::copy_2d(
+        stream,
+        super::Mem::Device(staging),
+        layout.pitch,
+        super::Mem::Host(host.cast()),
+        layout.pitch,
+        layout.pitch,
+        layout.rows,
+    )
 }
 
 /// The CPU fallback: converts tightly packed semi-planar 4:2:0 (`luma` then `chroma` rows of

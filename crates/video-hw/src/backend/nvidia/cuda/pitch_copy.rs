@@ -2,16 +2,17 @@
 //! `kernels/`), an alternative to the copy engines for the GPU-output path
 //! (`VIDEO_HW_NV_COPY=kernel`).
 
-use super::cuda::{Context, Kernel};
+use super::{Context, Kernel};
 use crate::api::error::Result;
 use cudarc::driver::sys::{CUdeviceptr, CUstream};
 use std::ffi::{c_int, c_void};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 /// The kernel's PTX, generated from `kernels/pitch_copy.cu` by `scripts/build-ptx.py`.
 const PTX: &str = include_str!("kernels/pitch_copy.ptx");
 
-/// What copies a mapped surface into a pooled device buffer (`VIDEO_HW_NV_COPY`).
+/// What copies a mapped surface into a pooled device buffer
+/// ([`crate::NvidiaOptions::copy_kernel`], `VIDEO_HW_NV_COPY`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum CopyPath {
     /// `cuMemcpy2DAsync` (the copy engines): the default.
@@ -27,12 +28,6 @@ impl CopyPath {
             Some(v) if v == "kernel" => Self::Kernel,
             _ => Self::Engine,
         }
-    }
-
-    /// The process-wide choice, read once.
-    pub fn get() -> Self {
-        static PATH: OnceLock<CopyPath> = OnceLock::new();
-        *PATH.get_or_init(|| Self::from_value(std::env::var("VIDEO_HW_NV_COPY").ok().as_deref()))
     }
 }
 

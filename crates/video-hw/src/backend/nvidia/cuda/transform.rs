@@ -4,13 +4,13 @@
 //! copy lands in a recycled, page-locked host buffer. Other frames and specs (CPU frames,
 //! resizing, Y'CbCr targets) are left to the CPU path (`Ok(None)`).
 
-use super::cuda::{self, Context, DeviceBuffer, Mem, Stream};
 use super::host_pool::HostPool;
 use super::rgb::{self, Coeffs, RgbKernel, Source};
-use super::stats::{self, COUNTERS};
+use super::{Context, DeviceBuffer, Stream};
 use crate::api::codec::Dimensions;
 use crate::api::error::{Result, VideoError};
 use crate::api::frame::{CropRect, DecodedFrame, FrameData, GpuApi, PixelFormat, Plane};
+use crate::backend::nvidia::stats::{self, COUNTERS};
 use crate::transform::{GpuTransform, TransformSpec};
 use std::sync::{Arc, Mutex};
 
@@ -38,7 +38,7 @@ unsafe impl Send for Inner {}
 impl CudaTransform {
     /// Loads the kernel into device `gpu`'s primary context and makes the transform's stream.
     pub fn new(gpu: u32) -> Result<Self> {
-        let ctx = super::held_primary(gpu)?;
+        let ctx = crate::backend::nvidia::held_primary(gpu)?;
         let stream = Stream::new(ctx.clone())?;
         let kernel = RgbKernel::load(ctx.clone())?;
         Ok(Self {
@@ -90,9 +90,6 @@ impl GpuTransform for CudaTransform {
             PixelFormat::P016 => true,
             _ => return Ok(None),
         };
-        let Some((bpp, _)) = rgb::packing(spec.format) else {
-            return Ok(None);
-        };
         if surface.api != GpuApi::Cuda
             || surface.planes.len() < 2
             || surface.pitches.len() < 2
@@ -111,9 +108,10 @@ impl GpuTransform for CudaTransform {
             height: crop.height,
             wide,
         };
-        let pitch = crop.width as usize * bpp;
-        let rows = crop.height as usize;
-        let len = pitch * rows;
+        let Some(layout) = rgb::layout(&src, spec.format) else {
+            return Ok(None);
+        };
+        let len = layout.len();
         let mut guard = self
             .inner
             .lock()
@@ -133,19 +131,9 @@ impl GpuTransform for CudaTransform {
         // than a code value).
         let bit_depth = if wide { 10 } else { 8 };
         let coeffs = Coeffs::for_color(frame.color, crop.height, bit_depth)?;
-        inner
-            .kernel
-            .launch(stream, &src, spec.format, coeffs, staging, pitch)?;
+        rgb::launch(&inner.kernel, stream, &src, spec.format, coeffs, staging)?;
         let out = inner.host_pool.acquire(len)?;
-        cuda::copy_2d(
-            stream,
-            Mem::Device(staging),
-            pitch,
-            Mem::Host(out.ptr.cast()),
-            pitch,
-            pitch,
-            rows,
-        )?;
+        rgb::copy_to_host(stream, staging, layout, out.ptr)?;
         inner.stream.synchronize()?;
         stats::add(&COUNTERS.rgb_gpu, 1);
         stats::add(&COUNTERS.host_copies, 1);
@@ -158,7 +146,7 @@ impl GpuTransform for CudaTransform {
             keyframe: frame.keyframe,
             data: FrameData::Cpu(vec![Plane {
                 data: out.data,
-                stride: pitch,
+                stride: layout.pitch,
             }]),
         }))
     }

@@ -7,9 +7,9 @@
 //! caller's frames keep their planes alive as long as they like, and a plane outliving the
 //! session stays valid (it is merely no longer page-locked).
 
-use super::cuda::{Context, check};
-use super::stats::{self, COUNTERS};
+use super::{Context, check};
 use crate::api::error::Result;
+use crate::backend::nvidia::stats::{self, COUNTERS};
 use cudarc::driver::sys;
 use std::sync::Arc;
 

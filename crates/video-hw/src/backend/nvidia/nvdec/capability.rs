@@ -1,11 +1,12 @@
 //! What NVDEC decodes on this GPU, asked of the hardware (`cuvidGetDecoderCaps`) by the
 //! probe, for every bit depth and the chroma formats this adapter outputs (4:2:0, 4:0:0).
 
-use super::decoder::query_caps;
-use super::ffi::{self, Nvcuvid};
+use super::calls::NvdecCalls;
+use super::codec::{field_coding, nv_codec};
+use super::ffi::{self, CUVIDDECODECAPS, cudaVideoChromaFormat};
 use crate::api::codec::Codec;
+use crate::api::error::Result;
 use crate::backend::{Backend, DecodeCapability, FormatLimit};
-use crate::bitstream::stream_features::FieldCoding;
 
 /// The remedy an NVDEC refusal names.
 fn remedy() -> String {
@@ -18,9 +19,27 @@ fn remedy() -> String {
     }
 }
 
+/// Asks NVDEC what it can do for `codec` at `bit_depth` in `chroma` format (a context must be
+/// current).
+pub(crate) fn query_caps(
+    calls: &impl NvdecCalls,
+    codec: Codec,
+    bit_depth: u8,
+    chroma: cudaVideoChromaFormat,
+) -> Result<CUVIDDECODECAPS> {
+    let mut caps = CUVIDDECODECAPS {
+        eCodecType: nv_codec(codec)?,
+        eChromaFormat: chroma,
+        nBitDepthMinus8: u32::from(bit_depth.saturating_sub(8)),
+        ..Default::default()
+    };
+    calls.decoder_caps(&mut caps)?;
+    Ok(caps)
+}
+
 /// NVDEC's table for `codec` (a context must be current); `notes` collects query failures.
-pub(super) fn query(
-    lib: &Nvcuvid,
+pub(crate) fn query(
+    calls: &impl NvdecCalls,
     codec: Codec,
     gpu: &str,
     notes: &mut Vec<String>,
@@ -31,7 +50,7 @@ pub(super) fn query(
             (1u8, ffi::cudaVideoChromaFormat_420),
             (0, ffi::cudaVideoChromaFormat_Monochrome),
         ] {
-            match query_caps(lib, codec, bit_depth, chroma) {
+            match query_caps(calls, codec, bit_depth, chroma) {
                 Ok(c) if c.bIsSupported != 0 => formats.push(FormatLimit {
                     bit_depth,
                     chroma_format_idc,
@@ -48,7 +67,7 @@ pub(super) fn query(
 }
 
 /// A table of `formats` for `codec` on `gpu` (empty: NVDEC refuses every stream of it).
-pub(super) fn unsupported_on(
+pub(crate) fn unsupported_on(
     gpu: &str,
     codec: Codec,
     formats: Vec<FormatLimit>,
@@ -59,15 +78,7 @@ pub(super) fn unsupported_on(
         codec,
         profiles: Vec::new(),
         formats,
-        field_coding: match codec {
-            Codec::H264 => vec![
-                FieldCoding::Progressive,
-                FieldCoding::Fields,
-                FieldCoding::Mbaff,
-            ],
-            // Every other codec codes frames only.
-            _ => vec![FieldCoding::Progressive],
-        },
+        field_coding: field_coding(codec),
         inexact: Vec::new(),
         remedy: remedy(),
     }

@@ -43,6 +43,14 @@ tests)
   VIDEO_HW_CONFORMANCE=$g/data/conformance timeout 120 "$g"/tests/segmented_decode --test-threads 1 --nocapture 2>&1 | tee "$out/segmented.txt" | grep -E "SEGMENTED .*nvidia|test result|FAILED|panicked"
   VIDEO_HW_CONFORMANCE=$g/data/conformance timeout 120 "$g"/tests/output_placement --test-threads 1 --nocapture 2>&1 | tee "$out/placement.txt" | grep -E "^test |PLACEMENT|test result|FAILED|panicked"
   VIDEO_HW_CONFORMANCE=$g/data/conformance timeout 200 "$g"/tests/picture_accounting --test-threads 1 --nocapture nvidia 2>&1 | tee "$out/accounting.txt" | grep -E "^test |test result|FAILED|panicked"
+  echo "== VP9 (streams and FFmpeg MD5s made on the build host)"
+  timeout 200 "$g"/tests/vp9_conformance --test-threads 1 2>&1 | tee "$out/vp9.txt" | grep -E "^test |test result|SKIPPED|FAILED|panicked"
+  "$g"/bin/video-hw probe | grep -E "^nvidia|decode vp9|vp9 "
+  for f in "$g"/data/vp9/*.ivf; do
+    case "$f" in *444*) continue;; esac
+    got=$("$g"/bin/video-hw decode "$f" --backend nvidia --md5 -q); want=$(cat "${f%.ivf}.md5")
+    echo "VP9-CLI $(basename "$f") nvidia=$got ffmpeg=$want $([ "$got" = "$want" ] && echo MATCH || echo DIFFER)"
+  done
   for mode in ${CONTEXTS:-primary}; do
     echo "== contract suite, VIDEO_HW_NV_CONTEXT=$mode"
     VIDEO_HW_NV_CONTEXT=$mode VIDEO_HW_CONFORMANCE=$g/data/conformance timeout 200 "$g"/tests/contract --test-threads 4 nvidia 2>&1 | tee -a "$out/contract.txt" | grep -E "test result|FAILED|panicked"

@@ -21,7 +21,7 @@ export CARGO_PROFILE_RELEASE_DEBUG=false CARGO_PROFILE_RELEASE_STRIP=true
 g=$dest/.gpu; rm -rf "$g"; mkdir -p "$g/bin" "$g/tests" "$g/data"
 if [ $tests = 1 ]; then
 cargo test --release -p video-hw --no-default-features --features backend-nvidia --lib --test nvidia_decode \
-  --test contract --test segmented_decode --test output_placement --test picture_accounting --no-run --message-format=json-render-diagnostics | python3 -c 'import json,sys,shutil,os
+  --test contract --test segmented_decode --test output_placement --test picture_accounting --test vp9_conformance --no-run --message-format=json-render-diagnostics | python3 -c 'import json,sys,shutil,os
 for l in sys.stdin:
     m=json.loads(l)
     if m.get("reason")=="compiler-artifact" and m.get("executable") and m.get("profile",{}).get("test"):
@@ -34,6 +34,10 @@ for l in sys.stdin:
     if m.get("reason")=="compiler-artifact" and m.get("executable"):
         shutil.copy(m["executable"], sys.argv[1]+"/bin/")' "$g"
 [ -n "$conf" ] && cp -r "$conf" "$g/data/conformance"
+# VP9 streams made here with libvpx, and FFmpeg's MD5 of each (the GPU host has no ffmpeg).
+if [ $tests = 1 ] && command -v ffmpeg >/dev/null; then
+  VIDEO_HW_VP9_SAVE=$g/data/vp9 cargo test -q -p video-hw --features sw-ffmpeg --test vp9_conformance --test contract vp9 >/dev/null
+fi
 if [ -n "$streams" ]; then
   mkdir -p "$g/data/nvidia" && cp "$streams"/hevc10.* "$g/data/nvidia/"
   ls "$streams"/in* >/dev/null 2>&1 && mkdir -p "$g/data/bench" && cp "$streams"/in* "$g/data/bench/"

@@ -328,6 +328,16 @@ pub fn vp9_stream(
     pix_fmt: &str,
     extra: &[&str],
 ) -> Option<(Vec<u8>, String)> {
+    // Streams made earlier (for machines without ffmpeg, e.g. the GPU host): the IVF and its
+    // MD5 in `$VIDEO_HW_TEST_DATA/vp9/`, as `VIDEO_HW_VP9_SAVE=DIR` writes them.
+    if let Some(dir) = std::env::var_os("VIDEO_HW_TEST_DATA").map(|d| PathBuf::from(d).join("vp9"))
+        && let (Ok(ivf), Ok(md5)) = (
+            std::fs::read(dir.join(format!("{name}.ivf"))),
+            std::fs::read_to_string(dir.join(format!("{name}.md5"))),
+        )
+    {
+        return Some((ivf, md5.trim().to_owned()));
+    }
     if !have_ffmpeg() {
         return None;
     }
@@ -372,6 +382,11 @@ pub fn vp9_stream(
         .strip_prefix("MD5=")
         .expect("ffmpeg -f md5")
         .to_owned();
+    if let Some(dir) = std::env::var_os("VIDEO_HW_VP9_SAVE").map(PathBuf::from) {
+        std::fs::create_dir_all(&dir).expect("VIDEO_HW_VP9_SAVE is writable");
+        std::fs::write(dir.join(format!("{name}.ivf")), &data).expect("save the stream");
+        std::fs::write(dir.join(format!("{name}.md5")), &md5).expect("save its MD5");
+    }
     Some((data, md5))
 }
 

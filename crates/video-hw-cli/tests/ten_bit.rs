@@ -6,18 +6,6 @@ mod common;
 
 use common::*;
 use std::path::Path;
-use std::process::Command;
-
-/// Runs ffmpeg quietly; panics on failure; returns stdout.
-fn ffmpeg(args: &[&str]) -> Vec<u8> {
-    let o = Command::new("ffmpeg")
-        .args(["-hide_banner", "-nostdin", "-v", "error", "-y"])
-        .args(args)
-        .output()
-        .expect("ffmpeg runs");
-    assert!(o.status.success(), "ffmpeg {args:?}: {}", stderr(&o));
-    o.stdout
-}
 
 /// A 10-bit stream made now: 30 frames of 176x144 with B-frames.
 fn make(path: &Path, encoder: &[&str]) {
@@ -33,7 +21,7 @@ fn make(path: &Path, encoder: &[&str]) {
     ];
     args.extend_from_slice(encoder);
     args.push(path.to_str().expect("utf-8 path"));
-    ffmpeg(&args);
+    ffmpeg_run(&args);
 }
 
 #[cfg(feature = "sw-ffmpeg")]
@@ -51,7 +39,7 @@ fn md5_matches_ffmpeg(name: &str, encoder: &[&str]) {
     let (stream, raw) = (temp(name), temp(&format!("{name}.yuv")));
     make(&stream, encoder);
     let s = stream.to_str().unwrap();
-    let reference = ffmpeg(&["-i", s, "-f", "rawvideo", "-pix_fmt", "yuv420p10le", "-"]);
+    let reference = ffmpeg_run(&["-i", s, "-f", "rawvideo", "-pix_fmt", "yuv420p10le", "-"]);
     assert_eq!(
         reference.len(),
         30 * 176 * 144 * 3,

@@ -23,7 +23,7 @@ pub mod h264;
 pub mod hevc;
 pub mod layout;
 pub mod nal;
-mod nal_tracking;
+pub mod nal_tracking;
 pub mod param_sets;
 pub mod picture_count;
 mod record;

@@ -1,5 +1,6 @@
-//! The trackers of the NAL-unit codecs (H.264, HEVC), behind the room traits of
-//! [`super::syntax`]: one parameter-set cache, picture counter and feature tracker serve both.
+//! What the NAL-unit codecs (H.264, HEVC) share behind the room traits of [`super::syntax`]:
+//! one room type ([`NalSyntax`], one value per codec in its folder) and one parameter-set
+//! cache, picture counter and feature tracker for both.
 
 use super::access_unit::AccessUnit;
 use super::nal;
@@ -7,7 +8,49 @@ use super::param_sets::ParameterSetCache;
 use super::picture_count::PictureCounter;
 use super::sps::StreamInfo;
 use super::stream_features::{StreamFeatureTracker, StreamFeatures};
-use super::syntax::{FeatureTrack, PictureTally, SequenceTrack};
+use super::syntax::{
+    CodecSyntax, ConfigRecord, FeatureTrack, Framing, PictureTally, SequenceTrack,
+};
+use crate::api::codec::Codec;
+use crate::api::error::Result;
+
+/// The room of a NAL-unit codec: the shared machinery, plus the codec's own configuration
+/// record parser.
+#[derive(Debug)]
+pub struct NalSyntax {
+    pub(crate) codec: Codec,
+    pub(crate) parse_record: fn(&[u8]) -> Result<ConfigRecord>,
+}
+
+impl CodecSyntax for NalSyntax {
+    fn codec(&self) -> Codec {
+        self.codec
+    }
+    fn framing(&self) -> Framing {
+        Framing::NalUnits
+    }
+    fn is_keyframe(&self, unit: &[u8]) -> bool {
+        nal::is_keyframe(self.codec, unit)
+    }
+    fn is_picture(&self, unit: &[u8]) -> bool {
+        nal::is_vcl(self.codec, unit)
+    }
+    fn write_decoder_bytes(&self, au: &AccessUnit, out: &mut Vec<u8>) {
+        au.write_annexb(out);
+    }
+    fn picture_tally(&self) -> Box<dyn PictureTally> {
+        Box::new(PictureCounter::new(self.codec))
+    }
+    fn feature_track(&self) -> Box<dyn FeatureTrack> {
+        Box::new(StreamFeatureTracker::new(self.codec))
+    }
+    fn sequence_track(&self) -> Box<dyn SequenceTrack> {
+        Box::new(ParameterSetCache::new(self.codec))
+    }
+    fn parse_config_record(&self, record: &[u8]) -> Result<ConfigRecord> {
+        (self.parse_record)(record)
+    }
+}
 
 impl PictureTally for PictureCounter {
     fn push(&mut self, au: &AccessUnit) {

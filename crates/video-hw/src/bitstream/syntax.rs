@@ -100,7 +100,7 @@ pub trait CodecSyntax: Sync {
 pub fn syntax(codec: Codec) -> &'static dyn CodecSyntax {
     match codec {
         Codec::H264 => &super::h264::H264,
-        Codec::Hevc => &super::hevc::Hevc,
+        Codec::Hevc => &super::hevc::HEVC,
         Codec::Vp9 => &super::vp9::Vp9,
     }
 }

@@ -198,3 +198,30 @@ fn vp9_truncated_packets_are_reported_and_decoding_goes_on() {
         );
     }
 }
+
+/// NVDEC decodes VP9 from 128x128 up: a smaller stream is refused once with `Unsupported`
+/// naming the limit, and its pictures are not reported lost as well.
+#[test]
+fn vp9_below_nvdecs_minimum_size_is_refused_once_naming_the_limit() {
+    if !usable(Backend::Nvidia, Codec::Vp9, true) {
+        return;
+    }
+    let Some((ivf, _)) = vp9_stream(
+        "vp9-small",
+        "96x64",
+        6,
+        "yuv420p",
+        &["-crf", "30", "-b:v", "0"],
+    ) else {
+        return;
+    };
+    let out = decode_inputs(Backend::Nvidia, Codec::Vp9, ivf_packets(&ivf));
+    assert!(out.frames.is_empty());
+    assert_eq!(out.errors.len(), 1, "{:?}", out.errors);
+    assert_eq!(out.errors[0].kind(), ErrorKind::Unsupported);
+    assert!(
+        out.errors[0].to_string().contains("128x128"),
+        "{}",
+        out.errors[0]
+    );
+}

@@ -555,7 +555,7 @@ mod tests {
     proptest! {
         #[test]
         fn assembler_never_panics_and_loses_no_nal_unit(data in stream_like()) {
-            for codec in Codec::ALL {
+            for codec in [Codec::H264, Codec::Hevc] {
                 let nals = split_annexb(&data);
                 let aus = assemble_annexb(codec, &data);
                 let regrouped: Vec<Vec<u8>> = aus.iter().flat_map(|au| au.nals.clone()).collect();
@@ -570,7 +570,7 @@ mod tests {
             data in stream_like(),
             size in 1usize..9,
         ) {
-            for codec in Codec::ALL {
+            for codec in [Codec::H264, Codec::Hevc] {
                 let mut splitter = AnnexBSplitter::new();
                 let mut asm = AccessUnitAssembler::new(codec);
                 let (mut nals, mut aus) = (Vec::new(), Vec::new());

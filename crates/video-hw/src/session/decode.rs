@@ -6,7 +6,7 @@ use super::worker::{Command, WorkerHandle, WorkerPorts, open_adapter};
 use crate::api::codec::{Codec, Timestamp};
 use crate::api::color::ColorDescription;
 use crate::api::config::{ConversionPath, DecodeOutput, DecoderConfig, FramePlacement};
-use crate::api::error::{Rejected, Result, VideoError};
+use crate::api::error::{ErrorKind, Rejected, Result, VideoError};
 use crate::api::frame::{DecodedFrame, FrameData};
 use crate::api::packet::DecodeInput;
 use crate::backend::{self, Backend, BackendReport, Candidate, DecoderBackend, Hop, Selection};
@@ -513,9 +513,13 @@ impl DecodeWorker {
                     continue;
                 }
             }
-            self.pictures.push(&au);
             if !self.feed(&au, ports) {
                 return false;
+            }
+            // The adapter may refuse the stream itself (NVDEC's sequence callback): its
+            // pictures were reported by the refusal, not lost.
+            if !self.guard.is_refused() {
+                self.pictures.push(&au);
             }
         }
         true
@@ -534,6 +538,12 @@ impl DecodeWorker {
         }
         match result {
             Err(e) if self.guard.can_hop(&e) => self.hop(e, ports),
+            // A refusal with no backend left: reported once, the stream skipped until a
+            // sequence the adapter accepts (as for the capability check's refusals).
+            Err(e) if e.kind() == ErrorKind::Unsupported => {
+                self.guard.refuse();
+                self.emit_error(e, ports)
+            }
             Err(e) => self.emit_error(e, ports),
             Ok(()) => true,
         }

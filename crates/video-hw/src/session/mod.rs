@@ -6,14 +6,12 @@ mod fallback;
 #[cfg(all(test, feature = "sw-openh264"))]
 mod fallback_tests;
 mod generation;
+mod group;
 mod placement;
-mod segmented;
 mod worker;
 
 pub use decode::{DecodeSession, DecodeSummary};
 pub use encode::{EncodeSession, EncodeSummary};
 pub(crate) use generation::InPlace;
 pub use generation::{SessionSwitchRequest, SwitchMode, SwitchStats};
-pub use segmented::{
-    SegmentedConfig, SegmentedSummary, decode_segmented, decode_segmented_with_metrics,
-};
+pub(crate) use group::open_group;

@@ -38,7 +38,10 @@ pub use api::error::{ErrorKind, Rejected, Result, VideoError};
 pub use api::frame::{CropRect, DecodedFrame, FrameData, GpuApi, GpuSurface, PixelFormat, Plane};
 pub use api::packet::{BitstreamLayout, DecodeInput, EncodedChunk};
 pub use backend::{Backend, BackendReport, CodecSupport, DecodeCapability, Hop, Selection, probe};
+pub use pipeline::{
+    SegmentedConfig, SegmentedSummary, decode_segmented, decode_segmented_with_metrics,
+};
 pub use session::{
-    DecodeSession, DecodeSummary, EncodeSession, EncodeSummary, SegmentedConfig, SegmentedSummary,
-    SessionSwitchRequest, SwitchMode, SwitchStats, decode_segmented, decode_segmented_with_metrics,
+    DecodeSession, DecodeSummary, EncodeSession, EncodeSummary, SessionSwitchRequest, SwitchMode,
+    SwitchStats,
 };

@@ -1,13 +1,16 @@
 //! One stream decoded by several sessions at once (`decode_segmented`): the frames of its
 //! IDR-started segments, put back in order, are the frames one session makes of the whole
-//! stream (same count, same MD5), on every backend that can run here.
+//! stream (same count, same MD5), on every backend that can run here; the sessions run on the
+//! pipeline scheduler's lanes.
 
 mod common;
 
 use common::*;
 use video_hw::bitstream::{assemble_annexb, split_at_idr};
+use video_hw::metrics::{Metrics, Stage};
 use video_hw::{
     Backend, Codec, DecodeOutput, DecoderConfig, PixelFormat, SegmentedConfig, decode_segmented,
+    decode_segmented_with_metrics,
 };
 
 /// Conformance streams with several IDR pictures: Baseline (one SPS and PPS; several
@@ -137,4 +140,54 @@ fn a_caller_error_stops_the_segmented_decode() {
     .expect_err("the caller's error comes back");
     assert_eq!(seen, 5, "no frame is handed out after the error");
     assert!(err.to_string().contains("the sink is full"));
+}
+
+#[test]
+fn segmented_decode_runs_on_the_pipeline_scheduler_and_matches_one_session() {
+    let Some(dir) = conformance_dir() else { return };
+    if !usable(Backend::Software, Codec::H264, true) {
+        return;
+    }
+    let data = std::fs::read(dir.join("h264/MR2_MW_A.264")).expect("stream readable");
+    let whole = decode_annexb(Backend::Software, Codec::H264, &data, 1 << 16);
+    let units = assemble_annexb(Codec::H264, &data);
+    let segments = split_at_idr(Codec::H264, &units, 1);
+    assert!(segments.len() > 2, "MR2_MW_A has several IDR pictures");
+    let config = DecoderConfig::new(Codec::H264).with_output(DecodeOutput::Cpu(PixelFormat::I420));
+    let mut cfg = SegmentedConfig::new(3);
+    cfg.chunk_size = 4096;
+    let metrics = Metrics::new();
+    let mut parts = Decoded::default();
+    let summary = decode_segmented_with_metrics(
+        Backend::Software,
+        &config,
+        &segments,
+        cfg,
+        &metrics,
+        |frame| {
+            match frame {
+                Ok(f) => parts.frames.push(f),
+                Err(e) => parts.errors.push(e),
+            }
+            Ok(())
+        },
+    )
+    .expect("segmented decode runs");
+    assert!(parts.errors.is_empty(), "{:?}", parts.errors);
+    assert_eq!(parts.frames.len(), whole.frames.len(), "frame count");
+    assert_eq!(parts.md5(), whole.md5(), "frames and their order");
+    assert_eq!(summary.frames, whole.frames.len() as u64);
+    // The scheduler's workers timed every input and every frame, and the sessions' picture
+    // counts add up to the frames handed out.
+    let report = metrics.report();
+    let inputs: u64 = segments
+        .iter()
+        .map(|s| s.data.len().div_ceil(cfg.chunk_size) as u64)
+        .sum();
+    let count = |stage| report.stage(stage).map_or(0, |s| s.count);
+    assert_eq!(count(Stage::Ingest), inputs);
+    assert_eq!(count(Stage::DecodeSubmit), inputs);
+    assert_eq!(count(Stage::DecodeReap), summary.frames);
+    assert_eq!(report.pictures.counted, summary.frames);
+    assert_eq!((report.pictures.lost, report.pictures.extra), (0, 0));
 }

@@ -1,6 +1,5 @@
 //! `video-hw decode`.
 
-use super::{reap_ready_decode, submit_decode};
 use crate::decode_source::Source;
 use crate::progress::Progress;
 use crate::sink::FrameSink;
@@ -9,7 +8,6 @@ use clap::Args;
 use serde::Serialize;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 use video_hw::metrics::{Metrics, MetricsReport, PictureCounts, PipelineSwitch};
 use video_hw::pipeline::{IngestItem, Output, PipelineConfig, PipelineScheduler};
 use video_hw::{
@@ -387,15 +385,13 @@ fn decode_parallel(
     })
 }
 
-/// Decodes `sessions` copies of the input concurrently; every copy must give the same MD5.
-/// With `VIDEO_HW_PIPELINE=1` (or the backend's `VIDEO_HW_NV_PIPELINE` / `VIDEO_HW_VT_PIPELINE`)
-/// every session runs under a pipeline scheduler of its own; otherwise each thread submits and
-/// reaps its session directly.
+/// Decodes `sessions` copies of the input at once, each session in a lane of one pipeline
+/// scheduler ([`PipelineScheduler::run_decode_many`]); every copy must give the same MD5. The
+/// scheduler's queue depth follows `VIDEO_HW_PIPELINE_QUEUE` (or the backend's
+/// `VIDEO_HW_NV_PIPELINE_QUEUE` / `VIDEO_HW_VT_PIPELINE_QUEUE`).
 fn decode_many(args: &DecodeArgs, config: DecoderConfig, source: Source) -> Result<DecodeReport> {
     let inputs: Vec<DecodeInput> = source.collect::<Result<_>>()?;
-    let inputs: Arc<[DecodeInput]> = inputs.into();
     let backend = args.common.backend;
-    let md5 = args.md5;
     // Open every session first so that start-up is not part of the timing.
     let opening = std::time::Instant::now();
     let mut sessions = Vec::with_capacity(args.sessions);
@@ -412,62 +408,28 @@ fn decode_many(args: &DecodeArgs, config: DecoderConfig, source: Source) -> Resu
     );
     let implementation = first.summary().implementation;
     let conversion = first.conversion();
-    let pipeline = PipelineSwitch::from_env(first.backend());
+    let scheduler = PipelineScheduler::new(
+        PipelineConfig::default().with_switch(PipelineSwitch::from_env(first.backend())),
+        Metrics::new(),
+    );
+    let mut copies = (0..args.sessions)
+        .map(|_| SessionCopy::new(args.md5))
+        .collect::<Result<Vec<_>>>()?;
     let open_seconds = opening.elapsed().as_secs_f64();
     let start = std::time::Instant::now();
-    let handles: Vec<_> = sessions
+    let lanes = sessions
         .into_iter()
-        .map(|mut session| {
-            let inputs = inputs.clone();
-            std::thread::spawn(move || -> Result<(u64, Vec<String>, Option<String>)> {
-                let mut sink = FrameSink::new(None, md5)?;
-                let (mut frames, mut errors, mut scratch) = (0u64, Vec::new(), Vec::new());
-                let mut on_frame =
-                    |f: Result<video_hw::DecodedFrame, video_hw::VideoError>| -> Result<()> {
-                        match f {
-                            Ok(frame) => {
-                                sink.put(&frame, &mut scratch)?;
-                                frames += 1;
-                            }
-                            Err(e) => errors.push(e.to_string()),
-                        }
-                        Ok(())
-                    };
-                if pipeline.enabled {
-                    let scheduler = PipelineScheduler::new(
-                        PipelineConfig::default().with_switch(pipeline),
-                        Metrics::new(),
-                    );
-                    let source = inputs.iter().map(|i| Ok(IngestItem::from(i.clone())));
-                    scheduler.run_decode(source, session, None, |out| {
-                        let result = match out {
-                            Output::Frame(unit) => on_frame(Ok(unit.item)),
-                            Output::Error { error, .. } => on_frame(Err(error)),
-                            Output::Chunk(_) => Ok(()),
-                        };
-                        result.map_err(|e| video_hw::VideoError::backend(format!("{e:#}")))
-                    })?;
-                } else {
-                    for input in inputs.iter() {
-                        submit_decode(&mut session, input.clone(), &mut on_frame)?;
-                    }
-                    session.flush()?;
-                    reap_ready_decode(&mut session, &mut on_frame)?;
-                }
-                Ok((frames, errors, sink.finish()?))
-            })
-        })
-        .collect();
-    let mut frames = 0;
-    let mut errors = Vec::new();
-    let mut digests = Vec::new();
-    for h in handles {
-        let (f, e, d) = h
-            .join()
-            .map_err(|_| anyhow::anyhow!("a decode thread panicked"))??;
-        frames += f;
-        errors.extend(e);
-        digests.push(d);
+        .zip(&mut copies)
+        .map(|(session, copy)| {
+            let source = inputs.iter().map(|i| Ok(IngestItem::from(i.clone())));
+            (source, session, move |out: Output| copy.put(out))
+        });
+    scheduler.run_decode_many(lanes)?;
+    let (mut frames, mut errors, mut digests) = (0, Vec::new(), Vec::new());
+    for copy in copies {
+        frames += copy.frames;
+        errors.extend(copy.errors);
+        digests.push(copy.sink.finish()?);
     }
     let seconds = start.elapsed().as_secs_f64();
     if digests.windows(2).any(|w| w[0] != w[1]) {
@@ -496,4 +458,38 @@ fn decode_many(args: &DecodeArgs, config: DecoderConfig, source: Source) -> Resu
         metrics: None,
         nvdec: nvdec_counters(),
     })
+}
+
+/// What one copy of `decode --sessions` wrote: its digest, frames and errors.
+struct SessionCopy {
+    sink: FrameSink,
+    frames: u64,
+    errors: Vec<String>,
+    scratch: Vec<u8>,
+}
+
+impl SessionCopy {
+    fn new(md5: bool) -> Result<Self> {
+        Ok(Self {
+            sink: FrameSink::new(None, md5)?,
+            frames: 0,
+            errors: Vec::new(),
+            scratch: Vec::new(),
+        })
+    }
+
+    /// The scheduler's sink for this copy.
+    fn put(&mut self, out: Output) -> video_hw::Result<()> {
+        match out {
+            Output::Frame(unit) => {
+                self.sink
+                    .put(&unit.item, &mut self.scratch)
+                    .map_err(|e| video_hw::VideoError::backend(format!("{e:#}")))?;
+                self.frames += 1;
+            }
+            Output::Error { error, .. } => self.errors.push(error.to_string()),
+            Output::Chunk(_) => {}
+        }
+        Ok(())
+    }
 }

@@ -1,9 +1,18 @@
 //! The pipeline: bounded queues with depth statistics, in-flight credits, and the
-//! [`PipelineScheduler`] that runs decode, transform and encode as separate workers.
+//! [`PipelineScheduler`] that runs decode, transform and encode as separate workers, for one
+//! session, several sessions, or one stream cut into segments ([`decode_segmented`]).
 
 mod config;
+mod decode_workers;
+mod egress;
+mod encode_lane;
+mod encode_workers;
+mod lane;
 mod queue;
 mod scheduler;
+mod segmented;
+mod segments;
+mod shared;
 mod stages;
 #[cfg(test)]
 mod tests;
@@ -13,4 +22,7 @@ pub use config::{PipelineConfig, StalePolicy};
 pub use crate::transform::{CreditGuard, Credits};
 pub use queue::{BoundedQueue, PopError, QueueReceiver, QueueSender, QueueStats};
 pub use scheduler::{PipelineScheduler, PipelineSummary};
-pub use stages::{DecodeStage, EncodeStage, FrameTransform, IngestItem, Output, Unit};
+pub use segmented::{
+    SegmentedConfig, SegmentedSummary, decode_segmented, decode_segmented_with_metrics,
+};
+pub use stages::{DecodeStage, EncodeStage, FrameTransform, IngestItem, InputSource, Output, Unit};

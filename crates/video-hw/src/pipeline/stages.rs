@@ -139,6 +139,18 @@ impl FrameTransform for Transformer {
     }
 }
 
+/// What a run reads: its inputs (`T`: [`IngestItem`] or a picture), in order, each one or the
+/// error that ends the input; read on a worker thread.
+pub trait InputSource<T>: IntoIterator<Item = Result<T>, IntoIter: Send> {}
+
+impl<T, S: IntoIterator<Item = Result<T>, IntoIter: Send>> InputSource<T> for S {}
+
+/// Where a run's output goes, in order; an error it returns ends the run. Called on a worker
+/// thread.
+pub trait OutputSink: FnMut(Output) -> Result<()> + Send {}
+
+impl<K: FnMut(Output) -> Result<()> + Send> OutputSink for K {}
+
 /// One input for the scheduler: the compressed data, the generation it belongs to, and whether
 /// its frames skip the transform.
 #[derive(Debug)]

@@ -642,3 +642,155 @@ fn real_sessions_transcode_through_the_scheduler() {
     let report = metrics.report();
     assert_eq!(report.stage(Stage::EncodeReap).unwrap().count, 10);
 }
+
+/// Runs `segments` (one byte per frame) on `lanes` decoder doubles through the scheduler's
+/// segmented run, one-byte inputs, `frames_ahead` frames per segment queue.
+fn run_segments_on_doubles(
+    segments: &[Vec<u8>],
+    lanes: usize,
+    frames_ahead: usize,
+    log: &Arc<ThreadLog>,
+    metrics: &Metrics,
+) -> (Result<PipelineSummary>, Vec<Result<u8>>, BTreeSet<String>) {
+    let sched = PipelineScheduler::new(config(), metrics.clone());
+    let data: Vec<&[u8]> = segments.iter().map(Vec::as_slice).collect();
+    let decoders = (0..lanes)
+        .map(|_| DecoderDouble::new(2, log.clone()))
+        .collect();
+    let (mut got, mut callers) = (Vec::new(), BTreeSet::new());
+    let summary = sched.run_segments(&data, 1, frames_ahead, decoders, |item| {
+        callers.insert(thread_name());
+        got.push(item.map(|f| luma_of(&f)));
+        if got.len() == 1000 {
+            return Err(VideoError::backend("the sink is full"));
+        }
+        Ok(())
+    });
+    (summary, got, callers)
+}
+
+#[test]
+fn segmented_run_delivers_every_segment_in_stream_order_from_the_scheduler_lanes() {
+    let metrics = Metrics::new();
+    let log = Arc::new(ThreadLog::default());
+    // Segments of unequal lengths, so that lanes finish out of stream order.
+    let lengths = [9usize, 2, 14, 1, 6, 11, 3];
+    let mut next = 1u8;
+    let segments: Vec<Vec<u8>> = lengths
+        .iter()
+        .map(|&n| {
+            (0..n)
+                .map(|_| {
+                    next += 1;
+                    next
+                })
+                .collect()
+        })
+        .collect();
+    let (summary, got, callers) = run_segments_on_doubles(&segments, 3, 2, &log, &metrics);
+    let summary = summary.unwrap();
+    let want: Vec<u8> = segments.concat();
+    let got: Vec<u8> = got.into_iter().map(Result::unwrap).collect();
+    assert_eq!(got, want, "frames in stream order, none lost or repeated");
+    assert_eq!(summary.inputs, want.len() as u64);
+    assert_eq!(summary.frames_decoded, want.len() as u64);
+    assert_eq!(summary.frames_delivered, want.len() as u64);
+    assert_eq!(summary.errors, 0);
+    // The sessions ran on the scheduler's workers; the caller got the frames on its thread.
+    assert_eq!(
+        log.names("decode_submit"),
+        ["video-hw-decode-submit".to_string()].into()
+    );
+    assert_eq!(
+        log.names("decode_reap"),
+        ["video-hw-decode-reap".to_string()].into()
+    );
+    assert_eq!(callers, [thread_name()].into());
+    let r = metrics.report();
+    assert_eq!(
+        r.stage(Stage::DecodeSubmit).unwrap().count,
+        want.len() as u64
+    );
+    assert_eq!(r.stage(Stage::DecodeReap).unwrap().count, want.len() as u64);
+}
+
+#[test]
+fn segmented_run_keeps_a_decode_error_in_its_place_and_a_caller_error_stops_every_lane() {
+    let metrics = Metrics::new();
+    let log = Arc::new(ThreadLog::default());
+    let segments = vec![vec![1, 2], vec![3, 0xFF, 4], vec![5]];
+    let (summary, got, _) = run_segments_on_doubles(&segments, 2, 1, &log, &metrics);
+    let summary = summary.unwrap();
+    let shown: Vec<Option<u8>> = got.iter().map(|r| r.as_ref().ok().copied()).collect();
+    assert_eq!(shown, [Some(1), Some(2), Some(3), None, Some(4), Some(5)]);
+    assert_eq!((summary.frames_delivered, summary.errors), (5, 1));
+
+    // The sink fails at its 1000th item, with lanes waiting on full segment queues and on
+    // sessions that are out of credits: the run ends and returns the sink's error.
+    let segments: Vec<Vec<u8>> = (0..40).map(|_| vec![7; 60]).collect();
+    let (summary, got, _) = run_segments_on_doubles(&segments, 3, 1, &log, &metrics);
+    let err = summary.expect_err("the sink's error comes back");
+    assert!(err.to_string().contains("the sink is full"), "{err}");
+    assert_eq!(got.len(), 1000, "nothing is handed out after the error");
+}
+
+#[test]
+fn decode_and_encode_lanes_run_at_once_each_in_order_to_its_own_sink() {
+    let metrics = Metrics::new();
+    let log = Arc::new(ThreadLog::default());
+    let sched = PipelineScheduler::new(config(), metrics.clone());
+    let mut seen = [Vec::new(), Vec::new()];
+    let lanes = seen.iter_mut().enumerate().map(|(lane, seen)| {
+        let values = (0..30).map(move |i| (i * 2 + lane as u8) % 0xFE);
+        let sink = move |out: Output| {
+            match out {
+                Output::Frame(u) => seen.push(luma_of(&u.item)),
+                other => panic!("unexpected {other:?}"),
+            }
+            Ok(())
+        };
+        (inputs(values), DecoderDouble::new(2, log.clone()), sink)
+    });
+    let summaries = sched.run_decode_many(lanes).unwrap();
+    for (lane, seen) in seen.iter().enumerate() {
+        let want: Vec<u8> = (0..30).map(|i| (i * 2 + lane as u8) % 0xFE).collect();
+        assert_eq!(*seen, want, "lane {lane}");
+        assert_eq!(summaries[lane].frames_delivered, 30);
+    }
+
+    let mut chunks = [Vec::new(), Vec::new()];
+    let lanes = chunks.iter_mut().enumerate().map(|(lane, chunks)| {
+        let pictures = (0..20u8).map(move |i| {
+            crate::transform::frame_to_encode_input(tiny_frame(i + 100 * lane as u8))
+        });
+        let encoder = EncoderDouble {
+            credits: 2,
+            ready: VecDeque::new(),
+            log: log.clone(),
+        };
+        let sink = move |out: Output| {
+            match out {
+                Output::Chunk(u) => chunks.push((u.seq, u.item.data[0])),
+                other => panic!("unexpected {other:?}"),
+            }
+            Ok(())
+        };
+        (pictures, encoder, sink)
+    });
+    let summaries = sched.run_encode_many(lanes).unwrap();
+    for (lane, chunks) in chunks.iter().enumerate() {
+        let want: Vec<(u64, u8)> = (0..20u8)
+            .map(|i| (i as u64, i + 100 * lane as u8))
+            .collect();
+        assert_eq!(*chunks, want, "lane {lane}");
+        assert_eq!(summaries[lane].chunks_delivered, 20);
+    }
+    assert_eq!(
+        log.names("encode_submit"),
+        ["video-hw-encode-submit".to_string()].into()
+    );
+    assert_eq!(
+        log.names("encode_reap"),
+        ["video-hw-encode-reap".to_string()].into()
+    );
+}

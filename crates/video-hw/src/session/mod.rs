@@ -6,13 +6,11 @@ mod fallback;
 #[cfg(all(test, feature = "sw-openh264"))]
 mod fallback_tests;
 mod generation;
+mod group;
 mod placement;
-mod segmented;
 mod worker;
 
 pub use decode::{DecodeSession, DecodeSummary};
 pub use encode::{EncodeSession, EncodeSummary};
 pub use generation::{SessionSwitchRequest, SwitchMode, SwitchStats};
-pub use segmented::{
-    SegmentedConfig, SegmentedSummary, decode_segmented, decode_segmented_with_metrics,
-};
+pub(crate) use group::open_group;

@@ -1,13 +1,15 @@
-//! The in-process steady state: sessions opened first (not timed), then the timed loop of
-//! submit / reap / flush, recording stage latencies into [`Metrics`].
+//! The in-process steady state: sessions opened first (not timed), then the timed run of the
+//! sessions on the library's pipeline scheduler, which records stage latencies into
+//! [`Metrics`].
 
 use anyhow::{Context, Result, bail};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
-use video_hw::metrics::{Metrics, Stage};
+use std::time::Instant;
+use video_hw::metrics::Metrics;
+use video_hw::pipeline::{IngestItem, Output, PipelineConfig, PipelineScheduler};
 use video_hw::{
     Backend, DecodeInput, DecodeSession, DecoderConfig, Dimensions, EncodeInput, EncodeSession,
-    EncoderConfig, ErrorKind, PixelFormat, PlaneBuffer, RawPlane,
+    EncoderConfig, PixelFormat, PlaneBuffer, RawPlane,
 };
 
 /// What one timed in-process run produced.
@@ -19,7 +21,9 @@ pub struct RunResult {
     pub outputs: u64,
 }
 
-/// Decodes `units` (Annex-B access units) on `sessions` sessions at once.
+/// Decodes `units` (Annex-B access units) on `sessions` sessions at once, each in a lane of
+/// one pipeline scheduler ([`PipelineScheduler::run_decode_many`], stage latencies recorded in
+/// `metrics`); a decode error ends the run.
 pub fn decode(
     backend: Backend,
     config: &DecoderConfig,
@@ -27,20 +31,39 @@ pub fn decode(
     sessions: usize,
     metrics: &Metrics,
 ) -> Result<RunResult> {
-    let mut opened = Vec::with_capacity(sessions);
-    for i in 0..sessions {
-        opened.push(
-            DecodeSession::with_metrics(backend, config.clone(), metrics.clone())
-                .with_context(|| format!("opening decoder {i}"))?,
-        );
-    }
+    let opened = open(sessions, "decoder", || {
+        DecodeSession::with_metrics(backend, config.clone(), metrics.clone())
+    })?;
     if let Some(s) = opened.first() {
         metrics.set_backend(s.backend().to_string());
     }
-    let units = Arc::clone(units);
-    let metrics = metrics.clone();
-    run_timed(opened, "decode", move |session| {
-        decode_one(session, &units, &metrics)
+    let scheduler = PipelineScheduler::new(PipelineConfig::default(), metrics.clone());
+    timed(sessions, |counts| {
+        let lanes = opened.into_iter().zip(counts).map(|(session, frames)| {
+            let source = units
+                .iter()
+                .map(|u| Ok(IngestItem::from(DecodeInput::annexb(u.clone()))));
+            (source, session, move |out| count(out, frames))
+        });
+        scheduler.run_decode_many(lanes).context("decoding")
+    })
+}
+
+/// Opens `n` sessions with `open`, naming the one that failed (`what` `i`).
+fn open<S>(n: usize, what: &str, open: impl Fn() -> video_hw::Result<S>) -> Result<Vec<S>> {
+    (0..n)
+        .map(|i| open().with_context(|| format!("opening {what} {i}")))
+        .collect()
+}
+
+/// Times `run`, which counts each session's outputs in the slot it is given.
+fn timed<T>(sessions: usize, run: impl FnOnce(&mut [u64]) -> Result<T>) -> Result<RunResult> {
+    let mut counts = vec![0u64; sessions];
+    let start = Instant::now();
+    run(&mut counts)?;
+    Ok(RunResult {
+        seconds: start.elapsed().as_secs_f64(),
+        outputs: counts.iter().sum(),
     })
 }
 
@@ -84,53 +107,6 @@ pub fn decode_parallel(
     })
 }
 
-fn decode_one(mut session: DecodeSession, units: &[Vec<u8>], metrics: &Metrics) -> Result<u64> {
-    let mut frames = 0u64;
-    let mut reap = |session: &mut DecodeSession, wait: Option<Duration>| -> Result<bool> {
-        let t = Instant::now();
-        let got = match wait {
-            Some(w) => session.reap_timeout(w),
-            None => session.try_reap(),
-        };
-        match got {
-            Ok(Some(_)) => {
-                metrics.record(Stage::DecodeReap, t.elapsed());
-                frames += 1;
-                Ok(true)
-            }
-            Ok(None) => Ok(false),
-            Err(e) => {
-                metrics.record_error(Stage::DecodeReap);
-                Err(e).context("decoding")
-            }
-        }
-    };
-    for unit in units {
-        let mut input = DecodeInput::annexb(unit.clone());
-        loop {
-            let t = Instant::now();
-            match session.submit(input) {
-                Ok(()) => {
-                    metrics.record(Stage::DecodeSubmit, t.elapsed());
-                    break;
-                }
-                Err(r) if r.kind() == ErrorKind::Backpressure => {
-                    input = r.input;
-                    reap(&mut session, Some(Duration::from_millis(50)))?;
-                }
-                Err(r) => {
-                    metrics.record_error(Stage::DecodeSubmit);
-                    bail!(r.error);
-                }
-            }
-        }
-        while reap(&mut session, None)? {}
-    }
-    session.flush().context("flushing the decoder")?;
-    while reap(&mut session, None)? {}
-    Ok(frames)
-}
-
 /// I420 pictures split into shared planes, so that building an input copies nothing.
 pub struct Pictures {
     size: Dimensions,
@@ -160,7 +136,7 @@ impl Pictures {
         self.planes.len()
     }
 
-    fn input(&self, i: usize) -> Result<EncodeInput> {
+    fn input(&self, i: usize) -> video_hw::Result<EncodeInput> {
         let (w, cw) = (
             self.size.width() as usize,
             (self.size.width() as usize).div_ceil(2),
@@ -180,11 +156,13 @@ impl Pictures {
                 stride: cw,
             },
         ];
-        Ok(EncodeInput::new(PixelFormat::I420, self.size, planes)?)
+        EncodeInput::new(PixelFormat::I420, self.size, planes)
     }
 }
 
-/// Encodes every picture on `sessions` sessions at once.
+/// Encodes every picture on `sessions` sessions at once, each in a lane of one pipeline
+/// scheduler ([`PipelineScheduler::run_encode_many`], stage latencies recorded in `metrics`);
+/// an encode error ends the run. The sessions are opened before the clock starts.
 pub fn encode(
     backend: Backend,
     config: &EncoderConfig,
@@ -192,93 +170,30 @@ pub fn encode(
     sessions: usize,
     metrics: &Metrics,
 ) -> Result<RunResult> {
-    let mut opened = Vec::with_capacity(sessions);
-    for i in 0..sessions {
-        opened.push(
-            EncodeSession::new(backend, config.clone())
-                .with_context(|| format!("opening encoder {i}"))?,
-        );
-    }
+    let opened = open(sessions, "encoder", || {
+        EncodeSession::new(backend, config.clone())
+    })?;
     if let Some(s) = opened.first() {
         metrics.set_backend(s.backend().to_string());
     }
-    let pictures = Arc::clone(pictures);
-    let metrics = metrics.clone();
-    run_timed(opened, "encode", move |session| {
-        encode_one(session, &pictures, &metrics)
+    let scheduler = PipelineScheduler::new(PipelineConfig::default(), metrics.clone());
+    let pictures: &Pictures = pictures;
+    timed(sessions, |counts| {
+        let lanes = opened.into_iter().zip(counts).map(|(session, chunks)| {
+            let source = (0..pictures.len()).map(move |i| pictures.input(i));
+            (source, session, move |out| count(out, chunks))
+        });
+        scheduler.run_encode_many(lanes).context("encoding")
     })
 }
 
-/// Runs `work` on every session at once, one thread each, and times the whole: the sessions
-/// were opened before the clock starts.
-fn run_timed<S: Send + 'static>(
-    sessions: Vec<S>,
-    what: &str,
-    work: impl Fn(S) -> Result<u64> + Clone + Send + 'static,
-) -> Result<RunResult> {
-    let start = Instant::now();
-    let handles: Vec<_> = sessions
-        .into_iter()
-        .map(|session| {
-            let work = work.clone();
-            std::thread::spawn(move || work(session))
-        })
-        .collect();
-    let mut outputs = 0;
-    for h in handles {
-        outputs += h
-            .join()
-            .map_err(|_| anyhow::anyhow!("a {what} thread panicked"))??;
-    }
-    Ok(RunResult {
-        seconds: start.elapsed().as_secs_f64(),
-        outputs,
-    })
-}
-
-fn encode_one(mut session: EncodeSession, pictures: &Pictures, metrics: &Metrics) -> Result<u64> {
-    let mut chunks = 0u64;
-    let mut reap = |session: &mut EncodeSession, wait: Option<Duration>| -> Result<bool> {
-        let t = Instant::now();
-        let got = match wait {
-            Some(w) => session.reap_timeout(w),
-            None => session.try_reap(),
-        };
-        match got {
-            Ok(Some(_)) => {
-                metrics.record(Stage::EncodeReap, t.elapsed());
-                chunks += 1;
-                Ok(true)
-            }
-            Ok(None) => Ok(false),
-            Err(e) => {
-                metrics.record_error(Stage::EncodeReap);
-                Err(e).context("encoding")
-            }
+/// Counts the frames or chunks a lane delivers; an error ends the run.
+fn count(out: Output, outputs: &mut u64) -> video_hw::Result<()> {
+    match out {
+        Output::Frame(_) | Output::Chunk(_) => {
+            *outputs += 1;
+            Ok(())
         }
-    };
-    for i in 0..pictures.len() {
-        let mut input = pictures.input(i)?;
-        loop {
-            let t = Instant::now();
-            match session.submit(input) {
-                Ok(()) => {
-                    metrics.record(Stage::EncodeSubmit, t.elapsed());
-                    break;
-                }
-                Err(r) if r.kind() == ErrorKind::Backpressure => {
-                    input = r.input;
-                    reap(&mut session, Some(Duration::from_millis(50)))?;
-                }
-                Err(r) => {
-                    metrics.record_error(Stage::EncodeSubmit);
-                    bail!(r.error);
-                }
-            }
-        }
-        while reap(&mut session, None)? {}
+        Output::Error { error, .. } => Err(error),
     }
-    session.flush().context("flushing the encoder")?;
-    while reap(&mut session, None)? {}
-    Ok(chunks)
 }

@@ -1,0 +1,126 @@
+//! One stream decoded by several sessions at once ([`decode_segmented`]), driven by the
+//! [`PipelineScheduler`] ([`PipelineScheduler::run_segments`]).
+//!
+//! The stream is cut into segments that start at IDR pictures
+//! ([`split_at_idr`](crate::bitstream::split_at_idr)). Each session runs in a lane of the
+//! scheduler that takes the next segment not yet taken, decodes it to its end and flushes.
+//! The caller gets the frames in stream order: all of segment 0, then all of segment 1, and
+//! so on. A lane ahead of the caller holds at most `frames_ahead` frames of its segment before
+//! it waits, so memory stays bounded whatever the stream length. On NVIDIA every session runs
+//! on an NVDEC engine of its own, so one stream uses several engines.
+//!
+//! The output is placed as for one session ([`crate::FramePlacement`]), planned once for
+//! all sessions: under the library's choice, a converted output (`DecodeOutput::Cpu`) on a
+//! backend with a GPU transform (NVIDIA) keeps the frames in pooled device memory while they
+//! wait for their turn and converts each one on the caller's thread, in stream order.
+
+use super::{PipelineConfig, PipelineScheduler};
+use crate::api::config::{ConversionPath, DecoderConfig};
+use crate::api::error::{Result, VideoError};
+use crate::api::frame::DecodedFrame;
+use crate::backend::Backend;
+use crate::bitstream::Segment;
+use crate::metrics::Metrics;
+use crate::session::open_group;
+use std::time::{Duration, Instant};
+
+/// How [`decode_segmented`] shares the work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SegmentedConfig {
+    /// Sessions decoding at once (scheduler lanes; on NVIDIA, engines).
+    pub sessions: usize,
+    /// Frames a session may hold for the caller before it waits, per segment. Sessions
+    /// only overlap while the ones ahead of the caller can hold their segment: give the
+    /// longest segment's length for full overlap (memory: that many frames per session;
+    /// keep frames on the GPU where the backend can, see `DecodeOutput::Gpu`).
+    pub frames_ahead: usize,
+    /// Bytes handed to a session per submit.
+    pub chunk_size: usize,
+}
+
+impl SegmentedConfig {
+    /// `sessions` sessions, 64 frames ahead each, 64 KiB submits.
+    pub fn new(sessions: usize) -> Self {
+        Self {
+            sessions,
+            frames_ahead: 64,
+            chunk_size: 64 << 10,
+        }
+    }
+}
+
+/// What a segmented decode did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SegmentedSummary {
+    /// The backend every session ran on.
+    pub backend: Backend,
+    /// Why that backend was chosen.
+    pub selection: String,
+    /// The first session's implementation.
+    pub implementation: String,
+    /// Sessions opened.
+    pub sessions: usize,
+    /// Segments decoded.
+    pub segments: usize,
+    /// Frames handed to the caller.
+    pub frames: u64,
+    /// Time spent opening the sessions, before the first segment started.
+    pub open_time: Duration,
+    /// How frames became the output asked for.
+    pub conversion: ConversionPath,
+}
+
+/// Decodes `segments` (in order, as [`split_at_idr`](crate::bitstream::split_at_idr) made
+/// them) with `cfg.sessions` sessions of `backend` at once, and hands every frame to
+/// `on_frame` in stream order, on the calling thread. A decode error reaches `on_frame` as
+/// `Err` in its place and decoding goes on; an error returned by `on_frame` stops every
+/// session and is returned.
+pub fn decode_segmented(
+    backend: Backend,
+    config: &DecoderConfig,
+    segments: &[Segment],
+    cfg: SegmentedConfig,
+    on_frame: impl FnMut(Result<DecodedFrame>) -> Result<()>,
+) -> Result<SegmentedSummary> {
+    decode_segmented_with_metrics(backend, config, segments, cfg, &Metrics::new(), on_frame)
+}
+
+/// As [`decode_segmented`], counting every frame's conversion path (and the transform
+/// latency) in `metrics`, with the scheduler's stage latencies and picture counts.
+pub fn decode_segmented_with_metrics(
+    backend: Backend,
+    config: &DecoderConfig,
+    segments: &[Segment],
+    cfg: SegmentedConfig,
+    metrics: &Metrics,
+    mut on_frame: impl FnMut(Result<DecodedFrame>) -> Result<()>,
+) -> Result<SegmentedSummary> {
+    if cfg.sessions == 0 || cfg.frames_ahead == 0 || cfg.chunk_size == 0 {
+        return Err(VideoError::invalid_input(
+            "segmented decode needs at least one session, one frame ahead and one byte per submit",
+        ));
+    }
+    let opening = Instant::now();
+    let count = cfg.sessions.min(segments.len()).max(1);
+    let mut group = open_group(backend, config, count, metrics)?;
+    let sessions = std::mem::take(&mut group.sessions);
+    let first = &sessions[0];
+    let mut summary = SegmentedSummary {
+        backend: first.backend(),
+        selection: first.selection().reason.clone(),
+        implementation: first.summary().implementation,
+        sessions: count,
+        segments: segments.len(),
+        frames: 0,
+        open_time: opening.elapsed(),
+        conversion: group.conversion(),
+    };
+    let data: Vec<&[u8]> = segments.iter().map(|s| s.data.as_slice()).collect();
+    let scheduler = PipelineScheduler::new(PipelineConfig::default(), metrics.clone());
+    let run =
+        scheduler.run_segments(&data, cfg.chunk_size, cfg.frames_ahead, sessions, |item| {
+            on_frame(item.and_then(|f| group.finish(f)))
+        })?;
+    summary.frames = run.frames_delivered;
+    Ok(summary)
+}

@@ -42,6 +42,6 @@ pub use pipeline::{
     SegmentedConfig, SegmentedSummary, decode_segmented, decode_segmented_with_metrics,
 };
 pub use session::{
-    DecodeSession, DecodeSummary, EncodeSession, EncodeSummary, SessionSwitchRequest, SwitchMode,
-    SwitchStats,
+    DecodeSession, DecodeSummary, EncodeSession, EncodeSummary, SessionOrigin,
+    SessionSwitchRequest, SwitchMode, SwitchStats,
 };

@@ -283,7 +283,7 @@ fn demuxed_samples_decode_to_ffmpeg_md5() {
         }
         let config = DecoderConfig::new(codec).with_output(DecodeOutput::Cpu(PixelFormat::I420));
         let probe = DecodeSession::new(Backend::Software, config.clone()).expect("decoder opens");
-        let implementation = probe.summary().implementation;
+        let implementation = probe.summary().origin.implementation;
         drop(probe);
         // OpenH264 has no B-frame support: give it a Baseline clip.
         let extra: &[&str] = if implementation.contains("openh264") {

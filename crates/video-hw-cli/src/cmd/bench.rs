@@ -232,11 +232,11 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
 fn resolve_backend(args: &BenchArgs) -> Result<(Backend, String)> {
     let codec = args.enc.codec;
     let enc_err = match EncodeSession::new(args.common.backend, args.enc.config(args.size)) {
-        Ok(s) => return Ok((s.backend(), s.summary().implementation)),
+        Ok(s) => return Ok((s.backend(), s.summary().origin.implementation)),
         Err(e) => e,
     };
     match DecodeSession::new(args.common.backend, DecoderConfig::new(codec)) {
-        Ok(s) => Ok((s.backend(), s.summary().implementation)),
+        Ok(s) => Ok((s.backend(), s.summary().origin.implementation)),
         Err(dec_err) => bail!(
             "backend {} has no {codec} encoder ({enc_err}) nor decoder ({dec_err})",
             args.common.backend

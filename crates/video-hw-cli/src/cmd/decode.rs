@@ -277,10 +277,10 @@ fn decode_stream(args: &DecodeArgs, config: DecoderConfig, source: Source) -> Re
     Ok(DecodeReport {
         input: args.input.display().to_string(),
         codec,
-        backend: summary.backend.unwrap_or(backend).to_string(),
+        backend: summary.origin.backend.unwrap_or(backend).to_string(),
         selection,
         hops: summary.hops,
-        implementation: summary.implementation,
+        implementation: summary.origin.implementation,
         sessions: 1,
         frames,
         errors,
@@ -406,7 +406,7 @@ fn decode_many(args: &DecodeArgs, config: DecoderConfig, source: Source) -> Resu
         first.backend().to_string(),
         first.selection().reason.clone(),
     );
-    let implementation = first.summary().implementation;
+    let implementation = first.summary().origin.implementation;
     let conversion = first.conversion();
     let scheduler = PipelineScheduler::new(
         PipelineConfig::default().with_switch(PipelineSwitch::from_env(first.backend())),

@@ -145,7 +145,7 @@ pub fn run(args: EncodeArgs) -> Result<ExitCode> {
         codec: args.enc.codec.to_string(),
         backend: session.backend().to_string(),
         selection: session.selection().reason.clone(),
-        implementation: s.implementation.clone(),
+        implementation: s.origin.implementation.clone(),
         size: args.size.to_string(),
         frames_in: s.frames_in,
         chunks: s.chunks_out,

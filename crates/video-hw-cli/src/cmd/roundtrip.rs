@@ -105,8 +105,12 @@ pub fn run(args: RoundtripArgs) -> Result<ExitCode> {
     let report = RoundtripReport {
         size: size.to_string(),
         codec: args.enc.codec.to_string(),
-        encoder: format!("{} [{}]", enc.backend(), es.implementation),
-        decoder: format!("{} [{}]", dec.backend(), dec.summary().implementation),
+        encoder: format!("{} [{}]", enc.backend(), es.origin.implementation),
+        decoder: format!(
+            "{} [{}]",
+            dec.backend(),
+            dec.summary().origin.implementation
+        ),
         frames_encoded: es.frames_in,
         frames_decoded: psnrs.len() as u64,
         bytes: stream.len() as u64,

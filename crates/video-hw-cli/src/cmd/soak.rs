@@ -413,7 +413,7 @@ pub fn run(args: SoakArgs) -> Result<ExitCode> {
         date_utc,
         duration_s: elapsed,
         backend: backend.to_string(),
-        implementation: a_summary.implementation.clone(),
+        implementation: a_summary.origin.implementation.clone(),
         codec: args.codec.to_string(),
         sizes: [args.size.to_string(), alt.to_string()],
         switch_every: args.switch_every,

@@ -107,7 +107,7 @@ pub fn run(args: TranscodeArgs) -> Result<ExitCode> {
     let decoder_name = format!(
         "{} [{}]",
         decoder.backend(),
-        decoder.summary().implementation
+        decoder.summary().origin.implementation
     );
     let mut tally = Tally::default();
     let mut errors = Vec::new();
@@ -214,7 +214,7 @@ fn scheduled(
     let encoder_name = format!(
         "{} [{}]",
         encoder.backend(),
-        encoder.summary().implementation
+        encoder.summary().origin.implementation
     );
     let metrics = Metrics::new();
     metrics.set_backend(decoder.backend().to_string());
@@ -346,7 +346,7 @@ fn direct(
     let name = format!(
         "{} [{}]",
         encoder.backend(),
-        encoder.summary().implementation
+        encoder.summary().origin.implementation
     );
     Ok((decoded, name, None))
 }

@@ -108,7 +108,7 @@ pub fn decode_segmented_with_metrics(
     let mut summary = SegmentedSummary {
         backend: first.backend(),
         selection: first.selection().reason.clone(),
-        implementation: first.summary().implementation,
+        implementation: first.summary().origin.implementation,
         sessions: count,
         segments: segments.len(),
         frames: 0,

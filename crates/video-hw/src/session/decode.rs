@@ -1,9 +1,10 @@
 //! `DecodeSession`: compressed input in, pictures out, on any backend.
 
 use super::fallback::{Guard, Verdict};
+use super::origin::SessionOrigin;
 use super::placement::{self, OutputPlan};
 use super::worker::{Command, WorkerHandle, WorkerPorts, open_adapter};
-use crate::api::codec::{Codec, Timestamp};
+use crate::api::codec::Timestamp;
 use crate::api::color::ColorDescription;
 use crate::api::config::{ConversionPath, DecodeOutput, DecoderConfig, FramePlacement};
 use crate::api::error::{ErrorKind, Rejected, Result, VideoError};
@@ -23,14 +24,9 @@ use std::time::Duration;
 /// What a decode session has done so far.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct DecodeSummary {
-    /// The backend serving the session.
-    pub backend: Option<Backend>,
-    /// Why that backend was chosen.
-    pub selection: String,
-    /// The implementation inside the backend (e.g. `openh264`).
-    pub implementation: String,
-    /// The codec.
-    pub codec: Option<Codec>,
+    /// The backend, implementation and codec serving the session.
+    #[serde(flatten)]
+    pub origin: SessionOrigin,
     /// Inputs accepted by `submit`.
     pub inputs: u64,
     /// Compressed bytes accepted.
@@ -144,9 +140,7 @@ impl DecodeSession {
     ) -> Result<Self> {
         let plan = Arc::new(plan);
         let summary = Arc::new(Mutex::new(DecodeSummary {
-            backend: Some(selection.backend),
-            selection: selection.reason.clone(),
-            codec: Some(config.codec),
+            origin: SessionOrigin::chosen(&selection, config.codec),
             conversion: plan.path,
             ..Default::default()
         }));
@@ -165,7 +159,7 @@ impl DecodeSession {
                 };
                 let Some(adapter) = open_adapter(first.factory, &ready, |a| {
                     if let Ok(mut s) = shared.lock() {
-                        s.implementation = a.implementation();
+                        s.origin.implementation = a.implementation();
                     }
                 }) else {
                     return;
@@ -215,20 +209,7 @@ impl DecodeSession {
         }
     }
 
-    /// What `backend` can decode here, probed at run time.
-    pub fn capabilities(backend: Backend) -> BackendReport {
-        backend::probe_one(backend)
-    }
-
-    /// The backend serving this session.
-    pub fn backend(&self) -> Backend {
-        self.selection.backend
-    }
-
-    /// Which backend was picked and why.
-    pub fn selection(&self) -> &Selection {
-        &self.selection
-    }
+    super::session_accessors!("decode", DecodedFrame, DecodeSummary);
 
     /// Enqueues `input`, waiting at most the configured submit timeout for a credit.
     /// On backpressure the input comes back inside [`Rejected`]: reap, then submit it again.
@@ -290,25 +271,10 @@ impl DecodeSession {
             && s.hops.len() != self.selection.hops.len()
         {
             self.selection.hops.clone_from(&s.hops);
-            if let Some(b) = s.backend {
+            if let Some(b) = s.origin.backend {
                 self.selection.backend = b;
             }
         }
-    }
-
-    /// Flushes and returns every remaining frame (errors end the collection).
-    pub fn drain(&mut self) -> Result<Vec<DecodedFrame>> {
-        self.flush()?;
-        let mut out = Vec::new();
-        while let Some(f) = self.try_reap()? {
-            out.push(f);
-        }
-        Ok(out)
-    }
-
-    /// Counters so far.
-    pub fn summary(&self) -> DecodeSummary {
-        self.summary.lock().map(|s| s.clone()).unwrap_or_default()
     }
 }
 
@@ -569,8 +535,8 @@ impl DecodeWorker {
         self.adapter = next.adapter;
         self.fallbacks_seen = self.adapter.conversion_fallbacks();
         if let Ok(mut s) = self.summary.lock() {
-            s.backend = Some(next.hop.to);
-            s.implementation = self.adapter.implementation();
+            s.origin.backend = Some(next.hop.to);
+            s.origin.implementation = self.adapter.implementation();
             s.hops.push(next.hop);
         }
         let mut units = match self.guard.replay() {

@@ -3,8 +3,9 @@
 use super::generation::{
     Activation, SessionSwitchRequest, SwitchMode, SwitchStats, changes_stream_parameters, plan,
 };
+use super::origin::SessionOrigin;
 use super::worker::{Command, WorkerHandle, WorkerPorts, open_adapter};
-use crate::api::codec::{Codec, Timestamp};
+use crate::api::codec::Timestamp;
 use crate::api::config::EncoderConfig;
 use crate::api::encode_input::EncodeInput;
 use crate::api::error::{Rejected, Result, VideoError};
@@ -17,14 +18,9 @@ use std::time::Duration;
 /// What an encode session has done so far.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct EncodeSummary {
-    /// The backend serving the session.
-    pub backend: Option<Backend>,
-    /// Why that backend was chosen.
-    pub selection: String,
-    /// The implementation inside the backend (e.g. `openh264`).
-    pub implementation: String,
-    /// The codec.
-    pub codec: Option<Codec>,
+    /// The backend, implementation and codec serving the session.
+    #[serde(flatten)]
+    pub origin: SessionOrigin,
     /// Pictures accepted by `submit`.
     pub frames_in: u64,
     /// Chunks delivered to the output queue.
@@ -76,9 +72,7 @@ impl EncodeSession {
         config.validate()?;
         let (selection, factory) = backend::encoder_factory(backend, &config)?;
         let summary = Arc::new(Mutex::new(EncodeSummary {
-            backend: Some(selection.backend),
-            selection: selection.reason.clone(),
-            codec: Some(config.codec),
+            origin: SessionOrigin::chosen(&selection, config.codec),
             switches: SwitchStats {
                 sessions_created: 1,
                 ..Default::default()
@@ -96,7 +90,7 @@ impl EncodeSession {
             move |ports, ready| {
                 let Some(adapter) = open_adapter(factory, &ready, |a| {
                     if let Ok(mut s) = shared.lock() {
-                        s.implementation = a.implementation();
+                        s.origin.implementation = a.implementation();
                     }
                 }) else {
                     return;
@@ -128,20 +122,7 @@ impl EncodeSession {
         })
     }
 
-    /// What `backend` can encode here, probed at run time.
-    pub fn capabilities(backend: Backend) -> BackendReport {
-        backend::probe_one(backend)
-    }
-
-    /// The backend serving this session.
-    pub fn backend(&self) -> Backend {
-        self.selection.backend
-    }
-
-    /// Which backend was picked and why.
-    pub fn selection(&self) -> &Selection {
-        &self.selection
-    }
+    super::session_accessors!("encode", EncodedChunk, EncodeSummary);
 
     /// The configuration of the last generation requested (the first one until a switch).
     pub fn config(&self) -> &EncoderConfig {
@@ -230,21 +211,6 @@ impl EncodeSession {
     /// `try_reap`. The session stays open: more pictures may follow.
     pub fn flush(&mut self) -> Result<()> {
         self.worker.flush()
-    }
-
-    /// Flushes and returns every remaining chunk (an error ends the collection).
-    pub fn drain(&mut self) -> Result<Vec<EncodedChunk>> {
-        self.flush()?;
-        let mut out = Vec::new();
-        while let Some(c) = self.try_reap()? {
-            out.push(c);
-        }
-        Ok(out)
-    }
-
-    /// Counters so far.
-    pub fn summary(&self) -> EncodeSummary {
-        self.summary.lock().map(|s| s.clone()).unwrap_or_default()
     }
 }
 
@@ -391,8 +357,8 @@ impl EncodeWorker {
                 let implementation = self.adapter.implementation();
                 if let Ok(mut s) = self.summary.lock() {
                     s.switches.sessions_created += 1;
-                    s.implementation = implementation;
-                    s.codec = Some(new.codec);
+                    s.origin.implementation = implementation;
+                    s.origin.codec = Some(new.codec);
                 }
             }
         }

@@ -204,7 +204,7 @@ pub fn decode_annexb_to(
     let config = DecoderConfig::new(codec).with_output(output);
     let mut session = DecodeSession::new(backend, config).expect("decoder opens");
     let mut out = Decoded {
-        implementation: session.summary().implementation,
+        implementation: session.summary().origin.implementation,
         ..Default::default()
     };
     submit_all(
@@ -403,7 +403,7 @@ pub fn decode_inputs(backend: Backend, codec: Codec, inputs: Vec<DecodeInput>) -
     let config = DecoderConfig::new(codec);
     let mut session = DecodeSession::new(backend, config).expect("decoder opens");
     let mut out = Decoded {
-        implementation: session.summary().implementation,
+        implementation: session.summary().origin.implementation,
         ..Default::default()
     };
     submit_all(&mut session, inputs, &mut out);

@@ -375,7 +375,7 @@ fn encode_session_runs_openh264_end_to_end() {
     let chunks = s.drain().unwrap();
     assert_eq!(chunks.len(), 5);
     assert!(chunks[0].keyframe);
-    assert!(s.summary().implementation.starts_with("openh264"));
+    assert!(s.summary().origin.implementation.starts_with("openh264"));
     let mut b = config(160, 96);
     b.b_frames = 1;
     if !cfg!(feature = "sw-ffmpeg") {

@@ -1,0 +1,1 @@
+//! Real-file fixtures: see the parent test file.

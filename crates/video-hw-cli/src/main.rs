@@ -3,6 +3,7 @@
 mod cmd;
 mod decode_source;
 mod input_file;
+mod logging;
 mod progress;
 mod sink;
 mod sink_chunks;
@@ -40,6 +41,21 @@ enum Command {
     Soak(cmd::soak::SoakArgs),
 }
 
+impl Command {
+    /// The options every command takes.
+    fn common(&self) -> &Common {
+        match self {
+            Command::Probe(a) => &a.common,
+            Command::Decode(a) => &a.common,
+            Command::Encode(a) => &a.common,
+            Command::Transcode(a) => &a.common,
+            Command::Roundtrip(a) => &a.common,
+            Command::Bench(a) => &a.common,
+            Command::Soak(a) => &a.common,
+        }
+    }
+}
+
 /// Options every command takes.
 #[derive(Args, Debug, Clone)]
 pub struct Common {
@@ -50,9 +66,13 @@ pub struct Common {
     /// NVIDIA; ignored by backends without a choice of GPU).
     #[arg(long, default_value_t = 0, global = true)]
     pub gpu: u32,
-    /// No progress or summary on stderr.
+    /// No progress, summary or log messages on stderr.
     #[arg(short, long, global = true)]
     pub quiet: bool,
+    /// More log messages on stderr: `-v` shows the decoder and encoder libraries' own errors
+    /// (FFmpeg, OpenH264), `-vv` their warnings, `-vvv` everything.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
     /// Print a machine-readable JSON summary on stdout.
     #[arg(long, global = true)]
     pub json: bool,
@@ -60,6 +80,8 @@ pub struct Common {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let common = cli.command.common();
+    logging::init(logging::level(common.quiet, common.verbose));
     let result = match cli.command {
         Command::Probe(a) => cmd::probe::run(a),
         Command::Decode(a) => cmd::decode::run(a),

@@ -31,7 +31,7 @@ pub use api::color::{
 };
 pub use api::config::{
     ConversionPath, DecodeOutput, DecoderConfig, EncoderConfig, FramePlacement, NvidiaOptions,
-    RateControl,
+    OnError, RateControl,
 };
 pub use api::encode_input::{EncodeInput, PlaneBuffer, RawPlane};
 pub use api::error::{ErrorKind, Rejected, Result, VideoError};

@@ -11,7 +11,8 @@ use std::process::ExitCode;
 use video_hw::metrics::{Metrics, MetricsReport, PictureCounts, PipelineSwitch};
 use video_hw::pipeline::{IngestItem, Output, PipelineConfig, PipelineScheduler};
 use video_hw::{
-    Codec, ConversionPath, DecodeInput, DecodeOutput, DecodeSession, DecoderConfig, PixelFormat,
+    Codec, ConversionPath, DecodeInput, DecodeOutput, DecodeSession, DecoderConfig, OnError,
+    PixelFormat,
 };
 
 /// Arguments of `decode`.
@@ -51,6 +52,10 @@ pub struct DecodeArgs {
     /// few pictures: what is in flight when the stream ends is buffered by the flush.
     #[arg(long, default_value_t = 64 << 10)]
     pub chunk_size: usize,
+    /// What to do with a damaged access unit: `skip` (conceal or skip it, count it, go on;
+    /// exit 0) or `stop` (no concealment: each one is an error; exit 1).
+    #[arg(long, default_value = "skip", value_name = "skip|stop")]
+    pub on_error: OnError,
     #[command(flatten)]
     pub common: crate::Common,
 }
@@ -120,6 +125,7 @@ pub fn run(args: DecodeArgs) -> Result<ExitCode> {
     let pixels = args.md5 || args.output.is_some() || args.to.is_some();
     let mut config = DecoderConfig::new(codec)
         .with_gpu(args.common.gpu)
+        .with_on_error(args.on_error)
         .with_output(match args.to {
             Some(f) => DecodeOutput::Cpu(f),
             None if pixels => DecodeOutput::Native,
@@ -144,8 +150,10 @@ pub fn run(args: DecodeArgs) -> Result<ExitCode> {
     } else {
         decode_many(&args, config, source)?
     };
+    let damaged = report.pictures.is_some_and(|p| p.damaged > 0);
     if let Some(n) = expected.map(|n| n * args.sessions as u64)
         && n != report.frames
+        && !(damaged && report.frames < n)
     {
         report.errors.push(format!(
             "the container lists {n} samples but {} frames were decoded",
@@ -175,11 +183,17 @@ pub fn run(args: DecodeArgs) -> Result<ExitCode> {
         for n in &notes {
             eprintln!("  note: {n}");
         }
-        if let Some(p) = report.pictures.filter(|p| p.lost > 0 || p.extra > 0) {
+        if let Some(p) = report
+            .pictures
+            .filter(|p| (p.lost > 0 && p.damaged == 0) || p.extra > 0)
+        {
             eprintln!(
                 "  warning: {} frames for {} pictures in the input ({} lost, {} extra)",
                 report.frames, p.counted, p.lost, p.extra
             );
+        }
+        for w in report.pictures.iter().flat_map(super::damage_warnings) {
+            eprintln!("  warning: {w}");
         }
     }
     if args.metrics

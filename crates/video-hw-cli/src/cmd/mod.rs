@@ -239,6 +239,33 @@ impl ParallelPlan {
 
 /// Prints the first errors of a run on stderr (at most 5 lines, then a count). Errors are
 /// shown even with `-q`.
+/// The warnings for damaged input that `--on-error skip` skipped or the decoder concealed
+/// (empty when there was none).
+pub fn damage_warnings(p: &video_hw::metrics::PictureCounts) -> Vec<String> {
+    let mut out = Vec::new();
+    if p.damaged > 0 {
+        out.push(format!(
+            "skipped {} damaged access unit{} (--on-error skip); {} of {} pictures did not come out",
+            p.damaged,
+            if p.damaged == 1 { "" } else { "s" },
+            p.lost,
+            p.counted
+        ));
+    }
+    if p.concealed > 0 {
+        out.push(format!(
+            "{} {} damage the decoder concealed",
+            p.concealed,
+            if p.concealed == 1 {
+                "frame carries"
+            } else {
+                "frames carry"
+            }
+        ));
+    }
+    out
+}
+
 pub fn print_errors(errors: &[String]) {
     for e in errors.iter().take(5) {
         eprintln!("video-hw: error: {e}");

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 #[derive(Args, Debug)]
 pub struct ProbeArgs {
     #[command(flatten)]
-    common: crate::Common,
+    pub common: crate::Common,
 }
 
 /// Prints what each backend can do here.

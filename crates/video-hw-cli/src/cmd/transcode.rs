@@ -11,12 +11,12 @@ use serde::Serialize;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use video_hw::metrics::{Metrics, MetricsReport, PipelineSwitch};
+use video_hw::metrics::{Metrics, MetricsReport, PictureCounts, PipelineSwitch};
 use video_hw::pipeline::{FrameTransform, IngestItem, Output, PipelineConfig, PipelineScheduler};
 use video_hw::transform::{TransformSpec, Transformer, frame_to_encode_input, transform_frame};
 use video_hw::{
     Codec, DecodeOutput, DecodeSession, DecodedFrame, DecoderConfig, Dimensions, EncodeSession,
-    EncodedChunk, PixelFormat, SessionSwitchRequest, SwitchMode, VideoError,
+    EncodedChunk, OnError, PixelFormat, SessionSwitchRequest, SwitchMode, VideoError,
 };
 
 /// Arguments of `transcode`.
@@ -43,6 +43,10 @@ pub struct TranscodeArgs {
     /// Write a fragmented MP4 (one fragment per keyframe; works on stdout, for live output).
     #[arg(long)]
     pub fragmented: bool,
+    /// What to do with a damaged access unit: `skip` (conceal or skip it, count it, go on)
+    /// or `stop` (no concealment: each one is an error; exit 1).
+    #[arg(long, default_value = "skip", value_name = "skip|stop")]
+    pub on_error: OnError,
     #[command(flatten)]
     pub enc: EncodeOpts,
     #[command(flatten)]
@@ -67,6 +71,8 @@ struct TranscodeReport {
     fps: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
     metrics: Option<MetricsReport>,
+    /// Pictures in against frames out, with damaged units skipped and frames concealed.
+    pictures: PictureCounts,
 }
 
 /// What the egress side counts.
@@ -99,7 +105,8 @@ pub fn run(args: TranscodeArgs) -> Result<ExitCode> {
     let container_out = out.kind();
     let mut dconfig = DecoderConfig::new(source.codec)
         .with_output(DecodeOutput::Native)
-        .with_gpu(args.common.gpu);
+        .with_gpu(args.common.gpu)
+        .with_on_error(args.on_error);
     if let Some(tb) = source.timebase {
         dconfig.timebase = tb;
     }
@@ -113,27 +120,28 @@ pub fn run(args: TranscodeArgs) -> Result<ExitCode> {
     let mut errors = Vec::new();
     let mut progress = Progress::new("transcode", args.common.quiet);
     let start = std::time::Instant::now();
-    let (decoded, encoder_name, metrics) = if args.switches.is_empty() && source.size.is_some() {
-        scheduled(
-            &args,
-            source,
-            decoder,
-            &mut out,
-            &mut tally,
-            &mut errors,
-            &mut progress,
-        )?
-    } else {
-        direct(
-            &args,
-            source,
-            decoder,
-            &mut out,
-            &mut tally,
-            &mut errors,
-            &mut progress,
-        )?
-    };
+    let (decoded, encoder_name, metrics, pictures) =
+        if args.switches.is_empty() && source.size.is_some() {
+            scheduled(
+                &args,
+                source,
+                decoder,
+                &mut out,
+                &mut tally,
+                &mut errors,
+                &mut progress,
+            )?
+        } else {
+            direct(
+                &args,
+                source,
+                decoder,
+                &mut out,
+                &mut tally,
+                &mut errors,
+                &mut progress,
+            )?
+        };
     out.finish()?;
     let seconds = start.elapsed().as_secs_f64();
     progress.finish();
@@ -153,6 +161,7 @@ pub fn run(args: TranscodeArgs) -> Result<ExitCode> {
         seconds,
         fps: decoded as f64 / seconds.max(1e-9),
         metrics: metrics.filter(|_| args.metrics || args.common.json),
+        pictures,
     };
     if args.common.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -170,6 +179,9 @@ pub fn run(args: TranscodeArgs) -> Result<ExitCode> {
             report.decoder,
             report.encoder
         );
+        for w in super::damage_warnings(&report.pictures) {
+            eprintln!("  warning: {w}");
+        }
     }
     if args.metrics
         && let Some(m) = &report.metrics
@@ -203,7 +215,7 @@ fn scheduled(
     tally: &mut Tally,
     errors: &mut Vec<String>,
     progress: &mut Progress,
-) -> Result<(u64, String, Option<MetricsReport>)> {
+) -> Result<(u64, String, Option<MetricsReport>, PictureCounts)> {
     let input_size = source.size.context("input size unknown")?;
     let size = args.size.unwrap_or(input_size);
     let encoder = EncodeSession::new(
@@ -247,7 +259,8 @@ fn scheduled(
     )?;
     let report = metrics.report();
     video_hw::metrics::print_if_requested(args.common.backend, &report);
-    Ok((summary.frames_decoded, encoder_name, Some(report)))
+    let pictures = report.pictures;
+    Ok((summary.frames_decoded, encoder_name, Some(report), pictures))
 }
 
 /// With `--switch` (or an input whose size is not known up front): decode and encode sessions
@@ -261,7 +274,7 @@ fn direct(
     tally: &mut Tally,
     errors: &mut Vec<String>,
     progress: &mut Progress,
-) -> Result<(u64, String, Option<MetricsReport>)> {
+) -> Result<(u64, String, Option<MetricsReport>, PictureCounts)> {
     let mut encoder: Option<EncodeSession> = None;
     let mut decoded = 0u64;
     // The size set by --size or a size switch; otherwise the encoder follows the input.
@@ -343,10 +356,18 @@ fn direct(
     };
     finish_encode(&mut encoder, &mut write)?;
     errors.extend(encode_errors);
+    let s = decoder.summary();
+    let pictures = PictureCounts {
+        counted: s.pictures,
+        lost: s.pictures_lost,
+        extra: s.frames_extra,
+        damaged: s.damaged_units,
+        concealed: s.pictures_concealed,
+    };
     let name = format!(
         "{} [{}]",
         encoder.backend(),
         encoder.summary().origin.implementation
     );
-    Ok((decoded, name, None))
+    Ok((decoded, name, None, pictures))
 }

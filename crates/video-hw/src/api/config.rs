@@ -67,6 +67,46 @@ pub enum ConversionPath {
     Cpu,
 }
 
+/// What a decoder does with a damaged access unit (one the backend cannot decode cleanly).
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum OnError {
+    /// Skip it or conceal it and go on: the unit is counted in
+    /// [`crate::DecodeSummary::damaged_units`] (its message kept in `damage`), pictures the
+    /// decoder concealed in `pictures_concealed`, and decoding resumes at the next decodable
+    /// picture. No error is delivered for it. The default, as in FFmpeg.
+    #[default]
+    Skip,
+    /// Deliver each damaged unit as an `InvalidBitstream` error from `reap`, with no
+    /// concealment, so that the caller can stop at the first one.
+    Stop,
+}
+
+impl OnError {
+    /// The name used on the command line (`skip`, `stop`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Skip => "skip",
+            Self::Stop => "stop",
+        }
+    }
+}
+
+impl std::str::FromStr for OnError {
+    type Err = VideoError;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "skip" => Ok(Self::Skip),
+            "stop" => Ok(Self::Stop),
+            other => Err(VideoError::invalid_input(format!(
+                "unknown error policy {other:?}: use skip or stop"
+            ))),
+        }
+    }
+}
+
 /// Decoder settings.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DecoderConfig {
@@ -93,6 +133,8 @@ pub struct DecoderConfig {
     pub gpu: u32,
     /// Tuning of the NVIDIA decoder (environment overrides in [`NvidiaOptions`]).
     pub nvidia: NvidiaOptions,
+    /// What happens to damaged access units (default [`OnError::Skip`]).
+    pub on_error: OnError,
 }
 
 impl DecoderConfig {
@@ -110,6 +152,7 @@ impl DecoderConfig {
             placement: FramePlacement::Auto,
             gpu: 0,
             nvidia: NvidiaOptions::default(),
+            on_error: OnError::Skip,
         }
     }
 
@@ -128,6 +171,12 @@ impl DecoderConfig {
     /// Sets the GPU to decode on.
     pub fn with_gpu(mut self, gpu: u32) -> Self {
         self.gpu = gpu;
+        self
+    }
+
+    /// Sets what happens to damaged access units.
+    pub fn with_on_error(mut self, on_error: OnError) -> Self {
+        self.on_error = on_error;
         self
     }
 

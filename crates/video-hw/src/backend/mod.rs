@@ -114,6 +114,12 @@ pub(crate) trait DecoderBackend {
         0
     }
 
+    /// Pictures handed out so far whose damage (their own or a reference's) the decoder
+    /// concealed under [`crate::OnError::Skip`]; the session reports them in its summary.
+    fn concealed_pictures(&self) -> u64 {
+        0
+    }
+
     /// What this adapter decodes exactly; the session checks every sequence against it.
     fn capability(&self) -> DecodeCapability;
 }

@@ -374,6 +374,8 @@ impl Metrics {
         p.counted += counts.counted;
         p.lost += counts.lost;
         p.extra += counts.extra;
+        p.damaged += counts.damaged;
+        p.concealed += counts.concealed;
     }
 
     /// Everything recorded so far.

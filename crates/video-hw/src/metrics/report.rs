@@ -123,10 +123,17 @@ pub struct StaleCounts {
 pub struct PictureCounts {
     /// Pictures the input holds for output (counted by the bitstream layer).
     pub counted: u64,
-    /// Counted pictures that never came out (each also reported as an error).
+    /// Counted pictures that never came out (reported as an error, unless damaged units
+    /// skipped under [`crate::OnError::Skip`] explain them).
     pub lost: u64,
     /// Frames beyond the counted pictures (each also reported as an error).
     pub extra: u64,
+    /// Damaged access units skipped under [`crate::OnError::Skip`].
+    #[serde(default)]
+    pub damaged: u64,
+    /// Frames delivered with damage the decoder concealed.
+    #[serde(default)]
+    pub concealed: u64,
 }
 
 /// The metrics of one run, the same schema for every backend.
@@ -237,8 +244,8 @@ impl fmt::Display for MetricsReport {
         let p = &self.pictures;
         writeln!(
             f,
-            "pictures: counted {}, lost {}, extra frames {}",
-            p.counted, p.lost, p.extra
+            "pictures: counted {}, lost {}, extra frames {}, damaged units skipped {}, concealed {}",
+            p.counted, p.lost, p.extra, p.damaged, p.concealed
         )
     }
 }

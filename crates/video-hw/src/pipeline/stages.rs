@@ -62,6 +62,8 @@ impl DecodeStage for DecodeSession {
             counted: s.pictures,
             lost: s.pictures_lost,
             extra: s.frames_extra,
+            damaged: s.damaged_units,
+            concealed: s.pictures_concealed,
         })
     }
 }

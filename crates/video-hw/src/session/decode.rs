@@ -1,5 +1,6 @@
 //! `DecodeSession`: compressed input in, pictures out, on any backend.
 
+use super::damage::DamageLedger;
 use super::fallback::{Guard, Verdict};
 use super::origin::SessionOrigin;
 use super::placement::{self, OutputPlan};
@@ -55,6 +56,16 @@ pub struct DecodeSummary {
     /// Backend changes under `Auto` after a refusal (oldest first); `backend` is the last.
     #[serde(default)]
     pub hops: Vec<Hop>,
+    /// Damaged access units skipped under [`crate::OnError::Skip`] (no error delivered for
+    /// them); decoding resumed at the next decodable picture.
+    #[serde(default)]
+    pub damaged_units: u64,
+    /// The first messages of those damaged units (at most five).
+    #[serde(default)]
+    pub damage: Vec<String>,
+    /// Frames delivered with damage the decoder concealed (their own or a reference's).
+    #[serde(default)]
+    pub pictures_concealed: u64,
 }
 
 /// A decoder: `submit` compressed input, `try_reap` / `reap_timeout` pictures, `flush` at the end.
@@ -307,6 +318,8 @@ struct DecodeWorker {
     pictures: Box<dyn PictureTally>,
     /// Access units handed to the adapter before the current stream (since the last flush).
     aus_before: u64,
+    /// Damaged input skipped and concealed pictures, under the session's [`crate::OnError`].
+    damage: DamageLedger,
 }
 
 impl DecodeWorker {
@@ -318,6 +331,7 @@ impl DecodeWorker {
     ) -> Self {
         let ticks_per_frame = config.timebase.ticks_per_frame(config.fps_hint);
         let codec = config.codec;
+        let damage = DamageLedger::new(config.on_error);
         Self {
             assembler: AccessUnitAssembler::new(config.codec),
             splitter: AnnexBSplitter::new(),
@@ -338,6 +352,7 @@ impl DecodeWorker {
             fallbacks_seen: 0,
             pictures: syntax(codec).picture_tally(),
             aus_before: 0,
+            damage,
         }
     }
 
@@ -418,7 +433,7 @@ impl DecodeWorker {
                 match layout::split_length_prefixed(&data, length_size) {
                     Ok(nals) => units.push(AccessUnit::from_nals(self.config.codec, nals, pts)),
                     Err(e) => {
-                        if !self.emit_error(e, ports) {
+                        if !self.damaged(e, ports) {
                             return false;
                         }
                     }
@@ -499,6 +514,7 @@ impl DecodeWorker {
         let result = self.adapter.decode(au, &mut frames);
         self.guard.produced(&mut frames);
         self.count_conversions(&frames);
+        self.count_concealed();
         if !self.emit_frames(&mut frames, ports) {
             return false;
         }
@@ -510,8 +526,29 @@ impl DecodeWorker {
                 self.guard.refuse();
                 self.emit_error(e, ports)
             }
-            Err(e) => self.emit_error(e, ports),
+            Err(e) => self.damaged(e, ports),
             Ok(()) => true,
+        }
+    }
+
+    /// A damaged access unit: counted and skipped under [`crate::OnError::Skip`], delivered as an
+    /// error otherwise (and any error that is not damage is delivered).
+    fn damaged(&mut self, e: VideoError, ports: &WorkerPorts<DecodeInput, DecodedFrame>) -> bool {
+        let left = match self.summary.lock() {
+            Ok(mut s) => self.damage.absorb(e, &mut s),
+            Err(_) => Some(e),
+        };
+        match left {
+            Some(e) => self.emit_error(e, ports),
+            None => true,
+        }
+    }
+
+    /// Adds the pictures the adapter concealed since the last look to the summary.
+    fn count_concealed(&mut self) {
+        let now = self.adapter.concealed_pictures();
+        if let Ok(mut s) = self.summary.lock() {
+            self.damage.concealed(now, &mut s);
         }
     }
 
@@ -532,8 +569,10 @@ impl DecodeWorker {
         if !self.emit_frames(&mut frames, ports) {
             return false;
         }
+        self.count_concealed();
         self.adapter = next.adapter;
         self.fallbacks_seen = self.adapter.conversion_fallbacks();
+        self.damage.new_adapter(self.adapter.concealed_pictures());
         if let Ok(mut s) = self.summary.lock() {
             s.origin.backend = Some(next.hop.to);
             s.origin.implementation = self.adapter.implementation();
@@ -572,6 +611,7 @@ impl DecodeWorker {
         let mut frames = Vec::new();
         let result = self.adapter.flush(&mut frames);
         self.count_conversions(&frames);
+        self.count_concealed();
         if !self.emit_frames(&mut frames, ports) {
             return false;
         }
@@ -610,6 +650,7 @@ impl DecodeWorker {
         self.aus_since_flush = 0;
         self.frames_since_flush = 0;
         self.errors_since_flush = 0;
+        self.damage.flushed();
         true
     }
 
@@ -624,7 +665,11 @@ impl DecodeWorker {
             s.pictures_lost += pictures.saturating_sub(frames);
             s.frames_extra += frames.saturating_sub(pictures);
         }
-        if pictures == frames || reported {
+        // Under OnError::Skip, pictures of skipped damaged units are counted, not an error.
+        if pictures == frames
+            || reported
+            || (frames < pictures && self.damage.explains_lost_pictures())
+        {
             return true;
         }
         let (first, last) = (self.aus_before, self.aus_before + self.aus_since_flush);
@@ -635,7 +680,7 @@ impl DecodeWorker {
         };
         // The stream did not yield the pictures it holds: after decode errors, those explain
         // it (damaged input); without one, the decoder dropped them on its own.
-        let cause = match self.errors_since_flush {
+        let cause = match self.errors_since_flush + self.damage.since_flush() {
             0 => "with no decode error to explain it".to_owned(),
             n => format!("after {n} decode errors"),
         };

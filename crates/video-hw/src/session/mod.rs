@@ -38,6 +38,7 @@ macro_rules! session_accessors {
 }
 use session_accessors;
 
+mod damage;
 mod decode;
 mod encode;
 mod fallback;

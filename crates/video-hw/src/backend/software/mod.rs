@@ -216,10 +216,15 @@ pub(crate) fn decoder_factory(config: &DecoderConfig) -> Result<DecoderFactory> 
     // Metadata-only sessions skip the pixel copy altogether.
     #[allow(unused_variables)]
     let pixels = config.output != crate::api::config::DecodeOutput::MetadataOnly;
+    #[allow(unused_variables)]
+    let conceal = config.on_error == crate::api::config::OnError::Skip;
     match choose_decoder(codec)? {
         #[cfg(feature = "sw-openh264")]
         Implementation::OpenH264 => Ok(Box::new(move || {
             let mut dec = openh264::OpenH264Decoder::new()?;
+            if conceal {
+                dec = dec.concealing()?;
+            }
             if !pixels {
                 dec = dec.without_pixels();
             }
@@ -227,7 +232,7 @@ pub(crate) fn decoder_factory(config: &DecoderConfig) -> Result<DecoderFactory> 
         })),
         #[cfg(feature = "sw-ffmpeg")]
         Implementation::Ffmpeg => Ok(Box::new(move || {
-            let mut dec = ffmpeg::FfmpegDecoder::new(codec)?;
+            let mut dec = ffmpeg::FfmpegDecoder::new(codec, !conceal)?;
             if !pixels {
                 dec = dec.without_pixels();
             }

@@ -28,11 +28,16 @@ pub(crate) struct FfmpegDecoder {
     pending: BTreeMap<i64, PendingPicture>,
     /// Whether frames carry pixels (false: metadata only, no copy).
     pixels: bool,
+    /// Frames FFmpeg handed out with concealed damage (`decode_error_flags` or the corrupt
+    /// flag set).
+    concealed: u64,
 }
 
 impl FfmpegDecoder {
-    /// A decoder for `codec`; `Unsupported` when this FFmpeg has none.
-    pub(crate) fn new(codec: Codec) -> Result<Self> {
+    /// A decoder for `codec`; `Unsupported` when this FFmpeg has none. With `explode`
+    /// (under [`crate::OnError::Stop`]), a damaged access unit is an error rather than
+    /// concealed (FFmpeg's `err_detect explode`).
+    pub(crate) fn new(codec: Codec, explode: bool) -> Result<Self> {
         init();
         let found = ff::decoder::find(codec_id(codec)).ok_or_else(|| {
             VideoError::unsupported(format!("this FFmpeg has no {codec} decoder"))
@@ -46,6 +51,11 @@ impl FfmpegDecoder {
         if codec == Codec::H264 {
             ctx.compliance(ff::codec::Compliance::Strict);
         }
+        if explode {
+            // SAFETY: `ctx` owns a valid AVCodecContext that is not open yet; err_recognition
+            // is a plain int field read when the decoder opens.
+            unsafe { (*ctx.as_mut_ptr()).err_recognition |= ff::ffi::AV_EF_EXPLODE };
+        }
         let decoder = ctx
             .decoder()
             .open_as(found)
@@ -58,6 +68,7 @@ impl FfmpegDecoder {
             next_tag: 0,
             pending: BTreeMap::new(),
             pixels: true,
+            concealed: 0,
         })
     }
 
@@ -72,6 +83,9 @@ impl FfmpegDecoder {
         loop {
             match self.decoder.receive_frame(&mut self.frame) {
                 Ok(()) => {
+                    if self.frame_is_concealed() {
+                        self.concealed += 1;
+                    }
                     let frame = self.convert()?;
                     out.push(frame);
                 }
@@ -80,6 +94,17 @@ impl FfmpegDecoder {
                 Err(e) => return Err(ff_error("FFmpeg could not decode", e)),
             }
         }
+    }
+
+    /// Whether FFmpeg concealed damage in the frame just received.
+    fn frame_is_concealed(&self) -> bool {
+        // SAFETY: `self.frame` wraps a valid AVFrame that receive_frame just filled; both
+        // fields are plain ints.
+        let (errors, flags) = unsafe {
+            let f = self.frame.as_ptr();
+            ((*f).decode_error_flags, (*f).flags)
+        };
+        errors != 0 || flags & ff::ffi::AV_FRAME_FLAG_CORRUPT != 0
     }
 
     fn convert(&mut self) -> Result<DecodedFrame> {
@@ -265,6 +290,10 @@ impl DecoderBackend for FfmpegDecoder {
 
     fn implementation(&self) -> String {
         format!("ffmpeg {}", libavcodec_version())
+    }
+
+    fn concealed_pictures(&self) -> u64 {
+        self.concealed
     }
 
     fn capability(&self) -> crate::backend::DecodeCapability {

@@ -19,6 +19,7 @@
 
 mod decode;
 mod encode;
+mod logs;
 
 pub(crate) use decode::FfmpegDecoder;
 pub(crate) use encode::{FfmpegEncoder, check_encoder_config};
@@ -37,7 +38,7 @@ fn init() {
     INIT.call_once(|| {
         // Only registers error strings on FFmpeg 5+; cannot fail there.
         let _ = ff::init();
-        ff::log::set_level(ff::log::Level::Error);
+        logs::forward_ffmpeg_log();
     });
 }
 

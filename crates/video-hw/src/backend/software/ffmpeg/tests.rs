@@ -35,7 +35,7 @@ fn round_trip(codec: Codec, b_frames: u32) {
     for w in chunks.windows(2) {
         assert!(w[0].dts.unwrap() < w[1].dts.unwrap(), "decode order");
     }
-    let mut dec = FfmpegDecoder::new(codec).unwrap();
+    let mut dec = FfmpegDecoder::new(codec, false).unwrap();
     let frames = decode_chunks(&mut dec, codec, &chunks);
     assert_eq!(frames.len(), 20);
     for (t, f) in frames.iter().enumerate() {
@@ -62,7 +62,7 @@ fn ffmpeg_decodes_high_profile_b_frame_conformance_stream() {
     let (count, md5) = manifest_entry(&dir, file);
     assert_eq!(count, 3);
     let data = std::fs::read(dir.join(file)).unwrap();
-    let mut dec = FfmpegDecoder::new(Codec::H264).unwrap();
+    let mut dec = FfmpegDecoder::new(Codec::H264, false).unwrap();
     let mut frames = Vec::new();
     for au in access_units(Codec::H264, &data) {
         dec.decode(&au, &mut frames).unwrap();
@@ -78,7 +78,7 @@ fn ffmpeg_decodes_hevc_conformance_stream_bit_exactly() {
     let file = "hevc/test-25fps.h265";
     let (count, md5) = manifest_entry(&dir, file);
     let data = std::fs::read(dir.join(file)).unwrap();
-    let mut dec = FfmpegDecoder::new(Codec::Hevc).unwrap();
+    let mut dec = FfmpegDecoder::new(Codec::Hevc, false).unwrap();
     let mut frames = Vec::new();
     for au in access_units(Codec::Hevc, &data) {
         dec.decode(&au, &mut frames).unwrap();
@@ -94,7 +94,7 @@ fn ffmpeg_applies_unaligned_crop_exactly() {
     let file = "h264/CVFC1_Sony_C.jsv";
     let (count, md5) = manifest_entry(&dir, file);
     let data = std::fs::read(dir.join(file)).unwrap();
-    let mut dec = FfmpegDecoder::new(Codec::H264).unwrap();
+    let mut dec = FfmpegDecoder::new(Codec::H264, false).unwrap();
     let mut frames = Vec::new();
     for au in access_units(Codec::H264, &data) {
         dec.decode(&au, &mut frames).unwrap();
@@ -107,7 +107,7 @@ fn ffmpeg_applies_unaligned_crop_exactly() {
 
 #[test]
 fn ffmpeg_garbage_is_invalid_bitstream_and_a_valid_stream_decodes_after() {
-    let mut dec = FfmpegDecoder::new(Codec::H264).unwrap();
+    let mut dec = FfmpegDecoder::new(Codec::H264, false).unwrap();
     let mut frames = Vec::new();
     let au = AccessUnit {
         codec: Codec::H264,
@@ -232,7 +232,7 @@ fn ffmpeg_decodes_10_bit_hevc_to_lsb_aligned_i010_and_to_p016_on_request() {
     let data = std::fs::read(&stream).unwrap();
     let reference = std::fs::read(&raw).unwrap();
     let _ = std::fs::remove_dir_all(&dir);
-    let mut dec = FfmpegDecoder::new(Codec::Hevc).unwrap();
+    let mut dec = FfmpegDecoder::new(Codec::Hevc, false).unwrap();
     let mut frames = Vec::new();
     for au in access_units(Codec::Hevc, &data) {
         dec.decode(&au, &mut frames).unwrap();
@@ -264,7 +264,9 @@ fn ffmpeg_decodes_10_bit_hevc_to_lsb_aligned_i010_and_to_p016_on_request() {
 fn ffmpeg_metadata_only_frames_carry_sizes_and_pts_but_no_pixels() {
     let mut enc = FfmpegEncoder::new(&config(Codec::Hevc, 160, 96, 0)).unwrap();
     let chunks = encode_pattern(&mut enc, 160, 96, 3);
-    let mut dec = FfmpegDecoder::new(Codec::Hevc).unwrap().without_pixels();
+    let mut dec = FfmpegDecoder::new(Codec::Hevc, false)
+        .unwrap()
+        .without_pixels();
     let frames = decode_chunks(&mut dec, Codec::Hevc, &chunks);
     assert_eq!(frames.len(), 3);
     for (t, f) in frames.iter().enumerate() {
@@ -306,7 +308,7 @@ mod conformance {
             let codec: Codec = cols[1].parse().unwrap();
             let (count, md5) = (cols[3].parse::<usize>().unwrap(), cols[7]);
             let data = std::fs::read(dir.join(cols[0])).unwrap();
-            let mut dec = FfmpegDecoder::new(codec).unwrap();
+            let mut dec = FfmpegDecoder::new(codec, false).unwrap();
             let mut frames = Vec::new();
             let mut errors = 0;
             for au in access_units(codec, &data) {

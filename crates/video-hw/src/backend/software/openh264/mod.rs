@@ -6,6 +6,8 @@
 //! OpenH264 applies the SPS frame cropping itself: its pictures are the visible size, so the
 //! frames carry the full-picture crop rectangle.
 
+mod logs;
+
 use super::i420_input::i420_view;
 use super::write_annexb;
 use crate::api::codec::{Codec, Dimensions, Timestamp};
@@ -24,7 +26,9 @@ use openh264::encoder::{
 };
 use openh264::formats::YUVSlices;
 use openh264_sys2::{
-    DECODER_OPTION, DECODER_OPTION_NUM_OF_FRAMES_REMAINING_IN_BUFFER, DECODING_STATE, SBufferInfo,
+    DECODER_OPTION, DECODER_OPTION_ERROR_CON_IDC, DECODER_OPTION_NUM_OF_FRAMES_REMAINING_IN_BUFFER,
+    DECODING_STATE, ERROR_CON_IDC, ERROR_CON_SLICE_MV_COPY_CROSS_IDR, SBufferInfo,
+    dsDataErrorConcealed, dsRefLost,
 };
 use std::collections::BTreeMap;
 use std::ptr::null_mut;
@@ -92,18 +96,44 @@ pub(crate) struct OpenH264Decoder {
     annexb: Vec<u8>,
     /// Whether frames carry pixels (false: metadata only, no copy).
     pixels: bool,
+    /// Whether damaged pictures are concealed ([`OnError::Skip`]) rather than dropped.
+    conceal: bool,
+    /// Pictures handed out with concealed damage (their own or their references').
+    concealed: u64,
 }
 
-fn new_decoder() -> Result<Decoder> {
-    Decoder::with_api_config(OpenH264API::from_source(), Oh264DecoderConfig::new())
-        .map_err(|e| VideoError::backend(format!("OpenH264 decoder creation failed: {e}")))
+/// A fresh OpenH264 decoder; with `conceal`, damaged pictures are concealed (slice and motion
+/// copy from the last good picture) instead of dropped.
+fn new_decoder(conceal: bool) -> Result<Decoder> {
+    let mut decoder =
+        Decoder::with_api_config(OpenH264API::from_source(), Oh264DecoderConfig::new())
+            .map_err(|e| VideoError::backend(format!("OpenH264 decoder creation failed: {e}")))?;
+    logs::forward_decoder_log(&mut decoder);
+    if conceal {
+        let mut idc: ERROR_CON_IDC = ERROR_CON_SLICE_MV_COPY_CROSS_IDR;
+        // SAFETY: DECODER_OPTION_ERROR_CON_IDC takes a pointer to one int, which `idc` is;
+        // the decoder is initialised.
+        let rc = unsafe {
+            decoder
+                .raw_api()
+                .set_option(DECODER_OPTION_ERROR_CON_IDC, (&raw mut idc).cast())
+        };
+        if rc != 0 {
+            return Err(VideoError::backend(format!(
+                "OpenH264 refused error concealment (code {rc})"
+            )));
+        }
+    }
+    Ok(decoder)
 }
 
 impl OpenH264Decoder {
     /// A decoder; `Backend` error when OpenH264 cannot create one.
     pub(crate) fn new() -> Result<Self> {
         Ok(Self {
-            decoder: new_decoder()?,
+            decoder: new_decoder(false)?,
+            conceal: false,
+            concealed: 0,
             next_tag: 1,
             pending: BTreeMap::new(),
             param_sets: Vec::new(),
@@ -111,6 +141,15 @@ impl OpenH264Decoder {
             annexb: Vec::new(),
             pixels: true,
         })
+    }
+
+    /// Conceals damaged pictures (copying slices and motion from the last good picture) and
+    /// hands them out, counted in [`DecoderBackend::concealed_pictures`], instead of dropping
+    /// them and every picture that refers to them until the next IDR.
+    pub(crate) fn concealing(mut self) -> Result<Self> {
+        self.decoder = new_decoder(true)?;
+        self.conceal = true;
+        Ok(self)
     }
 
     /// Frames without pixels (sizes, timestamps and flags only): nothing is copied.
@@ -272,8 +311,16 @@ impl OpenH264Decoder {
         keyframe: bool,
         out: &mut Vec<DecodedFrame>,
     ) -> Result<()> {
+        let before = out.len();
         let state = self.feed(annexb, tag, out)?;
         if state == 0 {
+            return Ok(());
+        }
+        // Concealing, OpenH264 reports the pictures that refer to a damaged one as
+        // "concealed" (and "reference lost"): they come out, counted. The damaged access unit
+        // itself reports a bitstream error and is an error below.
+        if self.conceal && out.len() > before && state & !(dsRefLost | dsDataErrorConcealed) == 0 {
+            self.concealed += 1;
             return Ok(());
         }
         self.pending.remove(&tag);
@@ -303,7 +350,7 @@ impl OpenH264Decoder {
     fn recreate(&mut self, out: &mut Vec<DecodedFrame>) -> Result<()> {
         // Pictures completed before the failure are still good: hand them out first.
         let drained = self.drain(out);
-        self.decoder = new_decoder()?;
+        self.decoder = new_decoder(self.conceal)?;
         self.pending.clear();
         let mut primer = Vec::new();
         write_annexb(&self.param_sets, &mut primer);
@@ -381,6 +428,10 @@ impl DecoderBackend for OpenH264Decoder {
         format!("openh264 {OPENH264_VERSION}")
     }
 
+    fn concealed_pictures(&self) -> u64 {
+        self.concealed
+    }
+
     fn capability(&self) -> crate::backend::DecodeCapability {
         super::capability::openh264()
     }
@@ -391,6 +442,8 @@ pub(crate) struct OpenH264Encoder {
     encoder: Encoder,
     dimensions: Dimensions,
     scratch: Vec<u8>,
+    /// Whether the log level was set again after OpenH264 initialised on the first picture.
+    log_level_applied: bool,
 }
 
 impl OpenH264Encoder {
@@ -423,12 +476,14 @@ impl OpenH264Encoder {
         } else {
             Complexity::High
         });
-        let encoder = Encoder::with_api_config(OpenH264API::from_source(), oc)
+        let mut encoder = Encoder::with_api_config(OpenH264API::from_source(), oc)
             .map_err(|e| VideoError::backend(format!("OpenH264 encoder creation failed: {e}")))?;
+        logs::forward_encoder_log(&mut encoder);
         Ok(Self {
             encoder,
             dimensions: config.dimensions,
             scratch: Vec::new(),
+            log_level_applied: false,
         })
     }
 }
@@ -490,6 +545,10 @@ impl EncoderBackend for OpenH264Encoder {
             .map_err(|e| VideoError::backend(format!("OpenH264 encode failed: {e}")))?;
         let keyframe = matches!(stream.frame_type(), FrameType::IDR);
         let data = stream.to_vec();
+        if !self.log_level_applied {
+            self.log_level_applied = true;
+            logs::forward_encoder_log(&mut self.encoder);
+        }
         if data.is_empty() {
             return Err(VideoError::backend(
                 "OpenH264 skipped the picture (no output) although frame skipping is off",

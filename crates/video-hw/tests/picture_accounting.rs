@@ -420,3 +420,104 @@ fn stream_without_reorder_depth_decodes_every_picture_like_ffmpeg() {
     let want = format!("{:x}", Md5::digest(&reference));
     assert_eq!(out.md5(), want, "bit-exact with the ffmpeg command");
 }
+
+/// Whether an H.264 stream holds a slice whose reference marking has MMCO 4
+/// (`max_long_term_frame_idx_plus1`), read with h264-reader's slice-header parser.
+#[cfg(feature = "sw-openh264")]
+fn holds_mmco_4(data: &[u8]) -> bool {
+    use h264_reader::nal::pps::PicParameterSet;
+    use h264_reader::nal::slice::{
+        DecRefPicMarking, MemoryManagementControlOperation, SliceHeader,
+    };
+    use h264_reader::nal::sps::SeqParameterSet;
+    use h264_reader::nal::{Nal, RefNal, UnitType};
+    let mut ctx = h264_reader::Context::new();
+    let mut found = false;
+    for unit in video_hw::bitstream::split_annexb(data) {
+        let nal = RefNal::new(&unit.data, &[], true);
+        let Ok(header) = nal.header() else { continue };
+        match header.nal_unit_type() {
+            UnitType::SeqParameterSet => {
+                ctx.put_seq_param_set(SeqParameterSet::from_bits(nal.rbsp_bits()).expect("SPS"));
+            }
+            UnitType::PicParameterSet => {
+                let pps = PicParameterSet::from_bits(&ctx, nal.rbsp_bits()).expect("PPS");
+                ctx.put_pic_param_set(pps);
+            }
+            UnitType::SliceLayerWithoutPartitioningNonIdr => {
+                let (slice, _, _) =
+                    SliceHeader::from_bits(&ctx, &mut nal.rbsp_bits(), header, None)
+                        .expect("slice header");
+                if let Some(DecRefPicMarking::Adaptive(ops)) = slice.dec_ref_pic_marking {
+                    found |= ops.iter().any(|op| {
+                        matches!(
+                            op,
+                            MemoryManagementControlOperation::MaxUsedLongTermFrameRef { .. }
+                        )
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    found
+}
+
+/// A stream that uses `memory_management_control_operation = 4` (issue #22: FFmpeg's path
+/// once lost two pictures of such a conformance stream). OpenH264 with long-term references
+/// on, for screen content, marks its reference pictures with MMCO 4 then MMCO 6; the stream is
+/// made now, checked to hold MMCO 4, and must decode to every picture and the `ffmpeg`
+/// command's MD5 on the software backend (FFmpeg in the `sw-ffmpeg` build, else OpenH264).
+#[cfg(feature = "sw-openh264")]
+#[test]
+fn stream_with_mmco_4_decodes_every_picture_like_ffmpeg() {
+    use md5::{Digest, Md5};
+    use openh264::OpenH264API;
+    use openh264::encoder::{Encoder, EncoderConfig, UsageType};
+    use openh264::formats::YUVBuffer;
+    if !have_ffmpeg() {
+        return;
+    }
+    let (w, h, n) = (176usize, 144usize, 60usize);
+    let config = EncoderConfig::new()
+        .usage_type(UsageType::CameraVideoRealTime)
+        .long_term_reference(true);
+    let mut encoder =
+        Encoder::with_api_config(OpenH264API::from_source(), config).expect("encoder");
+    let mut data = Vec::new();
+    for i in 0..n {
+        // A diagonal ramp with a square that moves 3 pixels a frame.
+        let mut yuv = vec![128u8; w * h * 3 / 2];
+        for y in 0..h {
+            for x in 0..w {
+                let inside = (x + 200 - 3 * i) % 176 < 32 && (y + i) % 144 < 32;
+                yuv[y * w + x] = if inside {
+                    235
+                } else {
+                    ((x + y) % 200) as u8 + 16
+                };
+            }
+        }
+        let frame = YUVBuffer::from_vec(yuv, w, h);
+        data.extend(encoder.encode(&frame).expect("encode").to_vec());
+    }
+    assert!(holds_mmco_4(&data), "the stream holds no MMCO 4");
+    let made = temp_path("mmco4.h264");
+    std::fs::write(&made, &data).expect("write stream");
+    let made_s = made.to_str().expect("utf-8 path").to_owned();
+    let reference = ffmpeg(&["-i", &made_s, "-f", "rawvideo", "-pix_fmt", "yuv420p", "-"]);
+    let _ = std::fs::remove_file(&made);
+    assert_eq!(reference.len(), n * w * h * 3 / 2, "ffmpeg gives all {n}");
+    let out = decode_annexb(Backend::Software, Codec::H264, &data, 4096);
+    #[cfg(feature = "sw-ffmpeg")]
+    assert!(
+        out.implementation.starts_with("ffmpeg"),
+        "decoded by {}, not FFmpeg",
+        out.implementation
+    );
+    assert!(out.errors.is_empty(), "{:?}", out.errors);
+    assert_eq!(out.frames.len(), n, "every picture comes out");
+    assert_eq!(out.summary.pictures_lost, 0);
+    let want = format!("{:x}", Md5::digest(&reference));
+    assert_eq!(out.md5(), want, "bit-exact with the ffmpeg command");
+}

@@ -77,6 +77,7 @@ impl<C: NvdecCalls, O: Output> NvdecDecoder<C, O> {
             sps_crop: None,
             frames: 0,
             errors_seen: 0,
+            concealed: 0,
             output,
         });
         let mut dec = Self {
@@ -238,6 +239,10 @@ impl<C: NvdecCalls, O: Output> DecoderBackend for NvdecDecoder<C, O> {
 
     fn conversion_fallbacks(&self) -> u64 {
         self.state_ref().output.conversion_fallbacks()
+    }
+
+    fn concealed_pictures(&self) -> u64 {
+        self.state_ref().concealed
     }
 
     fn capability(&self) -> crate::backend::DecodeCapability {

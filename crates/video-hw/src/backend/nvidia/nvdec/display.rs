@@ -39,7 +39,8 @@ impl<C: NvdecCalls, O: Output> State<C, O> {
                 )));
             }
             Ok(s) if s == cuvidDecodeStatus_Error_Concealed => {
-                stats::add(&COUNTERS.concealed_errors, 1)
+                stats::add(&COUNTERS.concealed_errors, 1);
+                self.concealed += 1;
             }
             _ => {}
         }

@@ -10,10 +10,10 @@
 //!   pictures of reordering (B-pictures) and a minimum of `M` decode surfaces. A header
 //!   that changes the format first displays every picture held (as an IDR would), then
 //!   calls the sequence callback; an unchanged one is not reported again.
-//! - `pic T POC [error]`: a picture of type `T` (`I`, `P`, `B`) with display order `POC`,
-//!   timestamped with the packet's timestamp. It takes a free decode surface and goes to the
-//!   decode callback; with `error`, the engine reports a decode error for it
-//!   (`cuvidGetDecodeStatus`).
+//! - `pic T POC [error|concealed]`: a picture of type `T` (`I`, `P`, `B`) with display order
+//!   `POC`, timestamped with the packet's timestamp. It takes a free decode surface and goes to
+//!   the decode callback; with `error`, the engine reports a decode error for it, with
+//!   `concealed` an error it concealed (`cuvidGetDecodeStatus`).
 //!
 //! The parser holds decoded pictures and displays the one of lowest `POC` while it holds
 //! more than reorder + `ulMaxDisplayDelay`; the end of stream displays all, in `POC` order.
@@ -77,6 +77,8 @@ pub(crate) enum Call {
 struct Surface {
     decoded: bool,
     error: bool,
+    /// The engine concealed an error in it (`cuvidDecodeStatus_Error_Concealed`).
+    concealed: bool,
     /// Displayed and not yet mapped: may not be decoded into again.
     awaiting_copy: bool,
     mapped: bool,
@@ -167,8 +169,8 @@ impl NvdecDouble {
                     _ => return Err(bad()),
                 };
                 let poc = words.get(2).and_then(|w| w.parse().ok()).ok_or_else(bad)?;
-                let error = words.get(3) == Some(&"error");
-                self.picture(intra, poc, error, timestamp)
+                let status = words.get(3).copied();
+                self.picture(intra, poc, status, timestamp)
             }
             Some(_) => Err(bad()),
         }
@@ -219,7 +221,7 @@ impl NvdecDouble {
         Ok(())
     }
 
-    fn picture(&self, intra: bool, poc: i32, error: bool, timestamp: i64) -> Result<()> {
+    fn picture(&self, intra: bool, poc: i32, status: Option<&str>, timestamp: i64) -> Result<()> {
         let Some((_, _, reorder, surfaces)) = self.0.borrow().sequence else {
             return Err(VideoError::invalid_bitstream(
                 "double: a picture before any sequence",
@@ -256,7 +258,8 @@ impl NvdecDouble {
         if let Some((_, table)) = self.0.borrow_mut().decoder.as_mut()
             && let Some(s) = table.get_mut(index)
         {
-            s.error = error;
+            s.error = status == Some("error");
+            s.concealed = status == Some("concealed");
         }
         self.0.borrow_mut().held.push(Held {
             poc,
@@ -446,6 +449,7 @@ impl NvdecCalls for NvdecDouble {
                     s.awaiting_copy = false;
                     cuvidDecodeStatus_Error
                 }
+                Some(s) if s.concealed => cuvidDecodeStatus_Error_Concealed,
                 // cuvidDecodeStatus_Success
                 _ => 1,
             })

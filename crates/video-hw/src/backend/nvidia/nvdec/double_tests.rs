@@ -290,3 +290,24 @@ fn nvdec_double_drop_destroys_the_parser_then_the_decoder_then_the_output() {
         ]
     );
 }
+
+#[test]
+fn nvdec_double_a_concealed_picture_is_delivered_and_counted() {
+    let (double, mut dec) = decoder(0);
+    let mut out = Vec::new();
+    let results = run(
+        &mut dec,
+        &[
+            ("seq 64 48;pic I 0", 0),
+            ("pic P 1 concealed", 1),
+            ("pic P 2", 2),
+        ],
+        &mut out,
+    );
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    dec.flush(&mut out).expect("flush");
+    // The concealed picture comes out (NVDEC repaired it) and is counted, not an error.
+    assert_eq!(pts(&out), vec![0, 1, 2]);
+    assert_eq!(dec.concealed_pictures(), 1);
+    assert_eq!(double.violations(), Vec::<String>::new());
+}

@@ -66,6 +66,8 @@ pub(super) struct State<C: NvdecCalls, O: Output> {
     /// Frames handed out by this session.
     pub frames: u64,
     pub errors_seen: u64,
+    /// Pictures NVDEC reported as decoded with concealed errors (`cuvidDecodeStatus_Error_Concealed`).
+    pub concealed: u64,
     /// Where mapped pictures are copied to (device buffers, host planes, RGB).
     pub output: O,
 }

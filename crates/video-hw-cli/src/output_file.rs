@@ -81,7 +81,10 @@ pub fn check(outputs: &[&Path], inputs: &[&Path], policy: Overwrite) -> Result<(
 
 /// Asks on the terminal whether to overwrite `path`, as FFmpeg does.
 fn ask(path: &Path) -> Result<bool> {
-    eprint!("File '{}' already exists. Overwrite? [y/N] ", path.display());
+    eprint!(
+        "File '{}' already exists. Overwrite? [y/N] ",
+        path.display()
+    );
     std::io::stderr().flush().ok();
     let mut line = String::new();
     std::io::stdin()

@@ -2,8 +2,9 @@
 //! the total is known; speed against real time when the frame rate is known.
 //!
 //! Written by hand rather than with a progress-bar crate: one line, rewritten in place on a
-//! terminal, is all the commands need. Never on a pipe: when stderr is not a terminal, a plain
-//! line every 5 s (a log), nothing with `-q`.
+//! terminal, is all the commands need. Never a rewritten line on a pipe: when stderr is not a
+//! terminal, a plain line every 5 s (a log; `VIDEO_HW_PROGRESS_SECS` sets the interval),
+//! nothing with `-q`.
 
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
@@ -71,7 +72,7 @@ impl Progress {
         let every = if self.tty {
             Duration::from_millis(500)
         } else {
-            Duration::from_secs(5)
+            log_interval()
         };
         if self.last.elapsed() < every {
             return;
@@ -126,10 +127,7 @@ impl Progress {
 /// For an input whose frame count is not known up front (Annex-B): a counter of the stream
 /// bytes handed on (add it to the ingest with `inspect`) and the input file's size, for
 /// [`Progress::set_total_bytes`]. `None` for stdin or a container with a frame count.
-pub fn byte_counter(
-    path: &std::path::Path,
-    frames: Option<u64>,
-) -> Option<(Arc<AtomicU64>, u64)> {
+pub fn byte_counter(path: &std::path::Path, frames: Option<u64>) -> Option<(Arc<AtomicU64>, u64)> {
     if frames.is_some() || path.as_os_str() == "-" {
         return None;
     }
@@ -142,6 +140,16 @@ pub fn count_input(read: &AtomicU64, input: &anyhow::Result<video_hw::DecodeInpu
     if let Ok(video_hw::DecodeInput::AnnexB { data, .. }) = input {
         read.fetch_add(data.len() as u64, Ordering::Relaxed);
     }
+}
+
+/// How often a progress line goes to a log (stderr not a terminal): `VIDEO_HW_PROGRESS_SECS`,
+/// default 5 s.
+fn log_interval() -> Duration {
+    std::env::var("VIDEO_HW_PROGRESS_SECS")
+        .ok()
+        .and_then(|s| s.parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .map_or(Duration::from_secs(5), Duration::from_secs_f64)
 }
 
 /// `m:ss` (or `h:mm:ss`).
@@ -175,7 +183,10 @@ mod tests {
         let mut p = Progress::new("decode", true);
         let read = Arc::new(AtomicU64::new(500));
         p.set_total_bytes(read.clone(), 1000);
-        assert_eq!(p.line(20, 10.0), "decode: 20 frames, 2.0 fps, 0:10, 50%, ETA 0:10");
+        assert_eq!(
+            p.line(20, 10.0),
+            "decode: 20 frames, 2.0 fps, 0:10, 50%, ETA 0:10"
+        );
         read.store(1000, Ordering::Relaxed);
         assert_eq!(p.line(40, 20.0), "decode: 40 frames, 2.0 fps, 0:20, 100%");
     }

@@ -45,7 +45,9 @@ impl FrameSink {
             && let Some(f) = layout.to
             && !matches!(f, PixelFormat::I420 | PixelFormat::I010 | PixelFormat::I012)
         {
-            bail!("Y4M holds planar 4:2:0 YUV, not {f}: use --to i420 (or i010/i012), or a raw output");
+            bail!(
+                "Y4M holds planar 4:2:0 YUV, not {f}: use --to i420 (or i010/i012), or a raw output"
+            );
         }
         let (pending, writer): (Option<PendingFile>, Option<Box<dyn Write + Send>>) = match path {
             None => (None, None),

@@ -70,6 +70,16 @@ pub fn signal_name() -> &'static str {
     }
 }
 
+/// Files an error of the run: after a stop, the input was cut (an Annex-B stream inside a
+/// picture), and what the cut causes is a warning, named as such.
+pub fn file_error(errors: &mut Vec<String>, warnings: &mut Vec<String>, error: String) {
+    if requested() {
+        warnings.push(format!("after the stop, which cut the input: {error}"));
+    } else {
+        errors.push(error);
+    }
+}
+
 /// `items` until a stop is requested: the ingest of a command that stops cleanly.
 pub fn until_stopped<I: Iterator>(items: I) -> impl Iterator<Item = I::Item> {
     items.take_while(|_| !requested())

@@ -142,7 +142,9 @@ impl Y4mWriter {
         pts: Option<Timestamp>,
     ) -> Result<()> {
         if let Some(s) = self.size.filter(|s| *s != size) {
-            bail!("the stream changes picture size from {s} to {size}, which one Y4M stream cannot hold");
+            bail!(
+                "the stream changes picture size from {s} to {size}, which one Y4M stream cannot hold"
+            );
         }
         self.size = Some(size);
         let Some(encoder) = &mut self.encoder else {

@@ -75,6 +75,11 @@ struct DecodeReport {
     sessions: usize,
     frames: u64,
     errors: Vec<String>,
+    /// Things done otherwise than asked (what the cut of a stopped run caused).
+    warnings: Vec<String>,
+    /// Set when a signal stopped the run: SIGINT or SIGTERM.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stopped_by: Option<&'static str>,
     sizes: Vec<String>,
     /// How frames became the `--to` format: `decoder` (the decoder's own GPU kernel),
     /// `gpu_transform` (kept on the GPU, converted by the GPU transform), `cpu`, or `none`;
@@ -157,8 +162,10 @@ pub fn run(args: DecodeArgs) -> Result<ExitCode> {
     } else {
         decode_many(&args, config, source)?
     };
+    report.stopped_by = stop::requested().then(stop::signal_name);
     if let Some(n) = expected.map(|n| n * args.sessions as u64)
         && n != report.frames
+        && report.stopped_by.is_none()
     {
         report.errors.push(format!(
             "the container lists {n} samples but {} frames were decoded",
@@ -217,6 +224,9 @@ pub fn run(args: DecodeArgs) -> Result<ExitCode> {
         && let Some(m) = &report.metrics
     {
         eprintln!("{m}");
+    }
+    for w in &report.warnings {
+        eprintln!("video-hw: warning: {w}");
     }
     super::print_errors(&report.errors);
     if let Some(code) = stopped {
@@ -292,16 +302,19 @@ fn decode_stream(args: &DecodeArgs, config: DecoderConfig, source: Source) -> Re
     let read = read.map(|(c, _)| c).unwrap_or_default();
     let mut frames = 0u64;
     let mut errors = Vec::new();
+    let mut warnings = Vec::new();
     let mut sizes: Vec<String> = Vec::new();
     let mut scratch = Vec::new();
     let (mut first_frame, mut last_frame) = (None, None);
     let open_seconds = opening.elapsed().as_secs_f64();
     let start = std::time::Instant::now();
     scheduler.run_decode(
-        stop::until_stopped(source.inspect(move |i| crate::progress::count_input(&read, i))).map(|r| {
-            r.map(IngestItem::from)
-                .map_err(|e| video_hw::VideoError::backend(format!("{e:#}")))
-        }),
+        stop::until_stopped(source.inspect(move |i| crate::progress::count_input(&read, i))).map(
+            |r| {
+                r.map(IngestItem::from)
+                    .map_err(|e| video_hw::VideoError::backend(format!("{e:#}")))
+            },
+        ),
         &mut session,
         None,
         |out| -> video_hw::Result<()> {
@@ -319,7 +332,11 @@ fn decode_stream(args: &DecodeArgs, config: DecoderConfig, source: Source) -> Re
                     progress.tick(frames);
                 }
                 Output::Chunk(_) => {}
-                Output::Error { stage, error } => errors.push(format!("{}: {error}", stage.name())),
+                Output::Error { stage, error } => stop::file_error(
+                    &mut errors,
+                    &mut warnings,
+                    format!("{}: {error}", stage.name()),
+                ),
             }
             Ok(())
         },
@@ -341,6 +358,8 @@ fn decode_stream(args: &DecodeArgs, config: DecoderConfig, source: Source) -> Re
         sessions: 1,
         frames,
         errors,
+        warnings,
+        stopped_by: None,
         sizes,
         conversion,
         segments: None,
@@ -427,6 +446,8 @@ fn decode_parallel(
         sessions: summary.sessions,
         frames,
         errors,
+        warnings: Vec::new(),
+        stopped_by: None,
         sizes,
         conversion: summary.conversion,
         segments: Some(summary.segments),
@@ -502,6 +523,8 @@ fn decode_many(args: &DecodeArgs, config: DecoderConfig, source: Source) -> Resu
         sessions: args.sessions,
         frames,
         errors,
+        warnings: Vec::new(),
+        stopped_by: None,
         sizes: Vec::new(),
         conversion,
         segments: None,

@@ -112,7 +112,10 @@ fn open_input(args: &EncodeArgs) -> Result<(Pictures, Dimensions, PixelFormat, O
         return Ok((Pictures::Y4m(y), size, format, Some(rate)));
     }
     if y4m_io::is_y4m_path(path) {
-        bail!("{} is named .y4m but has no YUV4MPEG2 header", path.display());
+        bail!(
+            "{} is named .y4m but has no YUV4MPEG2 header",
+            path.display()
+        );
     }
     let Some(size) = args.size else {
         bail!(

@@ -20,8 +20,8 @@ use video_hw::metrics::{Metrics, MetricsReport, PipelineSwitch};
 use video_hw::pipeline::{FrameTransform, IngestItem, Output, PipelineConfig, PipelineScheduler};
 use video_hw::transform::{TransformSpec, Transformer, frame_to_encode_input, transform_frame};
 use video_hw::{
-    Codec, DecodeInput, DecodeOutput, DecodeSession, DecodedFrame, DecoderConfig, Dimensions, EncodeSession,
-    EncodedChunk, PixelFormat, SessionSwitchRequest, SwitchMode, VideoError,
+    Codec, DecodeInput, DecodeOutput, DecodeSession, DecodedFrame, DecoderConfig, Dimensions,
+    EncodeSession, EncodedChunk, PixelFormat, SessionSwitchRequest, SwitchMode, VideoError,
 };
 
 /// Arguments of `transcode`.
@@ -105,7 +105,9 @@ impl Tally {
 pub fn run(args: TranscodeArgs) -> Result<ExitCode> {
     args.common.check_outputs(&[&args.output], &[&args.input])?;
     stop::install()?;
-    let source = Source::open(&args.input, args.input_codec, 1 << 20)?;
+    // Small pieces of an Annex-B stream keep what is in flight (drained when a signal stops
+    // the run) to a few dozen pictures.
+    let source = Source::open(&args.input, args.input_codec, 64 << 10)?;
     let container_in = source.container;
     let stdout = is_std(&args.output);
     let pending = (!stdout).then(|| PendingFile::new(&args.output));
@@ -140,29 +142,28 @@ pub fn run(args: TranscodeArgs) -> Result<ExitCode> {
     let input_size = source.size;
     let source = source.inspect(move |i| crate::progress::count_input(&read, i));
     let start = std::time::Instant::now();
-    let (decoded, encoder_name, metrics) = if let Some(input_size) =
-        input_size.filter(|_| args.switches.is_empty())
-    {
-        scheduled(
-            &args,
-            (source, input_size),
-            decoder,
-            &mut out,
-            &mut tally,
-            &mut errors,
-            &mut progress,
-        )?
-    } else {
-        direct(
-            &args,
-            source,
-            decoder,
-            &mut out,
-            &mut tally,
-            (&mut errors, &mut warnings),
-            &mut progress,
-        )?
-    };
+    let (decoded, encoder_name, metrics) =
+        if let Some(input_size) = input_size.filter(|_| args.switches.is_empty()) {
+            scheduled(
+                &args,
+                (source, input_size),
+                decoder,
+                &mut out,
+                &mut tally,
+                (&mut errors, &mut warnings),
+                &mut progress,
+            )?
+        } else {
+            direct(
+                &args,
+                source,
+                decoder,
+                &mut out,
+                &mut tally,
+                (&mut errors, &mut warnings),
+                &mut progress,
+            )?
+        };
     let seconds = start.elapsed().as_secs_f64();
     progress.finish();
     let stopped = stop::requested().then(stop::signal_name);
@@ -264,7 +265,7 @@ fn scheduled(
     decoder: DecodeSession,
     out: &mut ChunkOut,
     tally: &mut Tally,
-    errors: &mut Vec<String>,
+    (errors, warnings): (&mut Vec<String>, &mut Vec<String>),
     progress: &mut Progress,
 ) -> Result<(u64, String, Option<MetricsReport>)> {
     let size = args.size.unwrap_or(input_size);
@@ -302,7 +303,9 @@ fn scheduled(
                     progress.tick(tally.chunks);
                 }
                 Output::Frame(_) => {}
-                Output::Error { stage, error } => errors.push(format!("{}: {error}", stage.name())),
+                Output::Error { stage, error } => {
+                    stop::file_error(errors, warnings, format!("{}: {error}", stage.name()))
+                }
             }
             Ok(())
         },
@@ -345,7 +348,7 @@ fn direct(
         let frame = match f {
             Ok(frame) => frame,
             Err(e) => {
-                errors.push(e.to_string());
+                stop::file_error(errors, warnings, e.to_string());
                 return Ok(());
             }
         };

@@ -104,8 +104,8 @@ impl FrameSink {
         Ok(())
     }
 
-    /// Flushes the output, moves a file to its final name, and returns the MD5 as 32 hex
-    /// digits, if hashing.
+    /// Flushes the output, moves a file to its final name (none when no frame was written),
+    /// and returns the MD5 as 32 hex digits, if hashing.
     pub fn finish(mut self) -> Result<Option<String>> {
         match &mut self.out {
             Out::None => {}
@@ -116,7 +116,10 @@ impl FrameSink {
             }
         }
         drop(std::mem::replace(&mut self.out, Out::None));
-        if let Some(p) = self.pending.take() {
+        // No frame, no file: the temporary one is removed when `pending` drops.
+        if let Some(p) = self.pending.take()
+            && self.bytes > 0
+        {
             p.commit()?;
         }
         Ok(self

@@ -150,7 +150,14 @@ pub fn run(args: EncodeArgs) -> Result<ExitCode> {
         args.fragmented,
     )?;
     let mut progress = Progress::new("encode", args.common.quiet);
-    progress.set_total(limit);
+    // The total: --frames, else a raw file holds its size over the frame size.
+    let raw_frames = match (&pictures, &args.input) {
+        (Pictures::Raw(_), Some(p)) if !is_std(p) => std::fs::metadata(p)
+            .ok()
+            .map(|m| m.len() / frame_bytes.max(1) as u64),
+        _ => None,
+    };
+    progress.set_total(limit.or(raw_frames));
     progress.set_rate(session.config().fps);
     let mut written = 0u64;
     let mut errors: Vec<String> = Vec::new();

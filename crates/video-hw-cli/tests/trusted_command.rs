@@ -135,6 +135,103 @@ fn output_that_is_the_input_is_refused_even_with_y() {
     let _ = std::fs::remove_file(input);
 }
 
+/// Runs `video-hw args`, sends `signal` once its progress (lines starting with `what`) passes
+/// 60 frames, and returns its exit status and stderr.
+#[cfg(unix)]
+fn interrupt_after(
+    args: &[&str],
+    what: &str,
+    signal: libc::c_int,
+) -> (std::process::ExitStatus, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_video-hw"))
+        .args(args)
+        .env("VIDEO_HW_PROGRESS_SECS", "0.05")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id() as libc::pid_t;
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut log = String::new();
+    // Wait for progress past 60 frames, then send the signal.
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        log.push_str(&line);
+        log.push('\n');
+        let frames = line
+            .strip_prefix(what)
+            .and_then(|r| r.split(' ').next())
+            .and_then(|n| n.parse::<u64>().ok());
+        if frames.is_some_and(|n| n >= 60) {
+            // SAFETY: kill(2) on our own child's pid, which has not been waited for yet.
+            assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
+            break;
+        }
+    }
+    for line in lines {
+        log.push_str(&line.unwrap());
+        log.push('\n');
+    }
+    (child.wait().unwrap(), log)
+}
+
+/// The frames ffprobe counts in the first video stream of `path`.
+fn probe_frames(path: &Path) -> String {
+    let probe = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-count_frames",
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "stream=nb_read_frames",
+            "-of",
+            "csv=p=0",
+            path.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(probe.status.success(), "{}", stderr(&probe));
+    stdout(&probe).trim().to_owned()
+}
+
+#[cfg(unix)]
+#[test]
+fn sigterm_during_encode_to_mp4_finishes_the_file_and_exits_143() {
+    if !have_ffmpeg() {
+        return;
+    }
+    let out = temp("trust-sigterm.mp4");
+    let _ = std::fs::remove_file(&out);
+    let (status, log) = interrupt_after(
+        &[
+            "encode",
+            "--pattern",
+            "--frames",
+            "100000",
+            "--size",
+            "320x240",
+            "-o",
+            out.to_str().unwrap(),
+        ],
+        "encode: ",
+        libc::SIGTERM,
+    );
+    assert_eq!(status.code(), Some(143), "{log}");
+    let written: u64 = log
+        .lines()
+        .find_map(|l| l.strip_prefix("video-hw: stopped by SIGTERM: "))
+        .and_then(|r| r.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no stop message: {log}"));
+    assert!(written >= 60, "{log}");
+    assert_eq!(probe_frames(&out), written.to_string(), "{log}");
+    assert!(leftovers(&out).is_empty(), "{:?}", leftovers(&out));
+    let _ = std::fs::remove_file(out);
+}
+
 #[cfg(unix)]
 #[test]
 fn sigint_during_transcode_to_mp4_finishes_a_playable_file_and_exits_130() {
@@ -159,42 +256,16 @@ fn sigint_during_transcode_to_mp4_finishes_a_playable_file_and_exits_130() {
         "30",
         input.to_str().unwrap(),
     ]);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_video-hw"))
-        .args([
+    let (status, log) = interrupt_after(
+        &[
             "transcode",
             input.to_str().unwrap(),
             "-o",
             out.to_str().unwrap(),
-        ])
-        .env("VIDEO_HW_PROGRESS_SECS", "0.05")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let pid = child.id() as libc::pid_t;
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let mut log = String::new();
-    // Wait for progress past 60 frames, then interrupt.
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        log.push_str(&line);
-        log.push('\n');
-        let frames = line
-            .strip_prefix("transcode: ")
-            .and_then(|r| r.split(' ').next())
-            .and_then(|n| n.parse::<u64>().ok());
-        if frames.is_some_and(|n| n >= 60) {
-            // SAFETY: kill(2) on our own child's pid, which has not been waited for yet.
-            assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
-            break;
-        }
-    }
-    for line in lines {
-        log.push_str(&line.unwrap());
-        log.push('\n');
-    }
-    let status = child.wait().unwrap();
+        ],
+        "transcode: ",
+        libc::SIGINT,
+    );
     assert_eq!(status.code(), Some(130), "{log}");
     let written: u64 = log
         .lines()
@@ -203,23 +274,7 @@ fn sigint_during_transcode_to_mp4_finishes_a_playable_file_and_exits_130() {
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("no stop message: {log}"));
     assert!((60..600).contains(&written), "{written} frames: {log}");
-    let probe = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-count_frames",
-            "-select_streams",
-            "v:0",
-            "-show_entries",
-            "stream=nb_read_frames",
-            "-of",
-            "csv=p=0",
-            out.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    assert!(probe.status.success(), "{}", stderr(&probe));
-    assert_eq!(stdout(&probe).trim(), written.to_string(), "{log}");
+    assert_eq!(probe_frames(&out), written.to_string(), "{log}");
     // FFmpeg decodes it without a word.
     let o = Command::new("ffmpeg")
         .args([

@@ -2,13 +2,19 @@
 
 mod cmd;
 mod decode_source;
+mod frame_layout;
 mod input_file;
+mod json_out;
 mod logging;
+mod output_file;
 mod progress;
 mod sink;
 mod sink_chunks;
+mod stop;
+mod y4m_io;
 
 use clap::{Args, Parser, Subcommand};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use video_hw::Backend;
 
@@ -41,21 +47,6 @@ enum Command {
     Soak(cmd::soak::SoakArgs),
 }
 
-impl Command {
-    /// The options every command takes.
-    fn common(&self) -> &Common {
-        match self {
-            Command::Probe(a) => &a.common,
-            Command::Decode(a) => &a.common,
-            Command::Encode(a) => &a.common,
-            Command::Transcode(a) => &a.common,
-            Command::Roundtrip(a) => &a.common,
-            Command::Bench(a) => &a.common,
-            Command::Soak(a) => &a.common,
-        }
-    }
-}
-
 /// Options every command takes.
 #[derive(Args, Debug, Clone)]
 pub struct Common {
@@ -73,14 +64,77 @@ pub struct Common {
     /// (FFmpeg, OpenH264), `-vv` their warnings, `-vvv` everything.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
-    /// Print a machine-readable JSON summary on stdout.
+    /// Print one machine-readable JSON document: the summary, or `{"error": {"class",
+    /// "message"}}` on failure. On stdout, or on stderr when stdout carries media (`-o -`).
     #[arg(long, global = true)]
     pub json: bool,
+    /// Write the JSON document to this file instead (implies --json).
+    #[arg(long = "json-file", global = true, value_name = "FILE")]
+    pub json_file: Option<PathBuf>,
+    /// Overwrite existing output files without asking.
+    #[arg(short = 'y', global = true, conflicts_with = "no_overwrite")]
+    pub overwrite: bool,
+    /// Never overwrite an existing output file (exit 2 instead).
+    #[arg(short = 'n', global = true)]
+    pub no_overwrite: bool,
+}
+
+impl Common {
+    /// Whether a JSON document was asked for.
+    pub fn wants_json(&self) -> bool {
+        self.json || self.json_file.is_some()
+    }
+
+    /// The overwrite policy from `-y` / `-n`.
+    pub fn overwrite_policy(&self) -> output_file::Overwrite {
+        match (self.overwrite, self.no_overwrite) {
+            (true, _) => output_file::Overwrite::Yes,
+            (_, true) => output_file::Overwrite::No,
+            _ => output_file::Overwrite::Ask,
+        }
+    }
+
+    /// Checks the command's outputs (and `--json-file`) against its inputs and the overwrite
+    /// policy ([`output_file::check`]).
+    pub fn check_outputs(&self, outputs: &[&Path], inputs: &[&Path]) -> anyhow::Result<()> {
+        let mut all = outputs.to_vec();
+        all.extend(self.json_file.as_deref());
+        output_file::check(&all, inputs, self.overwrite_policy())
+    }
+}
+
+impl Command {
+    fn common(&self) -> &Common {
+        match self {
+            Command::Probe(a) => &a.common,
+            Command::Decode(a) => &a.common,
+            Command::Encode(a) => &a.common,
+            Command::Transcode(a) => &a.common,
+            Command::Roundtrip(a) => &a.common,
+            Command::Bench(a) => &a.common,
+            Command::Soak(a) => &a.common,
+        }
+    }
+
+    /// Whether the command writes media to stdout (`-o -`).
+    fn media_on_stdout(&self) -> bool {
+        let out = match self {
+            Command::Decode(a) => a.output.as_deref(),
+            Command::Encode(a) => Some(a.output.as_path()),
+            Command::Transcode(a) => Some(a.output.as_path()),
+            _ => None,
+        };
+        out.is_some_and(output_file::is_std)
+    }
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let common = cli.command.common();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(e),
+    };
+    let common = cli.command.common().clone();
+    let media_on_stdout = cli.command.media_on_stdout();
     logging::init(logging::level(common.quiet, common.verbose));
     let result = match cli.command {
         Command::Probe(a) => cmd::probe::run(a),
@@ -95,7 +149,29 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("video-hw: error: {e:#}");
-            ExitCode::from(2)
+            json_out::emit_error(
+                &common,
+                media_on_stdout,
+                json_out::class_of(&e),
+                format!("{e:#}"),
+            );
+            stop::exit_code().unwrap_or(ExitCode::from(2))
         }
     }
+}
+
+/// A command line clap refuses: its message as usual, and as a JSON error document when
+/// `--json` is among the arguments.
+fn usage_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion)
+        || !std::env::args().any(|a| a == "--json")
+    {
+        e.exit();
+    }
+    let _ = e.print();
+    let message = e.render().to_string();
+    let doc = serde_json::json!({ "error": { "class": "usage", "message": message.trim() } });
+    println!("{doc:#}");
+    ExitCode::from(2)
 }

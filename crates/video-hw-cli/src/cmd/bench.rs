@@ -165,7 +165,7 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
         implementation,
         codec: codec.to_string(),
         size: report_size(&args),
-        fps: args.enc.fps.to_string(),
+        fps: args.enc.fps().to_string(),
         sessions: args.sessions,
         warmup: args.warmup,
         repeat: args.repeat,
@@ -188,9 +188,7 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
         .with_context(|| format!("cannot write {}", json_path.display()))?;
     std::fs::write(&md_path, report.to_markdown())
         .with_context(|| format!("cannot write {}", md_path.display()))?;
-    if args.common.json {
-        println!("{json}");
-    }
+    crate::json_out::emit(&args.common, false, &report)?;
     if !args.common.quiet {
         for w in &report.workloads {
             eprintln!(
@@ -302,7 +300,7 @@ impl Run<'_> {
         Ok(RawSource::File {
             path: self.raw_file()?,
             size: self.args.size,
-            fps: self.args.enc.fps.to_string(),
+            fps: self.args.enc.fps().to_string(),
         })
     }
 
@@ -546,7 +544,7 @@ impl Run<'_> {
         } else {
             None
         };
-        let fps = args.enc.fps.to_string();
+        let fps = args.enc.fps().to_string();
         let ff_source = match (&raw_file, args.equal_raw_input) {
             (Some(path), true) => RawSource::File {
                 path: path.clone(),
@@ -595,6 +593,8 @@ impl Run<'_> {
                 "--backend",
                 &self.backend.to_string(),
                 "--quiet",
+                // Repeated runs write the same outputs.
+                "-y",
             ]
             .iter()
             .map(|s| (*s).to_owned()),

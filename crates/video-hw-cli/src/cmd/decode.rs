@@ -1,8 +1,10 @@
 //! `video-hw decode`.
 
 use crate::decode_source::Source;
+use crate::output_file::is_std;
 use crate::progress::Progress;
-use crate::sink::FrameSink;
+use crate::sink::{FrameSink, Layout};
+use crate::{json_out, stop, y4m_io};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use serde::Serialize;
@@ -20,12 +22,18 @@ use video_hw::{
 pub struct DecodeArgs {
     /// H.264/HEVC stream to decode: Annex-B or MP4/MOV (`-` for stdin).
     pub input: PathBuf,
-    /// Write the decoded frames here as raw planar YUV (I420, cropped; 10/12-bit video as
-    /// LSB-aligned 16-bit little-endian samples, FFmpeg's yuv420p10le/yuv420p12le) or packed
-    /// RGB (`-` for stdout).
+    /// Write the decoded frames here (`-` for stdout), cropped: raw planar YUV (I420; 10/12-bit
+    /// video as LSB-aligned 16-bit little-endian samples, FFmpeg's yuv420p10le/yuv420p12le),
+    /// or in the format `--to` names (nv12 and p016 with interleaved chroma, as FFmpeg's nv12
+    /// and p010le; RGB packed); a Y4M stream when the name ends in .y4m or with `-f y4m`.
     #[arg(short, long)]
     pub output: Option<PathBuf>,
-    /// Print the MD5 of all decoded frames (planar, cropped, output order) as 32 hex digits.
+    /// Output format: raw, or y4m (also `yuv4mpegpipe`): a header with size, rate and format.
+    /// Default: y4m for a .y4m name, else raw.
+    #[arg(short = 'f', long = "format", value_parser = ["raw", "y4m", "yuv4mpegpipe"])]
+    pub format: Option<String>,
+    /// Print the MD5 of all decoded frames (cropped, output order, as written: planar, or in
+    /// the `--to` format) as 32 hex digits (in the JSON document with --json).
     #[arg(long)]
     pub md5: bool,
     /// Codec of the input (default: from the extension, else from the stream).
@@ -72,6 +80,11 @@ struct DecodeReport {
     sessions: usize,
     frames: u64,
     errors: Vec<String>,
+    /// Things done otherwise than asked (what the cut of a stopped run caused).
+    warnings: Vec<String>,
+    /// Set when a signal stopped the run: SIGINT or SIGTERM.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stopped_by: Option<&'static str>,
     sizes: Vec<String>,
     /// How frames became the `--to` format: `decoder` (the decoder's own GPU kernel),
     /// `gpu_transform` (kept on the GPU, converted by the GPU transform), `cpu`, or `none`;
@@ -120,6 +133,11 @@ pub fn run(args: DecodeArgs) -> Result<ExitCode> {
             "--parallel (one input shared by sessions) and --sessions (copies) exclude each other"
         );
     }
+    let outputs: Vec<&std::path::Path> = args.output.iter().map(|p| p.as_path()).collect();
+    args.common.check_outputs(&outputs, &[&args.input])?;
+    if args.sessions == 1 && args.parallel == 1 {
+        stop::install()?;
+    }
     let source = Source::open(&args.input, args.codec, args.chunk_size)?;
     let codec = source.codec;
     let pixels = args.md5 || args.output.is_some() || args.to.is_some();
@@ -150,9 +168,11 @@ pub fn run(args: DecodeArgs) -> Result<ExitCode> {
     } else {
         decode_many(&args, config, source)?
     };
+    report.stopped_by = stop::requested().then(stop::signal_name);
     let damaged = report.pictures.is_some_and(|p| p.damaged > 0);
     if let Some(n) = expected.map(|n| n * args.sessions as u64)
         && n != report.frames
+        && report.stopped_by.is_none()
         && !(damaged && report.frames < n)
     {
         report.errors.push(format!(
@@ -160,15 +180,33 @@ pub fn run(args: DecodeArgs) -> Result<ExitCode> {
             report.frames
         ));
     }
+    let media_on_stdout = args.output.as_deref().is_some_and(is_std);
     // No frame, no digest: the MD5 of nothing would read as a result.
+    if report.frames == 0 {
+        report.md5 = None;
+    }
     if args.md5
-        && report.frames > 0
+        && !args.common.wants_json()
         && let Some(m) = &report.md5
     {
-        println!("{m}");
+        if media_on_stdout {
+            eprintln!("{m}");
+        } else {
+            println!("{m}");
+        }
     }
-    if args.common.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+    json_out::emit(&args.common, media_on_stdout, &report)?;
+    let stopped = stop::exit_code();
+    if stopped.is_some() {
+        eprintln!(
+            "video-hw: stopped by {}: {} frames decoded and written{}",
+            stop::signal_name(),
+            report.frames,
+            args.output
+                .as_deref()
+                .map(|p| format!(" to {}", p.display()))
+                .unwrap_or_default()
+        );
     }
     if !args.common.quiet {
         eprintln!(
@@ -201,12 +239,31 @@ pub fn run(args: DecodeArgs) -> Result<ExitCode> {
     {
         eprintln!("{m}");
     }
+    for w in &report.warnings {
+        eprintln!("video-hw: warning: {w}");
+    }
     super::print_errors(&report.errors);
+    if let Some(code) = stopped {
+        return Ok(code);
+    }
     Ok(if report.errors.is_empty() && report.frames > 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// How the frames are written: `--to`, and Y4M by name or `-f`.
+fn layout(args: &DecodeArgs, timed: bool) -> Layout {
+    let y4m = match args.format.as_deref() {
+        Some(f) => f != "raw",
+        None => args.output.as_deref().is_some_and(y4m_io::is_y4m_path),
+    };
+    Layout {
+        to: args.to,
+        y4m,
+        timed,
+    }
 }
 
 /// NVDEC's process-wide counters (copies, host buffers, fallbacks), when the NVIDIA decoder
@@ -245,20 +302,33 @@ fn decode_stream(args: &DecodeArgs, config: DecoderConfig, source: Source) -> Re
         PipelineConfig::default().with_switch(PipelineSwitch::from_env(backend)),
         metrics.clone(),
     );
-    let mut sink = FrameSink::new(args.output.as_deref(), args.md5)?;
+    let mut sink = FrameSink::with_layout(
+        args.output.as_deref(),
+        args.md5,
+        layout(args, source.timebase.is_some()),
+    )?;
     let mut progress = Progress::new("decode", args.common.quiet);
+    progress.set_total(source.frames);
+    let read = crate::progress::byte_counter(&args.input, source.frames);
+    if let Some((counter, total)) = &read {
+        progress.set_total_bytes(counter.clone(), *total);
+    }
+    let read = read.map(|(c, _)| c).unwrap_or_default();
     let mut frames = 0u64;
     let mut errors = Vec::new();
+    let mut warnings = Vec::new();
     let mut sizes: Vec<String> = Vec::new();
     let mut scratch = Vec::new();
     let (mut first_frame, mut last_frame) = (None, None);
     let open_seconds = opening.elapsed().as_secs_f64();
     let start = std::time::Instant::now();
     scheduler.run_decode(
-        source.map(|r| {
-            r.map(IngestItem::from)
-                .map_err(|e| video_hw::VideoError::backend(format!("{e:#}")))
-        }),
+        stop::until_stopped(source.inspect(move |i| crate::progress::count_input(&read, i))).map(
+            |r| {
+                r.map(IngestItem::from)
+                    .map_err(|e| video_hw::VideoError::backend(format!("{e:#}")))
+            },
+        ),
         &mut session,
         None,
         |out| -> video_hw::Result<()> {
@@ -276,7 +346,11 @@ fn decode_stream(args: &DecodeArgs, config: DecoderConfig, source: Source) -> Re
                     progress.tick(frames);
                 }
                 Output::Chunk(_) => {}
-                Output::Error { stage, error } => errors.push(format!("{}: {error}", stage.name())),
+                Output::Error { stage, error } => stop::file_error(
+                    &mut errors,
+                    &mut warnings,
+                    format!("{}: {error}", stage.name()),
+                ),
             }
             Ok(())
         },
@@ -298,6 +372,8 @@ fn decode_stream(args: &DecodeArgs, config: DecoderConfig, source: Source) -> Re
         sessions: 1,
         frames,
         errors,
+        warnings,
+        stopped_by: None,
         sizes,
         conversion,
         segments: None,
@@ -308,7 +384,7 @@ fn decode_stream(args: &DecodeArgs, config: DecoderConfig, source: Source) -> Re
         fps: frames as f64 / seconds.max(1e-9),
         md5: sink.finish()?,
         pictures: Some(report.pictures),
-        metrics: (args.metrics || args.common.json).then_some(report),
+        metrics: (args.metrics || args.common.wants_json()).then_some(report),
         nvdec: nvdec_counters(),
     })
 }
@@ -338,7 +414,7 @@ fn decode_parallel(
     drop(units);
     let mut cfg = plan.segmented;
     cfg.chunk_size = args.chunk_size;
-    let mut sink = FrameSink::new(args.output.as_deref(), args.md5)?;
+    let mut sink = FrameSink::with_layout(args.output.as_deref(), args.md5, layout(args, false))?;
     let mut progress = Progress::new("decode", args.common.quiet);
     let (mut frames, mut errors, mut scratch, mut sizes) =
         (0u64, Vec::new(), Vec::new(), Vec::<String>::new());
@@ -384,6 +460,8 @@ fn decode_parallel(
         sessions: summary.sessions,
         frames,
         errors,
+        warnings: Vec::new(),
+        stopped_by: None,
         sizes,
         conversion: summary.conversion,
         segments: Some(summary.segments),
@@ -394,7 +472,7 @@ fn decode_parallel(
         fps: frames as f64 / seconds.max(1e-9),
         md5: sink.finish()?,
         pictures: None,
-        metrics: (args.metrics || args.common.json).then(|| metrics.report()),
+        metrics: (args.metrics || args.common.wants_json()).then(|| metrics.report()),
         nvdec: nvdec_counters(),
     })
 }
@@ -427,7 +505,7 @@ fn decode_many(args: &DecodeArgs, config: DecoderConfig, source: Source) -> Resu
         Metrics::new(),
     );
     let mut copies = (0..args.sessions)
-        .map(|_| SessionCopy::new(args.md5))
+        .map(|_| SessionCopy::new(args.md5, args.to))
         .collect::<Result<Vec<_>>>()?;
     let open_seconds = opening.elapsed().as_secs_f64();
     let start = std::time::Instant::now();
@@ -459,6 +537,8 @@ fn decode_many(args: &DecodeArgs, config: DecoderConfig, source: Source) -> Resu
         sessions: args.sessions,
         frames,
         errors,
+        warnings: Vec::new(),
+        stopped_by: None,
         sizes: Vec::new(),
         conversion,
         segments: None,
@@ -483,9 +563,13 @@ struct SessionCopy {
 }
 
 impl SessionCopy {
-    fn new(md5: bool) -> Result<Self> {
+    fn new(md5: bool, to: Option<PixelFormat>) -> Result<Self> {
+        let layout = Layout {
+            to,
+            ..Layout::default()
+        };
         Ok(Self {
-            sink: FrameSink::new(None, md5)?,
+            sink: FrameSink::with_layout(None, md5, layout)?,
             frames: 0,
             errors: Vec::new(),
             scratch: Vec::new(),

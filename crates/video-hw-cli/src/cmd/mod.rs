@@ -32,9 +32,9 @@ pub struct EncodeOpts {
     /// Quantiser for --rc cqp.
     #[arg(long, default_value_t = 26)]
     pub qp: u8,
-    /// Frames per second.
-    #[arg(long, default_value = "30")]
-    pub fps: Rational,
+    /// Frames per second (default: a Y4M input's own rate, else 30).
+    #[arg(long)]
+    pub fps: Option<Rational>,
     /// Frames from one keyframe to the next.
     #[arg(long, default_value_t = 60)]
     pub gop: u32,
@@ -47,10 +47,15 @@ pub struct EncodeOpts {
 }
 
 impl EncodeOpts {
+    /// `--fps`, or 30.
+    pub fn fps(&self) -> Rational {
+        self.fps.unwrap_or(Rational { num: 30, den: 1 })
+    }
+
     /// The encoder configuration for pictures of `size`.
     pub fn config(&self, size: Dimensions) -> EncoderConfig {
         let mut c = EncoderConfig::new(self.codec, size);
-        c.fps = self.fps;
+        c.fps = self.fps();
         c.rate_control = match self.rc.as_str() {
             "cbr" => RateControl::Cbr {
                 bitrate: self.bitrate,
@@ -273,4 +278,69 @@ pub fn print_errors(errors: &[String]) {
     if errors.len() > 5 {
         eprintln!("video-hw: ... and {} more errors", errors.len() - 5);
     }
+}
+
+/// How a session switch requested by the command ended.
+pub enum SwitchOutcome {
+    /// The new configuration is active (or will be, at the next keyframe).
+    Active,
+    /// It could not be activated: the previous generation stays, for this reason.
+    RolledBack(String),
+}
+
+/// Requests `request` and, unless it waits for a keyframe, waits until the encoder has
+/// activated it or rolled it back, reaping chunks into `on_chunk` meanwhile. The error of a
+/// failed activation is the outcome, not an error of the run: the encode goes on at the
+/// previous settings.
+pub fn switch_and_settle(
+    session: &mut EncodeSession,
+    request: video_hw::SessionSwitchRequest,
+    on_chunk: &mut ChunkSink,
+) -> Result<SwitchOutcome> {
+    let wait = request.mode != video_hw::SwitchMode::OnNextKeyframe;
+    let settled = |s: &video_hw::SwitchStats| s.activated + s.failed + s.replaced;
+    let before = session.summary().switches;
+    session.request_session_switch(request)?;
+    if !wait {
+        return Ok(SwitchOutcome::Active);
+    }
+    let mut held = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let now = loop {
+        let now = session.summary().switches;
+        if settled(&now) > settled(&before) || std::time::Instant::now() > deadline {
+            break now;
+        }
+        match session.reap_timeout(Duration::from_millis(10)) {
+            Ok(Some(c)) => on_chunk(Ok(c))?,
+            Ok(None) => {}
+            Err(e) => held.push(e),
+        }
+    };
+    let outcome = if now.failed > before.failed {
+        // The failure is counted before its error is sent: take that error too (the
+        // session's message ends "generation N stays active").
+        let is_it = |e: &VideoError| e.to_string().contains("stays active");
+        let deadline = std::time::Instant::now() + Duration::from_secs(2);
+        while !held.iter().any(is_it) && std::time::Instant::now() < deadline {
+            match session.reap_timeout(Duration::from_millis(10)) {
+                Ok(Some(c)) => on_chunk(Ok(c))?,
+                Ok(None) => {}
+                Err(e) => held.push(e),
+            }
+        }
+        if let Some(i) = held.iter().position(is_it) {
+            held.remove(i);
+        }
+        SwitchOutcome::RolledBack(
+            now.switch_fail_reason
+                .unwrap_or_else(|| "the encoder refused it".into()),
+        )
+    } else {
+        SwitchOutcome::Active
+    };
+    for e in held {
+        on_chunk(Err(e))?;
+    }
+    Ok(outcome)
 }

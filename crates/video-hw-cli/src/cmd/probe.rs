@@ -14,8 +14,8 @@ pub struct ProbeArgs {
 /// Prints what each backend can do here.
 pub fn run(args: ProbeArgs) -> Result<ExitCode> {
     let reports = video_hw::probe();
-    if args.common.json {
-        println!("{}", serde_json::to_string_pretty(&reports)?);
+    if args.common.wants_json() {
+        crate::json_out::emit(&args.common, false, &reports)?;
         return Ok(ExitCode::SUCCESS);
     }
     for r in &reports {

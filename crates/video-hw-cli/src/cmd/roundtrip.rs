@@ -47,6 +47,8 @@ struct RoundtripReport {
 
 /// Encodes the pattern, decodes it, and reports PSNR.
 pub fn run(args: RoundtripArgs) -> Result<ExitCode> {
+    let outputs: Vec<&std::path::Path> = args.output.iter().map(|p| p.as_path()).collect();
+    args.common.check_outputs(&outputs, &[])?;
     let mut enc = EncodeSession::new(
         args.common.backend,
         args.enc.config(args.size).with_gpu(args.common.gpu),
@@ -69,7 +71,7 @@ pub fn run(args: RoundtripArgs) -> Result<ExitCode> {
         Ok(())
     })?;
     if let Some(p) = &args.output {
-        std::fs::write(p, &stream).with_context(|| format!("cannot write {}", p.display()))?;
+        crate::output_file::write_whole(p, &stream)?;
     }
     let mut dec = DecodeSession::new(
         args.common.backend,
@@ -118,9 +120,7 @@ pub fn run(args: RoundtripArgs) -> Result<ExitCode> {
         min_psnr_db: if min.is_finite() { min } else { 0.0 },
         passed: psnrs.len() as u64 == args.frames && mean >= args.min_psnr,
     };
-    if args.common.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
-    }
+    crate::json_out::emit(&args.common, false, &report)?;
     if !args.common.quiet {
         eprintln!(
             "roundtrip {} {}: encoded {} frames on {} ({} bytes), decoded {} on {}; PSNR mean {:.2} dB, min {:.2} dB: {}",

@@ -447,9 +447,7 @@ pub fn run(args: SoakArgs) -> Result<ExitCode> {
         },
         passed,
     };
-    if args.common.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
-    }
+    crate::json_out::emit(&args.common, false, &report)?;
     if !quiet {
         let r = &report.rss;
         eprintln!(

@@ -1,10 +1,15 @@
 //! `video-hw transcode`.
 
 use super::switch_spec::SwitchSpec;
-use super::{EncodeOpts, finish_encode, reap_ready_decode, submit_decode, submit_encode};
+use super::{
+    EncodeOpts, SwitchOutcome, finish_encode, reap_ready_decode, submit_decode, submit_encode,
+    switch_and_settle,
+};
 use crate::decode_source::Source;
+use crate::output_file::{PendingFile, is_std};
 use crate::progress::Progress;
 use crate::sink_chunks::ChunkOut;
+use crate::{json_out, stop};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use serde::Serialize;
@@ -15,8 +20,9 @@ use video_hw::metrics::{Metrics, MetricsReport, PictureCounts, PipelineSwitch};
 use video_hw::pipeline::{FrameTransform, IngestItem, Output, PipelineConfig, PipelineScheduler};
 use video_hw::transform::{TransformSpec, Transformer, frame_to_encode_input, transform_frame};
 use video_hw::{
-    Codec, DecodeOutput, DecodeSession, DecodedFrame, DecoderConfig, Dimensions, EncodeSession,
-    EncodedChunk, OnError, PixelFormat, SessionSwitchRequest, SwitchMode, VideoError,
+    Codec, DecodeInput, DecodeOutput, DecodeSession, DecodedFrame, DecoderConfig, Dimensions,
+    EncodeSession, EncodedChunk, OnError, PixelFormat, SessionSwitchRequest, SwitchMode,
+    VideoError,
 };
 
 /// Arguments of `transcode`.
@@ -67,6 +73,11 @@ struct TranscodeReport {
     bytes: u64,
     generations: Vec<u64>,
     errors: Vec<String>,
+    /// Things done otherwise than asked (a switch past the end, a switch rolled back).
+    warnings: Vec<String>,
+    /// Set when a signal stopped the run: SIGINT or SIGTERM.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stopped_by: Option<&'static str>,
     seconds: f64,
     fps: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -99,9 +110,18 @@ impl Tally {
 
 /// Decodes and re-encodes a stream.
 pub fn run(args: TranscodeArgs) -> Result<ExitCode> {
-    let source = Source::open(&args.input, args.input_codec, 1 << 20)?;
+    args.common.check_outputs(&[&args.output], &[&args.input])?;
+    stop::install()?;
+    // Small pieces of an Annex-B stream keep what is in flight (drained when a signal stops
+    // the run) to a few dozen pictures.
+    let source = Source::open(&args.input, args.input_codec, 64 << 10)?;
     let container_in = source.container;
-    let mut out = ChunkOut::create(&args.output, args.fragmented)?;
+    let stdout = is_std(&args.output);
+    let pending = (!stdout).then(|| PendingFile::new(&args.output));
+    let mut out = ChunkOut::create(
+        pending.as_ref().map_or(args.output.as_path(), |p| p.path()),
+        args.fragmented,
+    )?;
     let container_out = out.kind();
     let mut dconfig = DecoderConfig::new(source.codec)
         .with_output(DecodeOutput::Native)
@@ -118,17 +138,27 @@ pub fn run(args: TranscodeArgs) -> Result<ExitCode> {
     );
     let mut tally = Tally::default();
     let mut errors = Vec::new();
+    let mut warnings = Vec::new();
     let mut progress = Progress::new("transcode", args.common.quiet);
+    progress.set_total(source.frames);
+    progress.set_rate(args.enc.fps());
+    let read = crate::progress::byte_counter(&args.input, source.frames);
+    if let Some((counter, total)) = &read {
+        progress.set_total_bytes(counter.clone(), *total);
+    }
+    let read = read.map(|(c, _)| c).unwrap_or_default();
+    let input_size = source.size;
+    let source = source.inspect(move |i| crate::progress::count_input(&read, i));
     let start = std::time::Instant::now();
     let (decoded, encoder_name, metrics, pictures) =
-        if args.switches.is_empty() && source.size.is_some() {
+        if let Some(input_size) = input_size.filter(|_| args.switches.is_empty()) {
             scheduled(
                 &args,
-                source,
+                (source, input_size),
                 decoder,
                 &mut out,
                 &mut tally,
-                &mut errors,
+                (&mut errors, &mut warnings),
                 &mut progress,
             )?
         } else {
@@ -138,13 +168,34 @@ pub fn run(args: TranscodeArgs) -> Result<ExitCode> {
                 decoder,
                 &mut out,
                 &mut tally,
-                &mut errors,
+                (&mut errors, &mut warnings),
                 &mut progress,
             )?
         };
-    out.finish()?;
     let seconds = start.elapsed().as_secs_f64();
     progress.finish();
+    let stopped = stop::requested().then(stop::signal_name);
+    if stopped.is_none() {
+        for spec in args.switches.iter().filter(|s| s.frame >= decoded) {
+            warnings.push(format!(
+                "--switch at frame {} not applied: the input ended after {decoded} frames",
+                spec.frame
+            ));
+        }
+    }
+    if tally.chunks == 0 {
+        // Nothing encoded: no file (the temporary one is removed), and the errors say why.
+        super::print_errors(&errors);
+        bail!(
+            "no frame encoded from {} ({decoded} decoded, {} errors); no output written",
+            args.input.display(),
+            errors.len()
+        );
+    }
+    out.finish()?;
+    if let Some(p) = pending {
+        p.commit()?;
+    }
     let report = TranscodeReport {
         input: args.input.display().to_string(),
         output: args.output.display().to_string(),
@@ -158,13 +209,20 @@ pub fn run(args: TranscodeArgs) -> Result<ExitCode> {
         bytes: tally.bytes,
         generations: tally.generations,
         errors,
+        warnings,
+        stopped_by: stopped,
         seconds,
         fps: decoded as f64 / seconds.max(1e-9),
-        metrics: metrics.filter(|_| args.metrics || args.common.json),
+        metrics: metrics.filter(|_| args.metrics || args.common.wants_json()),
         pictures,
     };
-    if args.common.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+    json_out::emit(&args.common, stdout, &report)?;
+    if let Some(sig) = stopped {
+        eprintln!(
+            "video-hw: stopped by {sig}: {} frames encoded and written to {}",
+            report.chunks,
+            args.output.display()
+        );
     }
     if !args.common.quiet {
         eprintln!(
@@ -188,7 +246,13 @@ pub fn run(args: TranscodeArgs) -> Result<ExitCode> {
     {
         eprintln!("{m}");
     }
+    for w in &report.warnings {
+        eprintln!("video-hw: warning: {w}");
+    }
     super::print_errors(&report.errors);
+    if let Some(code) = stop::exit_code() {
+        return Ok(code);
+    }
     Ok(
         if report.errors.is_empty()
             && report.frames_decoded > 0
@@ -209,14 +273,13 @@ fn backend_error(e: anyhow::Error) -> VideoError {
 /// pool, encode submit/reap and egress each on their own thread.
 fn scheduled(
     args: &TranscodeArgs,
-    source: Source,
+    (source, input_size): (impl Iterator<Item = Result<DecodeInput>> + Send, Dimensions),
     decoder: DecodeSession,
     out: &mut ChunkOut,
     tally: &mut Tally,
-    errors: &mut Vec<String>,
+    (errors, warnings): (&mut Vec<String>, &mut Vec<String>),
     progress: &mut Progress,
 ) -> Result<(u64, String, Option<MetricsReport>, PictureCounts)> {
-    let input_size = source.size.context("input size unknown")?;
     let size = args.size.unwrap_or(input_size);
     let encoder = EncodeSession::new(
         args.common.backend,
@@ -241,7 +304,7 @@ fn scheduled(
         metrics.clone(),
     ));
     let summary = scheduler.run_transcode(
-        source.map(|r| r.map(IngestItem::from).map_err(backend_error)),
+        stop::until_stopped(source).map(|r| r.map(IngestItem::from).map_err(backend_error)),
         decoder,
         Some(transform),
         encoder,
@@ -252,7 +315,9 @@ fn scheduled(
                     progress.tick(tally.chunks);
                 }
                 Output::Frame(_) => {}
-                Output::Error { stage, error } => errors.push(format!("{}: {error}", stage.name())),
+                Output::Error { stage, error } => {
+                    stop::file_error(errors, warnings, format!("{}: {error}", stage.name()))
+                }
             }
             Ok(())
         },
@@ -268,14 +333,16 @@ fn scheduled(
 /// here, never on a decoder or encoder worker.
 fn direct(
     args: &TranscodeArgs,
-    source: Source,
+    source: impl Iterator<Item = Result<DecodeInput>>,
     mut decoder: DecodeSession,
     out: &mut ChunkOut,
     tally: &mut Tally,
-    errors: &mut Vec<String>,
+    (errors, warnings): (&mut Vec<String>, &mut Vec<String>),
     progress: &mut Progress,
 ) -> Result<(u64, String, Option<MetricsReport>, PictureCounts)> {
     let mut encoder: Option<EncodeSession> = None;
+    // The configuration of the generation in force; a switch builds on it.
+    let mut active: Option<video_hw::EncoderConfig> = None;
     let mut decoded = 0u64;
     // The size set by --size or a size switch; otherwise the encoder follows the input.
     let mut target: Option<Dimensions> = args.size;
@@ -294,7 +361,7 @@ fn direct(
         let frame = match f {
             Ok(frame) => frame,
             Err(e) => {
-                errors.push(e.to_string());
+                stop::file_error(errors, warnings, e.to_string());
                 return Ok(());
             }
         };
@@ -316,22 +383,31 @@ fn direct(
         };
         // The input changed size mid-stream and nothing pins the output size: follow it.
         if target.is_none() && last_input.is_some_and(|s| s != size) {
-            let mut config = enc.config().clone();
+            let mut config = active.clone().unwrap_or_else(|| enc.config().clone());
             config.dimensions = size;
             enc.request_session_switch(SessionSwitchRequest {
-                config,
+                config: config.clone(),
                 mode: SwitchMode::DrainThenSwap,
                 force_idr_on_activate: true,
             })?;
+            active = Some(config);
         }
         last_input = Some(size);
         for spec in args.switches.iter().filter(|s| s.frame == index) {
-            let request = spec.request(enc.config());
-            if spec.size.is_some() {
-                target = spec.size;
+            let base = active.get_or_insert_with(|| enc.config().clone());
+            let request = spec.request(base);
+            let wanted = request.config.clone();
+            match switch_and_settle(enc, request, &mut write)? {
+                SwitchOutcome::Active => {
+                    if spec.size.is_some() {
+                        target = spec.size;
+                    }
+                    active = Some(wanted);
+                }
+                SwitchOutcome::RolledBack(reason) => warnings.push(format!(
+                    "switch at frame {index} rolled back ({reason}): encoding goes on at the previous settings"
+                )),
             }
-            enc.request_session_switch(request)
-                .context("requesting a session switch")?;
         }
         let want = target.unwrap_or(size);
         let picture = if want == size && frame.format == PixelFormat::I420 {
@@ -342,7 +418,7 @@ fn direct(
         };
         submit_encode(enc, picture, &mut write)
     };
-    for input in source {
+    for input in stop::until_stopped(source) {
         submit_decode(&mut decoder, input?, &mut on_frame)?;
     }
     decoder.flush()?;

@@ -2,6 +2,7 @@
 
 use super::switch_spec::SwitchSpec;
 use super::{EncodeOpts, finish_encode, reap_ready_decode, submit_decode, submit_encode};
+use crate::audio_copy::{self, AudioCopy};
 use crate::decode_source::Source;
 use crate::progress::Progress;
 use crate::sink_chunks::ChunkOut;
@@ -30,6 +31,9 @@ pub struct TranscodeArgs {
     /// Codec of the input (default: from the container, the extension, else the stream).
     #[arg(long = "input-codec")]
     pub input_codec: Option<Codec>,
+    /// MP4/MOV input: transcode the video track with this id (default: the first video track).
+    #[arg(long)]
+    pub track: Option<u32>,
     /// Scale the pictures to this size (default: the input's).
     #[arg(long)]
     pub size: Option<Dimensions>,
@@ -43,6 +47,10 @@ pub struct TranscodeArgs {
     /// Write a fragmented MP4 (one fragment per keyframe; works on stdout, for live output).
     #[arg(long)]
     pub fragmented: bool,
+    /// Drop the input's audio (by default an MP4/MOV input's audio track is copied
+    /// unchanged into an MP4 output).
+    #[arg(long)]
+    pub no_audio: bool,
     #[command(flatten)]
     pub enc: EncodeOpts,
     #[command(flatten)]
@@ -76,11 +84,16 @@ struct Tally {
     keyframes: u64,
     bytes: u64,
     generations: Vec<u64>,
+    /// The input's audio, copied alongside the chunks.
+    audio: Option<AudioCopy>,
 }
 
 impl Tally {
     fn add(&mut self, out: &mut ChunkOut, c: &EncodedChunk) -> Result<()> {
         out.write(c)?;
+        if let (Some(audio), Some(mux)) = (&mut self.audio, out.mp4_muxer()) {
+            audio.feed(mux, Some(c))?;
+        }
         self.chunks += 1;
         self.keyframes += u64::from(c.keyframe);
         self.bytes += c.data.len() as u64;
@@ -93,9 +106,21 @@ impl Tally {
 
 /// Decodes and re-encodes a stream.
 pub fn run(args: TranscodeArgs) -> Result<ExitCode> {
-    let source = Source::open(&args.input, args.input_codec, 1 << 20)?;
+    let source = Source::open_track(&args.input, args.input_codec, 1 << 20, args.track)?;
     let container_in = source.container;
+    let mut notes = Vec::new();
+    let audio = audio_copy::plan(
+        &args.input,
+        &source.mp4_tracks,
+        &args.output,
+        args.fragmented,
+        args.no_audio,
+        &mut notes,
+    )?;
     let mut out = ChunkOut::create(&args.output, args.fragmented)?;
+    if let (Some(audio), Some(mux)) = (&audio, out.mp4_muxer()) {
+        audio.start(mux)?;
+    }
     let container_out = out.kind();
     let mut dconfig = DecoderConfig::new(source.codec)
         .with_output(DecodeOutput::Native)
@@ -109,7 +134,10 @@ pub fn run(args: TranscodeArgs) -> Result<ExitCode> {
         decoder.backend(),
         decoder.summary().origin.implementation
     );
-    let mut tally = Tally::default();
+    let mut tally = Tally {
+        audio,
+        ..Tally::default()
+    };
     let mut errors = Vec::new();
     let mut progress = Progress::new("transcode", args.common.quiet);
     let start = std::time::Instant::now();
@@ -134,6 +162,12 @@ pub fn run(args: TranscodeArgs) -> Result<ExitCode> {
             &mut progress,
         )?
     };
+    if let Some(audio) = &mut tally.audio {
+        if let Some(mux) = out.mp4_muxer() {
+            audio.feed(mux, None)?;
+        }
+        notes.push(audio.describe());
+    }
     out.finish()?;
     let seconds = start.elapsed().as_secs_f64();
     progress.finish();
@@ -170,6 +204,9 @@ pub fn run(args: TranscodeArgs) -> Result<ExitCode> {
             report.decoder,
             report.encoder
         );
+        for n in &notes {
+            eprintln!("  note: {n}");
+        }
     }
     if args.metrics
         && let Some(m) = &report.metrics

@@ -18,6 +18,7 @@ mod codec_config;
 mod ivf;
 mod mp4_demux;
 mod mp4_mux;
+mod mux_audio;
 mod sample_bounds;
 mod sniff;
 

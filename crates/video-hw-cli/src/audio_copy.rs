@@ -56,8 +56,8 @@ pub fn plan(
         ));
         return Ok(None);
     }
-    let file = std::fs::File::open(input)
-        .with_context(|| format!("cannot open {}", input.display()))?;
+    let file =
+        std::fs::File::open(input).with_context(|| format!("cannot open {}", input.display()))?;
     let reader = Mp4AudioReader::new(BufReader::new(file), Some(first.track_id))
         .with_context(|| format!("reading the audio of {}", input.display()))?;
     let track = reader.track();

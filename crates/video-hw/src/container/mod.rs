@@ -22,8 +22,8 @@ mod mux_audio;
 mod sample_bounds;
 mod sniff;
 
-pub use ivf::{IvfFrame, IvfHeader, IvfReader};
 pub use audio_entry::AudioCodec;
+pub use ivf::{IvfFrame, IvfHeader, IvfReader};
 pub use mp4_demux::{
     DemuxSummary, Mp4AudioReader, Mp4AudioSample, Mp4AudioTrackInfo, Mp4Demuxer, Mp4Sample,
     Mp4Track, Mp4TrackInfo, Mp4Truncation,

@@ -343,9 +343,10 @@ impl<W: Write> Mp4Muxer<W> {
     /// go into the file in the order they are given; give them in time order, between the
     /// video chunks around the same time, so that players find both close together.
     pub fn write_audio_sample(&mut self, sample: &Mp4AudioSample) -> Result<()> {
-        let audio = self.audio.as_mut().ok_or_else(|| {
-            VideoError::invalid_input("MP4 audio sample before add_audio_track")
-        })?;
+        let audio = self
+            .audio
+            .as_mut()
+            .ok_or_else(|| VideoError::invalid_input("MP4 audio sample before add_audio_track"))?;
         audio.queue.push(sample.clone());
         if self.pending.is_none() {
             self.flush_audio_queue()?;
@@ -505,9 +506,10 @@ impl<W: Write> Mp4Muxer<W> {
                     .offset_and_bytes_pairs()
                     .map(|(o, b)| (o, b.to_vec()))
                     .collect();
-                let video_start = self.min_pts.zip(self.timebase).map(|(ticks, timebase)| {
-                    Timestamp { ticks, timebase }
-                });
+                let video_start = self
+                    .min_pts
+                    .zip(self.timebase)
+                    .map(|(ticks, timebase)| Timestamp { ticks, timebase });
                 let mut moov = finalized.moov_box().clone();
                 let movie_scale = moov.mvhd_box.timescale.get();
                 let audio_edit = self

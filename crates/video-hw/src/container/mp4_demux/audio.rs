@@ -119,7 +119,8 @@ impl<R: Read + Seek> Mp4AudioReader<R> {
             .tracks
             .iter()
             .find(|t| {
-                t.handler == HdlrBox::HANDLER_TYPE_SOUN && track_id.is_none_or(|id| id == t.track_id)
+                t.handler == HdlrBox::HANDLER_TYPE_SOUN
+                    && track_id.is_none_or(|id| id == t.track_id)
             })
             .ok_or_else(|| {
                 VideoError::invalid_input(match track_id {
@@ -190,13 +191,17 @@ impl<R: Read + Seek> Mp4AudioReader<R> {
             return Ok(None);
         };
         let n = self.next;
-        if s.offset.checked_add(u64::from(s.size)).is_none_or(|end| end > self.file_len) {
+        if s.offset
+            .checked_add(u64::from(s.size))
+            .is_none_or(|end| end > self.file_len)
+        {
             return Err(VideoError::invalid_bitstream(format!(
                 "MP4 audio sample {n} ({} bytes at byte {}) lies beyond the end of the file",
                 s.size, s.offset
             )));
         }
-        let overflow = || VideoError::invalid_bitstream(format!("MP4 audio sample {n}: timestamp overflows"));
+        let overflow =
+            || VideoError::invalid_bitstream(format!("MP4 audio sample {n}: timestamp overflows"));
         let pts = i64::try_from(s.dts)
             .ok()
             .and_then(|d| d.checked_add(self.shift))

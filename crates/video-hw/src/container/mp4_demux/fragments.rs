@@ -108,11 +108,16 @@ pub(super) fn index_fragments<R: Read + Seek>(
             let mut previous_end = offset;
             for (i, traf) in moof.traf_boxes.iter().enumerate() {
                 let trex = trexes.iter().find(|t| t.track_id == traf.tfhd_box.track_id);
-                let base = traf
-                    .tfhd_box
-                    .base_data_offset
-                    .or_else(|| (traf.tfhd_box.default_base_is_moof || i == 0).then_some(offset))
-                    .unwrap_or(previous_end);
+                let moof_end = offset.saturating_add(size);
+                let base = match traf.tfhd_box.base_data_offset {
+                    // ffmpeg's `global_sidx` moves the fragments behind a `sidx` without
+                    // updating absolute base offsets: data that would start inside this
+                    // moof is taken relative to the moof, as every other writer means it.
+                    Some(b) if points_into(b, traf, offset, moof_end) => offset,
+                    Some(b) => b,
+                    None if traf.tfhd_box.default_base_is_moof || i == 0 => offset,
+                    None => previous_end,
+                };
                 let end = if traf.tfhd_box.track_id == track_id {
                     index_traf(traf, trex, base, offset, file_len, &mut cursor, &mut index)?
                 } else {
@@ -124,6 +129,18 @@ pub(super) fn index_fragments<R: Read + Seek>(
         offset = offset.saturating_add(size);
     }
     Ok(index)
+}
+
+/// Whether the first `trun` of `traf`, taken from the absolute base `base`, would put its
+/// data inside the `moof` (`moof..moof_end`) while taken from the moof it lies after it.
+fn points_into(base: u64, traf: &TrafBox, moof: u64, moof_end: u64) -> bool {
+    let Some(rel) = traf.trun_boxes.first().and_then(|t| t.data_offset) else {
+        return false;
+    };
+    let start = |b: u64| b.checked_add_signed(i64::from(rel));
+    base != moof
+        && start(base).is_some_and(|s| s >= moof && s < moof_end)
+        && start(moof).is_some_and(|s| s >= moof_end)
 }
 
 /// Appends the samples of one `traf` of the track; returns where its data ends.

@@ -98,7 +98,9 @@ pub(super) fn child_boxes(bytes: &[u8], range: Range<usize>) -> Vec<BoxSpan> {
 
 /// The first child box of type `kind` in `bytes[range]`.
 pub(super) fn find_child(bytes: &[u8], range: Range<usize>, kind: &[u8; 4]) -> Option<BoxSpan> {
-    child_boxes(bytes, range).into_iter().find(|b| &b.kind == kind)
+    child_boxes(bytes, range)
+        .into_iter()
+        .find(|b| &b.kind == kind)
 }
 
 /// Follows `path` down from the payload `range` (each step the first child of that type).
@@ -222,7 +224,9 @@ fn parse_moov(bytes: &mut [u8], file_offset: u64, header_len: usize) -> Result<M
 fn read_trak(bytes: &mut [u8], trak: &BoxSpan, file_offset: u64) -> MovieTrack {
     let payload = trak.payload.clone();
     let handler = find_path(bytes, payload.clone(), &[b"mdia", b"hdlr"])
-        .and_then(|h| bytes.get(h.payload.start.saturating_add(8)..h.payload.start.saturating_add(12)))
+        .and_then(|h| {
+            bytes.get(h.payload.start.saturating_add(8)..h.payload.start.saturating_add(12))
+        })
         .and_then(|b| b.try_into().ok())
         .unwrap_or(*b"????");
     let track_id = find_child(bytes, payload.clone(), b"tkhd")

@@ -2,7 +2,7 @@
 //! a fragmented file are in `fragments`), with the counts checked against the file. Samples
 //! that lie past the end of a truncated file are left out and counted.
 
-use super::super::sample_bounds::check_sample_count;
+use super::super::sample_bounds::check_sample_count_of;
 use crate::api::error::{Result, VideoError};
 use shiguredo_mp4::aux::SampleTableAccessor;
 use shiguredo_mp4::boxes::{StblBox, StszBox};
@@ -44,8 +44,9 @@ pub(super) fn index_sample_table(
     stbl: StblBox,
     file_len: u64,
     track_id: u32,
+    min_sample_bytes: u64,
 ) -> Result<(Vec<IndexedSample>, Truncation)> {
-    validate_sample_table(&stbl, file_len)
+    validate_sample_table(&stbl, file_len, min_sample_bytes)
         .map_err(|e| e.while_doing(format!("MP4 track {track_id}")))?;
     let table = SampleTableAccessor::new(stbl).map_err(|e| {
         VideoError::invalid_bitstream(format!(
@@ -78,7 +79,7 @@ pub(super) fn index_sample_table(
 
 /// Checks the sample table for values that would overflow or exhaust memory while it
 /// is indexed (the MP4 crate trusts these counts).
-fn validate_sample_table(stbl: &StblBox, file_len: u64) -> Result<()> {
+fn validate_sample_table(stbl: &StblBox, file_len: u64, min_sample_bytes: u64) -> Result<()> {
     let bad = |what: &str| VideoError::invalid_bitstream(format!("MP4 sample table: {what}"));
     let mut samples = 0u32;
     let mut duration = 0u64;
@@ -86,7 +87,12 @@ fn validate_sample_table(stbl: &StblBox, file_len: u64) -> Result<()> {
         samples = samples
             .checked_add(e.sample_count)
             .ok_or_else(|| bad("stts sample count overflows"))?;
-        check_sample_count("MP4 sample table (stts)", samples.into(), file_len)?;
+        check_sample_count_of(
+            "MP4 sample table (stts)",
+            samples.into(),
+            file_len,
+            min_sample_bytes,
+        )?;
         duration = u64::from(e.sample_delta)
             .checked_mul(u64::from(e.sample_count))
             .and_then(|d| d.checked_add(duration))

@@ -1,12 +1,13 @@
 //! One track's samples located and timed: the sample table, then the fragments of a
 //! fragmented file, and the edit list.
 
+use super::super::sample_bounds::{MIN_AUDIO_SAMPLE_BYTES, MIN_SAMPLE_BYTES};
 use super::edit_list::EditMapping;
 use super::fragments::index_fragments;
 use super::movie::Movie;
 use super::sample_index::{IndexedSample, Truncation, index_sample_table};
 use crate::api::error::Result;
-use shiguredo_mp4::boxes::TrakBox;
+use shiguredo_mp4::boxes::{HdlrBox, TrakBox};
 use std::io::{Read, Seek};
 use std::num::NonZeroU32;
 
@@ -30,8 +31,17 @@ pub(super) fn index_track<R: Read + Seek>(
     let timescale = trak.mdia_box.mdhd_box.timescale;
     let track_id = trak.tkhd_box.track_id;
     // A fragmented file may hold its first samples in the moov's sample table too.
-    let (mut samples, mut truncation) =
-        index_sample_table(trak.mdia_box.minf_box.stbl_box.clone(), file_len, track_id)?;
+    let min_sample_bytes = if trak.mdia_box.hdlr_box.handler_type == HdlrBox::HANDLER_TYPE_SOUN {
+        MIN_AUDIO_SAMPLE_BYTES
+    } else {
+        MIN_SAMPLE_BYTES
+    };
+    let (mut samples, mut truncation) = index_sample_table(
+        trak.mdia_box.minf_box.stbl_box.clone(),
+        file_len,
+        track_id,
+        min_sample_bytes,
+    )?;
     if let Some(mvex) = &movie.mvex {
         let start = samples
             .last()

@@ -68,7 +68,7 @@ if [ -z "$(ls -A "$seeds")" ]; then
 fi
 regressions=()
 case "$target" in
-  bitstream | mp4_demux) [ -d "$fuzz/regressions/$target" ] && regressions=("$fuzz/regressions/$target") ;;
+  bitstream | mp4_demux | mp4_structured) [ -d "$fuzz/regressions/$target" ] && regressions=("$fuzz/regressions/$target") ;;
 esac
 
 # The OpenH264 C++ (openh264-sys2, built by the cc crate) gets coverage instrumentation.

@@ -108,3 +108,70 @@ impl MuxAudio {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shiguredo_mp4::boxes::{AudioSampleEntryFields, OpusBox, DopsBox};
+
+    fn audio(first_pts: i64, total: u64) -> MuxAudio {
+        let entry = SampleEntry::Opus(OpusBox {
+            audio: AudioSampleEntryFields {
+                data_reference_index: AudioSampleEntryFields::DEFAULT_DATA_REFERENCE_INDEX,
+                channelcount: 2,
+                samplesize: 16,
+                samplerate: FixedPointNumber::new(48000, 0),
+            },
+            dops_box: DopsBox {
+                output_channel_count: 2,
+                pre_skip: 312,
+                input_sample_rate: 48000,
+                output_gain: 0,
+            },
+            unknown_boxes: Vec::new(),
+        });
+        MuxAudio {
+            entry,
+            timescale: NonZeroU32::new(48000).unwrap(),
+            timebase: Timebase(Rational::new(1, 48000).unwrap()),
+            first_pts: Some(first_pts),
+            samples: 10,
+            total_duration: total,
+            entry_written: true,
+            queue: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn priming_before_the_first_picture_is_skipped_by_the_edit_list() {
+        // 1024 ticks of priming, 2 s of media; the video starts at 0; movie timescale 1000.
+        let edts = audio(-1024, 96_000 + 1024)
+            .edit_list(Some(Timestamp::mpeg(0)), 1000)
+            .unwrap();
+        let entries = edts.elst_box.unwrap().entries;
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0].media_time, 1024);
+        assert_eq!(entries[0].edit_duration, 2000);
+    }
+
+    #[test]
+    fn audio_starting_after_the_first_picture_gets_an_empty_edit_first() {
+        // The audio starts 0.5 s after the first picture (which is at 1 s in the input).
+        let edts = audio(72_000, 48_000)
+            .edit_list(Some(Timestamp::mpeg(90_000)), 1000)
+            .unwrap();
+        let entries = edts.elst_box.unwrap().entries;
+        assert_eq!(entries.len(), 2);
+        assert_eq!((entries[0].media_time, entries[0].edit_duration), (-1, 500));
+        assert_eq!((entries[1].media_time, entries[1].edit_duration), (0, 1000));
+    }
+
+    #[test]
+    fn audio_starting_with_the_video_needs_no_edit_list() {
+        assert!(
+            audio(0, 48_000)
+                .edit_list(Some(Timestamp::mpeg(0)), 1000)
+                .is_none()
+        );
+    }
+}

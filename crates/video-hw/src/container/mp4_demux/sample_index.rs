@@ -4,6 +4,7 @@
 
 use super::super::sample_bounds::check_sample_count_of;
 use crate::api::error::{Result, VideoError};
+use shiguredo_mp4::Either;
 use shiguredo_mp4::aux::SampleTableAccessor;
 use shiguredo_mp4::boxes::{StblBox, StszBox};
 
@@ -117,8 +118,17 @@ fn validate_sample_table(stbl: &StblBox, file_len: u64, min_sample_bytes: u64) -
             .iter()
             .try_fold(0u64, |acc, &s| acc.checked_add(u64::from(s))),
     };
-    if total_bytes.is_none() {
+    let Some(total_bytes) = total_bytes else {
         return Err(bad("sample sizes overflow"));
+    };
+    // A chunk offset may lie past the end of a truncated file, but no sample may end past
+    // 2^64 (the MP4 crate adds sizes to chunk offsets unchecked).
+    let last_chunk = match &stbl.stco_or_co64_box {
+        Either::A(stco) => stco.chunk_offsets.iter().copied().max().map(u64::from),
+        Either::B(co64) => co64.chunk_offsets.iter().copied().max(),
+    };
+    if last_chunk.is_some_and(|o| o.checked_add(total_bytes).is_none()) {
+        return Err(bad("a chunk offset is so large that its samples end past 2^64"));
     }
     let mut per_chunk = 0u64;
     for e in &stbl.stsc_box.entries {

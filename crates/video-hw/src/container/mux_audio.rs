@@ -112,7 +112,7 @@ impl MuxAudio {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shiguredo_mp4::boxes::{AudioSampleEntryFields, OpusBox, DopsBox};
+    use shiguredo_mp4::boxes::{AudioSampleEntryFields, DopsBox, OpusBox};
 
     fn audio(first_pts: i64, total: u64) -> MuxAudio {
         let entry = SampleEntry::Opus(OpusBox {

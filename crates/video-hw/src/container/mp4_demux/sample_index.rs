@@ -128,7 +128,9 @@ fn validate_sample_table(stbl: &StblBox, file_len: u64, min_sample_bytes: u64) -
         Either::B(co64) => co64.chunk_offsets.iter().copied().max(),
     };
     if last_chunk.is_some_and(|o| o.checked_add(total_bytes).is_none()) {
-        return Err(bad("a chunk offset is so large that its samples end past 2^64"));
+        return Err(bad(
+            "a chunk offset is so large that its samples end past 2^64",
+        ));
     }
     let mut per_chunk = 0u64;
     for e in &stbl.stsc_box.entries {

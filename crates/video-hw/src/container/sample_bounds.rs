@@ -19,8 +19,9 @@ pub(crate) fn check_sample_count(what: &str, claimed: u64, file_len: u64) -> Res
     check_sample_count_of(what, claimed, file_len, MIN_SAMPLE_BYTES)
 }
 
-/// The smallest audio sample: one byte (8-bit mono PCM, one sample per MP4 sample).
-pub(crate) const MIN_AUDIO_SAMPLE_BYTES: u64 = 1;
+/// The smallest audio sample counted: two bytes (16-bit mono PCM, one sample per MP4
+/// sample; a compressed frame is larger). Only [`super::Mp4AudioReader`] indexes audio.
+pub(crate) const MIN_AUDIO_SAMPLE_BYTES: u64 = 2;
 
 /// `InvalidBitstream` unless `claimed` samples of at least `min_bytes` each fit in a file
 /// of `file_len` bytes.

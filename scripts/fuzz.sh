@@ -46,9 +46,12 @@ if [ -z "$(ls -A "$seeds")" ]; then
           ffmpeg -v error "${src[@]}" -c:v libx264 -g 3 -movflags frag_keyframe+empty_moov "$tmp/h264-frag.mp4" &&
           ffmpeg -v error "${src[@]}" -c:v libx264 -g 3 -movflags frag_keyframe "$tmp/h264-frag-moov.mp4" &&
           ffmpeg -v error "${src[@]}" -c:v libx265 -x265-params log-level=none -g 3 -tag:v hvc1 "$tmp/hevc.mp4" &&
-          ffmpeg -v error "${src[@]}" -c:v libx265 -x265-params log-level=none -g 3 -movflags frag_keyframe+empty_moov "$tmp/hevc-frag.mp4" ||
+          ffmpeg -v error "${src[@]}" -c:v libx265 -x265-params log-level=none -g 3 -movflags frag_keyframe+empty_moov "$tmp/hevc-frag.mp4" &&
+          ffmpeg -v error -f lavfi -i testsrc=size=64x48:rate=10 -f lavfi -i sine=duration=0.6 -frames:v 6 -c:v libx264 -g 3 -c:a aac "$tmp/h264-aac.mov" &&
+          ffmpeg -v error -f lavfi -i testsrc=size=64x48:rate=10 -f lavfi -i sine=duration=0.6 -frames:v 6 -c:v libx264 -g 3 -c:a aac -movflags frag_keyframe+empty_moov "$tmp/h264-aac-frag.mp4" &&
+          ffmpeg -v error -f lavfi -i testsrc=size=64x48:rate=10 -f lavfi -i sine=duration=0.6 -frames:v 6 -c:v libx264 -g 3 -c:a aac -movflags frag_keyframe+empty_moov+default_base_moof "$tmp/h264-aac-frag-moof.mp4" ||
           echo "warning: ffmpeg could not make every MP4 seed" >&2
-        cp "$tmp"/*.mp4 "$seeds"/ 2>/dev/null || true
+        cp "$tmp"/*.mp4 "$tmp"/*.mov "$seeds"/ 2>/dev/null || true
         rm -rf "$tmp"
       fi ;;
     vp9_ivf)
@@ -65,7 +68,7 @@ if [ -z "$(ls -A "$seeds")" ]; then
 fi
 regressions=()
 case "$target" in
-  bitstream | mp4_demux) [ -d "$fuzz/regressions/$target" ] && regressions=("$fuzz/regressions/$target") ;;
+  bitstream | mp4_demux | mp4_structured) [ -d "$fuzz/regressions/$target" ] && regressions=("$fuzz/regressions/$target") ;;
 esac
 
 # The OpenH264 C++ (openh264-sys2, built by the cc crate) gets coverage instrumentation.

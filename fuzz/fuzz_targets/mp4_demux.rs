@@ -1,18 +1,12 @@
-//! Feeds arbitrary bytes to the MP4 demuxer entry point and reads every sample it offers,
-//! turning each into decoder input. Nothing may panic; errors are typed.
+//! Feeds arbitrary bytes to the MP4 demuxer entry points and reads every sample they offer:
+//! the default video track (each sample turned into decoder input), every other listed
+//! video track (`with_track`), and the first audio track, copied into an MP4 muxer as
+//! `transcode` does. Nothing may panic; errors are typed.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use video_hw::container::Mp4Demuxer;
 
 fuzz_target!(|data: &[u8]| {
     let _ = video_hw::container::sniff(data);
-    let Ok(mut demux) = Mp4Demuxer::from_bytes(data) else {
-        return;
-    };
-    let _ = demux.track();
-    while let Ok(Some(sample)) = demux.next_sample() {
-        let _ = sample.to_encoded_chunk(demux.track().codec);
-        let _ = sample.into_decode_input();
-    }
+    video_hw_fuzz::mp4_read::read_all(data);
 });

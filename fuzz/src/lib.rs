@@ -5,6 +5,7 @@
 pub mod bits;
 pub mod harness;
 pub mod mp4_gen;
+pub mod mp4_read;
 pub mod nal_gen;
 
 use arbitrary::{Result, Unstructured};

@@ -230,15 +230,28 @@ fn moov(u: &mut Unstructured, t: &Track, fragmented: bool) -> Result<Vec<u8>> {
     Ok(mp4_box(b"moov", &out))
 }
 
-/// One `moof` (a `traf` with `tfhd`, `tfdt` and one or more `trun`s) and its `mdat`.
-fn fragment(u: &mut Unstructured, t: &Track, sequence: u32) -> Result<Vec<u8>> {
+/// One `moof` (a `traf` with `tfhd`, `tfdt` and one or more `trun`s) and its `mdat`, for a
+/// `moof` that starts at byte `at` of the file.
+fn fragment(u: &mut Unstructured, t: &Track, sequence: u32, at: u64) -> Result<Vec<u8>> {
     let mut mfhd = Vec::new();
     be32(&mut mfhd, sequence);
     let mfhd = full_box(b"mfhd", 0, 0, &mfhd);
-    // tfhd: default-base-is-moof, with some optional defaults.
-    let tfhd_flags = 0x02_0000 | (u.int_in_range(0..=0x3Fu32)? & 0x3A);
+    // tfhd: the data base is the moof, said three ways (default-base-is-moof, an absolute
+    // base data offset as ffmpeg's `frag_keyframe` writes, or implied for the first traf),
+    // with some optional defaults.
+    let base_mode = u.int_in_range(0..=2u8)?;
+    let base_flags = match base_mode {
+        0 => 0x02_0000,
+        1 => 0x01,
+        _ => 0,
+    };
+    let tfhd_flags = base_flags | (u.int_in_range(0..=0x3Fu32)? & 0x3A);
     let mut tfhd = Vec::new();
     be32(&mut tfhd, if u.ratio(7, 8)? { 1 } else { field(u, 2)? });
+    if base_mode == 1 {
+        let base = if u.ratio(7, 8)? { at } else { u.arbitrary()? };
+        tfhd.extend_from_slice(&base.to_be_bytes());
+    }
     if tfhd_flags & 0x02 != 0 {
         be32(&mut tfhd, 1);
     }
@@ -331,7 +344,8 @@ pub fn file(u: &mut Unstructured) -> Result<Vec<u8>> {
     out.extend(moov(u, &t, fragmented)?);
     if fragmented {
         for sequence in 1..=u.int_in_range(1..=3)? {
-            out.extend(fragment(u, &t, sequence)?);
+            let at = out.len() as u64;
+            out.extend(fragment(u, &t, sequence, at)?);
         }
     }
     Ok(out)

@@ -28,6 +28,8 @@ pub struct Source {
     pub frames: Option<u64>,
     /// Notes for the summary (skipped audio tracks...).
     pub notes: Vec<String>,
+    /// The tracks of an MP4/MOV input (empty for other containers).
+    pub mp4_tracks: Vec<container::Mp4Track>,
     inner: Inner,
 }
 
@@ -44,13 +46,27 @@ enum Inner {
 impl Source {
     /// Opens `path` (`-` is stdin), recognising MP4 by its `ftyp` box.
     pub fn open(path: &Path, explicit: Option<Codec>, chunk_size: usize) -> Result<Self> {
+        Self::open_track(path, explicit, chunk_size, None)
+    }
+
+    /// [`Source::open`], reading the MP4/MOV video track with id `track` (`--track`).
+    pub fn open_track(
+        path: &Path,
+        explicit: Option<Codec>,
+        chunk_size: usize,
+        track: Option<u32>,
+    ) -> Result<Self> {
         let mut reader = input_file::open(path)?;
         let head = input_file::read_up_to(&mut *reader, 64 * 1024)?;
         if head.is_empty() {
             bail!("{} is empty", path.display());
         }
         match container::sniff(&head) {
-            Some(ContainerKind::Mp4) => Self::open_mp4(path, head, reader, explicit),
+            Some(ContainerKind::Mp4) => Self::open_mp4(path, head, reader, explicit, track),
+            _ if track.is_some() => bail!(
+                "--track picks a track of an MP4/MOV file; {} is not one",
+                path.display()
+            ),
             Some(ContainerKind::Ivf) => Self::open_ivf(path, head, reader, explicit),
             Some(ContainerKind::Matroska) => {
                 bail!(
@@ -67,6 +83,7 @@ impl Source {
                     size: first_sps_size(codec, &head),
                     frames: None,
                     notes: Vec::new(),
+                    mp4_tracks: Vec::new(),
                     inner: Inner::AnnexB {
                         reader,
                         pending: Some(head),
@@ -104,6 +121,7 @@ impl Source {
             size: header.dimensions,
             frames: None,
             notes: Vec::new(),
+            mp4_tracks: Vec::new(),
             inner: Inner::Ivf(ivf),
         })
     }
@@ -113,6 +131,7 @@ impl Source {
         head: Vec<u8>,
         mut reader: Box<dyn Read + Send>,
         explicit: Option<Codec>,
+        track: Option<u32>,
     ) -> Result<Self> {
         let seekable: Box<dyn ReadSeek> = if path.as_os_str() == "-" {
             let mut all = head;
@@ -125,8 +144,11 @@ impl Source {
                 .with_context(|| format!("cannot open {}", path.display()))?;
             Box::new(std::io::BufReader::with_capacity(1 << 20, f))
         };
-        let demux =
-            Mp4Demuxer::new(seekable).with_context(|| format!("reading MP4 {}", path.display()))?;
+        let demux = match track {
+            Some(id) => Mp4Demuxer::with_track(seekable, id),
+            None => Mp4Demuxer::new(seekable),
+        }
+        .with_context(|| format!("reading MP4 {}", path.display()))?;
         let track = demux.track();
         if let Some(c) = explicit.filter(|c| *c != track.codec) {
             bail!(
@@ -142,6 +164,17 @@ impl Source {
         if s.other_tracks_skipped > 0 {
             notes.push(format!("{} other track(s) skipped", s.other_tracks_skipped));
         }
+        if s.video_tracks > 1 {
+            notes.push(format!(
+                "video track {} of {} read (--track picks another)",
+                demux.track().track_id,
+                s.video_tracks
+            ));
+        }
+        if let Some(t) = &s.truncated {
+            // Shown at once, even with -q: the output is incomplete.
+            eprintln!("video-hw: warning: {}: {t}", path.display());
+        }
         Ok(Self {
             codec: track.codec,
             container: "mp4",
@@ -149,6 +182,7 @@ impl Source {
             size: track.dimensions,
             frames: Some(u64::from(track.frame_count)),
             notes,
+            mp4_tracks: s.tracks.clone(),
             inner: Inner::Mp4(Box::new(demux)),
         })
     }

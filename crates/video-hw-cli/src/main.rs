@@ -1,5 +1,6 @@
 //! The `video-hw` command: probe backends, decode, encode and transcode H.264/HEVC.
 
+mod audio_copy;
 mod cmd;
 mod decode_source;
 mod frame_layout;

@@ -53,6 +53,14 @@ impl ChunkOut {
         }
     }
 
+    /// The MP4 muxer of a regular MP4 output (to add an audio track to).
+    pub fn mp4_muxer(&mut self) -> Option<&mut Mp4Muxer<std::io::BufWriter<std::fs::File>>> {
+        match self {
+            ChunkOut::Mp4(m) => Some(m),
+            _ => None,
+        }
+    }
+
     /// Writes one chunk.
     pub fn write(&mut self, chunk: &EncodedChunk) -> Result<()> {
         match self {

@@ -63,3 +63,15 @@ fn fragmented_mp4_whose_trun_claims_more_samples_than_the_file_holds_is_an_inval
         "the error names the field and its value: {text}"
     );
 }
+
+/// mp4_structured-1 (as a plain file): an MP4 whose `co64` chunk offsets lie just below 2^64,
+/// so that offset plus sample sizes overflowed inside the MP4 crate's sample table.
+const CO64_OVERFLOW: &[u8] =
+    include_bytes!("../../../fuzz/regressions/mp4_demux/co64-offset-overflow.mp4");
+
+#[test]
+fn mp4_whose_chunk_offsets_overflow_with_the_sample_sizes_is_an_invalid_bitstream() {
+    let err = Mp4Demuxer::from_bytes(CO64_OVERFLOW).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidBitstream, "{err}");
+    assert!(err.to_string().contains("chunk offset"), "{err}");
+}

@@ -39,6 +39,9 @@ pub struct DecodeArgs {
     /// Codec of the input (default: from the extension, else from the stream).
     #[arg(long)]
     pub codec: Option<Codec>,
+    /// MP4/MOV input: decode the video track with this id (default: the first video track).
+    #[arg(long)]
+    pub track: Option<u32>,
     /// Pixel format of the frames the decoder returns: nv12, i420, rgb24, rgba, bgra; for
     /// 10/12-bit video also i010/i012 (the default) or p016 (MSB-aligned, P010-style).
     #[arg(long = "to")]
@@ -138,7 +141,7 @@ pub fn run(args: DecodeArgs) -> Result<ExitCode> {
     if args.sessions == 1 && args.parallel == 1 {
         stop::install()?;
     }
-    let source = Source::open(&args.input, args.codec, args.chunk_size)?;
+    let source = Source::open_track(&args.input, args.codec, args.chunk_size, args.track)?;
     let codec = source.codec;
     let pixels = args.md5 || args.output.is_some() || args.to.is_some();
     let mut config = DecoderConfig::new(codec)

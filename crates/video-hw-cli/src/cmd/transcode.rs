@@ -5,6 +5,7 @@ use super::{
     EncodeOpts, SwitchOutcome, finish_encode, reap_ready_decode, submit_decode, submit_encode,
     switch_and_settle,
 };
+use crate::audio_copy::{self, AudioCopy};
 use crate::decode_source::Source;
 use crate::output_file::{PendingFile, is_std};
 use crate::progress::Progress;
@@ -36,6 +37,9 @@ pub struct TranscodeArgs {
     /// Codec of the input (default: from the container, the extension, else the stream).
     #[arg(long = "input-codec")]
     pub input_codec: Option<Codec>,
+    /// MP4/MOV input: transcode the video track with this id (default: the first video track).
+    #[arg(long)]
+    pub track: Option<u32>,
     /// Scale the pictures to this size (default: the input's).
     #[arg(long)]
     pub size: Option<Dimensions>,
@@ -53,6 +57,10 @@ pub struct TranscodeArgs {
     /// or `stop` (no concealment: each one is an error; exit 1).
     #[arg(long, default_value = "skip", value_name = "skip|stop")]
     pub on_error: OnError,
+    /// Drop the input's audio (by default an MP4/MOV input's audio track is copied
+    /// unchanged into an MP4 output).
+    #[arg(long)]
+    pub no_audio: bool,
     #[command(flatten)]
     pub enc: EncodeOpts,
     #[command(flatten)]
@@ -93,11 +101,16 @@ struct Tally {
     keyframes: u64,
     bytes: u64,
     generations: Vec<u64>,
+    /// The input's audio, copied alongside the chunks.
+    audio: Option<AudioCopy>,
 }
 
 impl Tally {
     fn add(&mut self, out: &mut ChunkOut, c: &EncodedChunk) -> Result<()> {
         out.write(c)?;
+        if let (Some(audio), Some(mux)) = (&mut self.audio, out.mp4_muxer()) {
+            audio.feed(mux, Some(c))?;
+        }
         self.chunks += 1;
         self.keyframes += u64::from(c.keyframe);
         self.bytes += c.data.len() as u64;
@@ -114,14 +127,26 @@ pub fn run(args: TranscodeArgs) -> Result<ExitCode> {
     stop::install()?;
     // Small pieces of an Annex-B stream keep what is in flight (drained when a signal stops
     // the run) to a few dozen pictures.
-    let source = Source::open(&args.input, args.input_codec, 64 << 10)?;
+    let source = Source::open_track(&args.input, args.input_codec, 64 << 10, args.track)?;
     let container_in = source.container;
+    let mut notes = Vec::new();
+    let audio = audio_copy::plan(
+        &args.input,
+        &source.mp4_tracks,
+        &args.output,
+        args.fragmented,
+        args.no_audio,
+        &mut notes,
+    )?;
     let stdout = is_std(&args.output);
     let pending = (!stdout).then(|| PendingFile::new(&args.output));
     let mut out = ChunkOut::create(
         pending.as_ref().map_or(args.output.as_path(), |p| p.path()),
         args.fragmented,
     )?;
+    if let (Some(audio), Some(mux)) = (&audio, out.mp4_muxer()) {
+        audio.start(mux)?;
+    }
     let container_out = out.kind();
     let mut dconfig = DecoderConfig::new(source.codec)
         .with_output(DecodeOutput::Native)
@@ -136,7 +161,10 @@ pub fn run(args: TranscodeArgs) -> Result<ExitCode> {
         decoder.backend(),
         decoder.summary().origin.implementation
     );
-    let mut tally = Tally::default();
+    let mut tally = Tally {
+        audio,
+        ..Tally::default()
+    };
     let mut errors = Vec::new();
     let mut warnings = Vec::new();
     let mut progress = Progress::new("transcode", args.common.quiet);
@@ -172,6 +200,12 @@ pub fn run(args: TranscodeArgs) -> Result<ExitCode> {
                 &mut progress,
             )?
         };
+    if let Some(audio) = &mut tally.audio {
+        if let Some(mux) = out.mp4_muxer() {
+            audio.feed(mux, None)?;
+        }
+        notes.push(audio.describe());
+    }
     let seconds = start.elapsed().as_secs_f64();
     progress.finish();
     let stopped = stop::requested().then(stop::signal_name);
@@ -239,6 +273,9 @@ pub fn run(args: TranscodeArgs) -> Result<ExitCode> {
         );
         for w in super::damage_warnings(&report.pictures) {
             eprintln!("  warning: {w}");
+        }
+        for n in &notes {
+            eprintln!("  note: {n}");
         }
     }
     if args.metrics

@@ -13,27 +13,51 @@
 // on the smallest scope. Unit tests build fixtures from constants and are left out.
 #![cfg_attr(not(test), warn(clippy::arithmetic_side_effects))]
 
+mod audio_entry;
 mod codec_config;
 mod ivf;
 mod mp4_demux;
 mod mp4_mux;
+mod mux_audio;
 mod sample_bounds;
 mod sniff;
 
+pub use audio_entry::AudioCodec;
 pub use ivf::{IvfFrame, IvfHeader, IvfReader};
-pub use mp4_demux::{DemuxSummary, Mp4Demuxer, Mp4Sample, Mp4TrackInfo};
+pub use mp4_demux::{
+    DemuxSummary, Mp4AudioReader, Mp4AudioSample, Mp4AudioTrackInfo, Mp4Demuxer, Mp4Sample,
+    Mp4Track, Mp4TrackInfo, Mp4Truncation,
+};
 pub use mp4_mux::{Mp4Muxer, MuxSummary};
 pub use sniff::{ContainerKind, SNIFF_LEN, is_mp4_path, sniff};
 
 use crate::api::error::VideoError;
 
 /// Maps an error of the MP4 crate to a [`VideoError`] (`Unsupported` for what the crate
-/// does not handle, `InvalidBitstream` for malformed data).
+/// does not handle, `InvalidBitstream` for malformed data). The message names the box and
+/// what went wrong, never where in the crate's source the error was made.
 fn mp4_error(what: &str, e: shiguredo_mp4::Error) -> VideoError {
-    let message = format!("{what}: {e}");
+    let message = format!("{what}: {}", describe_mp4_error(&e));
     match e.kind {
         shiguredo_mp4::ErrorKind::Unsupported => VideoError::unsupported(message),
         _ => VideoError::invalid_bitstream(message),
+    }
+}
+
+/// An MP4 crate error in words: the box it was decoding, and why (no source location).
+fn describe_mp4_error(e: &shiguredo_mp4::Error) -> String {
+    use shiguredo_mp4::ErrorKind;
+    let why = match (e.kind, e.reason.is_empty()) {
+        (ErrorKind::InsufficientBuffer, _) => {
+            "the box ends before its fields do (truncated or malformed)".to_string()
+        }
+        (ErrorKind::Unsupported, true) => "not supported".to_string(),
+        (_, true) => "malformed".to_string(),
+        (_, false) => e.reason.clone(),
+    };
+    match e.box_type {
+        Some(t) => format!("box `{t}`: {why}"),
+        None => why,
     }
 }
 

@@ -1,21 +1,26 @@
-//! MP4/MOV demuxing: the first decodable video track as length-prefixed access units.
+//! MP4/MOV demuxing: a video track (the first decodable one, or one picked by id) as
+//! length-prefixed access units; audio tracks through [`Mp4AudioReader`].
 
+mod audio;
 mod edit_list;
-mod moov;
+mod fragments;
+mod movie;
 mod sample_index;
+mod track;
 
-use super::codec_config::{VideoEntry, read_sample_entry, sample_entry_name};
+pub use audio::{Mp4AudioReader, Mp4AudioSample, Mp4AudioTrackInfo};
+
+use super::codec_config::{VideoEntry, read_sample_entry};
 use super::read_error;
 use crate::api::codec::{Codec, Dimensions, Rational, Timebase, Timestamp};
 use crate::api::error::{Result, VideoError};
 use crate::api::packet::{BitstreamLayout, DecodeInput, EncodedChunk};
 use crate::bitstream::layout::split_length_prefixed;
-use edit_list::EditMapping;
-use moov::read_moov;
-use sample_index::{IndexedSample, append_fragment_samples, index_fragments, index_sample_table};
+use movie::{Movie, MovieTrack, read_movie};
+use sample_index::{IndexedSample, Truncation};
 use shiguredo_mp4::boxes::{HdlrBox, TrakBox};
 use std::io::{Read, Seek, SeekFrom};
-use std::num::NonZeroU32;
+use track::index_track;
 
 /// The video track a [`Mp4Demuxer`] reads, known before the first sample.
 #[derive(Debug, Clone, PartialEq)]
@@ -155,6 +160,71 @@ pub struct DemuxSummary {
     pub samples_read: u64,
     /// Whether the edit list had more than one media edit, of which only the first was used.
     pub edit_list_simplified: bool,
+    /// Every track of the file, in file order.
+    pub tracks: Vec<Mp4Track>,
+    /// What the end of a truncated file cut off from the video track (`None`: nothing).
+    pub truncated: Option<Mp4Truncation>,
+}
+
+/// One track of an MP4/MOV file, as [`DemuxSummary::tracks`] lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mp4Track {
+    /// The track's id in the file (what [`Mp4Demuxer::with_track`] and
+    /// [`Mp4AudioReader::new`] take).
+    pub track_id: u32,
+    /// Handler type: `vide`, `soun`, `tmcd`, `meta`, `text`...
+    pub handler: String,
+    /// Sample-entry type of its first sample description (`avc1`, `mp4a`...), or empty.
+    pub sample_entry: String,
+    /// Why the track cannot be read, if the MP4 reader could not decode it.
+    pub unreadable: Option<String>,
+}
+
+impl Mp4Track {
+    /// Whether this is a video track.
+    pub fn is_video(&self) -> bool {
+        self.handler == "vide"
+    }
+
+    /// Whether this is an audio track.
+    pub fn is_audio(&self) -> bool {
+        self.handler == "soun"
+    }
+}
+
+/// What the end of a truncated file cut off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mp4Truncation {
+    /// Samples the file's index names that lie (partly) past its end.
+    pub samples_missing: u64,
+    /// Bytes missing: how far the furthest sample or box reaches past the end.
+    pub bytes_missing: u64,
+    /// Movie fragments cut short, whose samples cannot even be counted.
+    pub fragments_lost: u64,
+}
+
+impl From<Truncation> for Option<Mp4Truncation> {
+    fn from(t: Truncation) -> Self {
+        t.any().then_some(Mp4Truncation {
+            samples_missing: t.samples,
+            bytes_missing: t.bytes,
+            fragments_lost: t.fragments_lost,
+        })
+    }
+}
+
+impl std::fmt::Display for Mp4Truncation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the file is truncated: {} sample(s) and {} byte(s) missing",
+            self.samples_missing, self.bytes_missing
+        )?;
+        if self.fragments_lost > 0 {
+            write!(f, ", {} fragment(s) cut short", self.fragments_lost)?;
+        }
+        Ok(())
+    }
 }
 
 /// Reads the first H.264/HEVC video track of an MP4/MOV file.
@@ -206,31 +276,53 @@ impl<'a> Mp4Demuxer<std::io::Cursor<&'a [u8]>> {
 impl<R: Read + Seek> Mp4Demuxer<R> {
     /// Reads the `moov` box and picks the first H.264/HEVC video track.
     ///
-    /// `InvalidBitstream` for a malformed or truncated file, `Unsupported` when there is
-    /// no video track this crate can decode (the message names what was found).
-    /// Fragmented files (`moov` with `mvex`, then `moof`/`mdat`) are indexed up front.
-    pub fn new(mut reader: R) -> Result<Self> {
+    /// `InvalidBitstream` for a malformed file or one cut before its `moov`, `Unsupported`
+    /// when there is no video track this crate can decode (the message names what was
+    /// found). Tracks the MP4 reader cannot decode (QuickTime sound descriptions, timecode)
+    /// are skipped and listed in [`DemuxSummary::tracks`]. Fragmented files (`moov` with
+    /// `mvex`, then `moof`/`mdat`, with or without `sidx`) are indexed up front. In a file
+    /// cut short, the samples that lie inside it are read and the rest reported in
+    /// [`DemuxSummary::truncated`].
+    pub fn new(reader: R) -> Result<Self> {
+        Self::open(reader, None)
+    }
+
+    /// Like [`Mp4Demuxer::new`], reading the video track with id `track_id` (as
+    /// [`DemuxSummary::tracks`] lists them). `InvalidInput` when there is no such video track.
+    pub fn with_track(reader: R, track_id: u32) -> Result<Self> {
+        Self::open(reader, Some(track_id))
+    }
+
+    fn open(mut reader: R, wanted: Option<u32>) -> Result<Self> {
         let file_len = reader
             .seek(SeekFrom::End(0))
             .map_err(|e| read_error("MP4 length", e))?;
-        let moov = read_moov(&mut reader, file_len)?;
-        let fragmented = moov.mvex_box.is_some();
-        let mut summary = DemuxSummary::default();
+        let mut movie = read_movie(&mut reader, file_len)?;
+        let mut summary = DemuxSummary {
+            tracks: movie.tracks.iter().map(list_track).collect(),
+            ..DemuxSummary::default()
+        };
         let mut chosen = None;
-        for trak in moov.trak_boxes {
-            match trak.mdia_box.hdlr_box.handler_type {
+        let mut refusals = Vec::new();
+        for (i, t) in movie.tracks.iter().enumerate() {
+            match t.handler {
                 HdlrBox::HANDLER_TYPE_VIDE => {
                     summary.video_tracks = summary.video_tracks.saturating_add(1);
-                    if chosen.is_some() {
+                    if chosen.is_some() || wanted.is_some_and(|id| id != t.track_id) {
                         continue;
                     }
-                    let first_entry = trak.mdia_box.minf_box.stbl_box.stsd_box.entries.first();
-                    match first_entry.map(read_sample_entry) {
-                        Some(Ok(entry)) => chosen = Some((trak, entry)),
-                        Some(Err(_)) => summary
-                            .unsupported_video
-                            .push(first_entry.map(sample_entry_name).unwrap_or_default()),
-                        None => summary.unsupported_video.push("(no sample entry)".into()),
+                    match video_entry(t) {
+                        Ok(entry) => chosen = Some((i, entry)),
+                        Err(e) => {
+                            summary.unsupported_video.push(
+                                t.raw_entries
+                                    .first()
+                                    .and_then(|r| r.get(4..8))
+                                    .map(|b| String::from_utf8_lossy(b).into_owned())
+                                    .unwrap_or_else(|| "(no sample entry)".into()),
+                            );
+                            refusals.push(e);
+                        }
                     }
                 }
                 HdlrBox::HANDLER_TYPE_SOUN => {
@@ -239,53 +331,39 @@ impl<R: Read + Seek> Mp4Demuxer<R> {
                 _ => summary.other_tracks_skipped = summary.other_tracks_skipped.saturating_add(1),
             }
         }
-        let Some((trak, entry)) = chosen else {
-            return Err(VideoError::unsupported(
-                if summary.unsupported_video.is_empty() {
-                    "MP4 has no video track".to_string()
-                } else {
-                    format!(
-                        "MP4 video track(s) use {}; only H.264 (avc1/avc3) and HEVC (hvc1/hev1) can be decoded",
-                        summary.unsupported_video.join(", ")
-                    )
-                },
-            ));
+        let Some((i, entry)) = chosen else {
+            return Err(no_video_track(wanted, &summary, refusals));
         };
-        Self::with_track(
-            reader,
-            file_len,
-            trak,
-            entry,
-            (moov.mvhd_box.timescale, fragmented),
-            summary,
-        )
+        let track = movie.tracks.swap_remove(i);
+        let Ok(trak) = track.trak else {
+            unreachable!("video_entry checked that the track decoded")
+        };
+        Self::read_track(reader, file_len, &movie, trak, entry, summary)
     }
 
-    fn with_track(
+    fn read_track(
         mut reader: R,
         file_len: u64,
+        movie: &Movie,
         trak: TrakBox,
         entry: VideoEntry,
-        (movie_timescale, fragmented): (NonZeroU32, bool),
         mut summary: DemuxSummary,
     ) -> Result<Self> {
-        let timescale = trak.mdia_box.mdhd_box.timescale;
         let track_id = trak.tkhd_box.track_id;
-        // A fragmented file may hold its first samples in the moov's sample table too.
-        let (mut samples, mut raw_entries) =
-            index_sample_table(trak.mdia_box.minf_box.stbl_box, file_len, track_id)?;
-        if fragmented {
-            let (more, more_entries) = index_fragments(&mut reader, file_len, track_id)?;
-            append_fragment_samples(&mut samples, &mut raw_entries, more, more_entries);
-        }
-        let entries = raw_entries
+        let indexed = index_track(&mut reader, file_len, movie, &trak)?;
+        let entries = trak
+            .mdia_box
+            .minf_box
+            .stbl_box
+            .stsd_box
+            .entries
             .iter()
             .map(read_sample_entry)
             .collect::<Result<Vec<_>>>()?;
         if entries.iter().any(|e| e.codec != entry.codec) {
-            return Err(VideoError::unsupported(
-                "MP4 track switches codec between sample descriptions",
-            ));
+            return Err(VideoError::unsupported(format!(
+                "MP4 track {track_id} switches codec between sample descriptions"
+            )));
         }
         let sample_descriptions = entries.len().max(1);
         if !matches!(entry.length_size, 1 | 2 | 4) {
@@ -294,17 +372,15 @@ impl<R: Read + Seek> Mp4Demuxer<R> {
                 entry.length_size
             )));
         }
+        let timescale = indexed.timescale;
         let timebase = Timebase(
             Rational::new(1, timescale.get()).map_err(|e| e.while_doing("MP4 track timescale"))?,
         );
-        let media_duration: u64 = samples.iter().map(|s| u64::from(s.duration)).sum();
-        let edit = EditMapping::from_edts(
-            trak.edts_box.as_ref(),
-            movie_timescale.get(),
-            timescale.get(),
-        )?;
+        let edit = indexed.edit;
+        let samples = indexed.samples;
         summary.edit_list_simplified = edit.simplified;
-        let duration_ticks = edit.presented.unwrap_or(media_duration);
+        summary.truncated = indexed.truncation.into();
+        let duration_ticks = edit.presented.unwrap_or(indexed.media_duration);
         let dimensions = Dimensions::new(u32::from(entry.width), u32::from(entry.height)).ok();
         let info = Mp4TrackInfo {
             track_id,
@@ -419,6 +495,73 @@ impl<R: Read + Seek> Mp4Demuxer<R> {
     pub fn into_inner(self) -> R {
         self.reader
     }
+}
+
+/// The video sample entry of a track, if the track decoded and its codec is H.264/HEVC.
+fn video_entry(t: &MovieTrack) -> Result<VideoEntry> {
+    let trak = t
+        .trak
+        .as_ref()
+        .map_err(|e| VideoError::new(e.kind(), e.context()))?;
+    let first = trak.mdia_box.minf_box.stbl_box.stsd_box.entries.first();
+    match first {
+        Some(e) => read_sample_entry(e),
+        None => Err(VideoError::invalid_bitstream(format!(
+            "MP4 track {} has no sample description",
+            t.track_id
+        ))),
+    }
+}
+
+/// How a track is listed in [`DemuxSummary::tracks`].
+fn list_track(t: &MovieTrack) -> Mp4Track {
+    Mp4Track {
+        track_id: t.track_id,
+        handler: t.handler_name(),
+        sample_entry: t
+            .raw_entries
+            .first()
+            .and_then(|r| r.get(4..8))
+            .map(|b| String::from_utf8_lossy(b).into_owned())
+            .unwrap_or_default(),
+        unreadable: t.trak.as_ref().err().map(ToString::to_string),
+    }
+}
+
+/// Why no video track was picked: the one asked for is missing, or none can be decoded.
+fn no_video_track(
+    wanted: Option<u32>,
+    summary: &DemuxSummary,
+    refusals: Vec<VideoError>,
+) -> VideoError {
+    let listing = summary
+        .tracks
+        .iter()
+        .map(|t| format!("{} ({} {})", t.track_id, t.handler, t.sample_entry))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if let Some(id) = wanted
+        && refusals.is_empty()
+    {
+        return VideoError::invalid_input(format!(
+            "MP4 has no video track with id {id}; its tracks: {listing}"
+        ));
+    }
+    if let Some(first) = refusals.into_iter().next() {
+        if summary.unsupported_video.len() > 1 || first.kind() == crate::ErrorKind::Unsupported {
+            return VideoError::unsupported(format!(
+                "MP4 video track(s) use {}; only H.264 (avc1/avc3) and HEVC (hvc1/hev1) can be \
+                 decoded ({first})",
+                summary.unsupported_video.join(", ")
+            ));
+        }
+        return first;
+    }
+    VideoError::unsupported(if listing.is_empty() {
+        "MP4 has no tracks".to_string()
+    } else {
+        format!("MP4 has no video track; its tracks: {listing}")
+    })
 }
 
 impl<R: Read + Seek> Iterator for Mp4Demuxer<R> {

@@ -1,13 +1,15 @@
 //! MP4 muxing of [`EncodedChunk`]s: a regular file (moov at the end) or fragmented MP4.
 
 use super::codec_config::{ParameterSets, build_sample_entry, is_record_parameter_set};
+use super::mp4_demux::{Mp4AudioSample, Mp4AudioTrackInfo};
+use super::mux_audio::MuxAudio;
 use super::write_error;
 use crate::api::codec::{Codec, Rational, Timebase, Timestamp};
 use crate::api::error::{Result, VideoError};
 use crate::api::packet::EncodedChunk;
 use crate::bitstream::annexb::split_annexb;
 use crate::bitstream::layout::{push_length_prefixed, split_length_prefixed};
-use shiguredo_mp4::boxes::{EdtsBox, ElstBox, ElstEntry, SampleEntry};
+use shiguredo_mp4::boxes::{EdtsBox, ElstBox, ElstEntry, HdlrBox, SampleEntry};
 use shiguredo_mp4::mux::{Fmp4SegmentMuxer, Mp4FileMuxer, MuxError, Sample};
 use shiguredo_mp4::{Encode, FixedPointNumber, TrackKind};
 use std::io::{Seek, SeekFrom, Write};
@@ -29,6 +31,8 @@ pub struct MuxSummary {
     pub fragments: u64,
     /// Track duration (sum of sample durations), in the track timebase.
     pub duration: Option<Timestamp>,
+    /// Audio samples copied ([`Mp4Muxer::write_audio_sample`]).
+    pub audio_samples: u64,
 }
 
 /// A sample whose duration is known once the next one arrives.
@@ -75,6 +79,11 @@ enum Mode {
 /// before it. The file's timeline starts at the first picture: an offset common to all
 /// timestamps (a stream starting at 10 s) is not kept. The track timescale is the
 /// chunks' timebase when it is `1/n` (or a whole fraction of a second), else 90 kHz.
+///
+/// A regular file can also hold one audio track copied unchanged from an MP4/MOV input
+/// ([`Mp4Muxer::add_audio_track`], [`Mp4Muxer::write_audio_sample`]): its samples keep
+/// their bytes and durations, and an edit list presents them at the same time relative to
+/// the first picture as in the input (AAC priming stays hidden).
 pub struct Mp4Muxer<W: Write> {
     writer: W,
     write_at: Option<WriteAt<W>>,
@@ -90,6 +99,7 @@ pub struct Mp4Muxer<W: Write> {
     min_pts: Option<i64>,
     last_duration: u32,
     total_duration: u64,
+    audio: Option<MuxAudio>,
     summary: MuxSummary,
 }
 
@@ -110,7 +120,11 @@ fn write_at<W: Write + Seek>(w: &mut W, offset: u64, bytes: &[u8]) -> std::io::R
 }
 
 fn mux_error(what: &str, e: MuxError) -> VideoError {
-    VideoError::invalid_input(format!("MP4 mux {what}: {e}"))
+    match e {
+        // The crate's own Display of a box error names its source location.
+        MuxError::EncodeError(e) => super::mp4_error(&format!("MP4 mux {what}"), e),
+        e => VideoError::invalid_input(format!("MP4 mux {what}: {e}")),
+    }
 }
 
 impl<W: Write + Seek> Mp4Muxer<W> {
@@ -164,6 +178,7 @@ impl<W: Write> Mp4Muxer<W> {
             min_pts: None,
             last_duration: 0,
             total_duration: 0,
+            audio: None,
             summary: MuxSummary {
                 codec: None,
                 samples: 0,
@@ -171,6 +186,7 @@ impl<W: Write> Mp4Muxer<W> {
                 configurations: 0,
                 fragments: 0,
                 duration: None,
+                audio_samples: 0,
             },
         }
     }
@@ -297,7 +313,81 @@ impl<W: Write> Mp4Muxer<W> {
         let duration = u32::try_from(delta).map_err(|_| {
             VideoError::invalid_input(format!("MP4 sample duration {delta} does not fit 32 bits"))
         })?;
-        self.append(p, duration)
+        self.append(p, duration)?;
+        self.flush_audio_queue()
+    }
+
+    /// Adds an audio track to a regular MP4, copied unchanged from `track` (read by
+    /// [`crate::container::Mp4AudioReader`]); its samples follow with
+    /// [`Mp4Muxer::write_audio_sample`], interleaved with the video chunks in time order.
+    ///
+    /// `Unsupported` for a codec MP4 cannot carry (see
+    /// [`Mp4AudioTrackInfo::mp4_can_carry`]), for a second audio track, and for fragmented
+    /// output (which carries video only).
+    pub fn add_audio_track(&mut self, track: &Mp4AudioTrackInfo) -> Result<()> {
+        if matches!(self.mode, Mode::Fragmented { .. }) {
+            return Err(VideoError::unsupported(
+                "fragmented MP4 output carries video only: audio cannot be added",
+            ));
+        }
+        if self.audio.is_some() {
+            return Err(VideoError::unsupported(
+                "this MP4 writer holds one audio track; a second cannot be added",
+            ));
+        }
+        self.audio = Some(MuxAudio::new(track)?);
+        Ok(())
+    }
+
+    /// Adds one sample of the audio track ([`Mp4Muxer::add_audio_track`] first). Samples
+    /// go into the file in the order they are given; give them in time order, between the
+    /// video chunks around the same time, so that players find both close together.
+    pub fn write_audio_sample(&mut self, sample: &Mp4AudioSample) -> Result<()> {
+        let audio = self
+            .audio
+            .as_mut()
+            .ok_or_else(|| VideoError::invalid_input("MP4 audio sample before add_audio_track"))?;
+        audio.queue.push(sample.clone());
+        if self.pending.is_none() {
+            self.flush_audio_queue()?;
+        }
+        Ok(())
+    }
+
+    /// Writes the queued audio samples (no video sample is waiting to be indexed).
+    fn flush_audio_queue(&mut self) -> Result<()> {
+        let Some(audio) = self.audio.as_mut() else {
+            return Ok(());
+        };
+        let Mode::File { inner, position } = &mut self.mode else {
+            return Ok(());
+        };
+        for s in audio.queue.drain(..) {
+            let pts = s.pts.rescale(audio.timebase).ticks;
+            audio.first_pts.get_or_insert(pts);
+            self.writer
+                .write_all(&s.data)
+                .map_err(|e| write_error("MP4 audio sample", e))?;
+            let sample = Sample {
+                track_kind: TrackKind::Audio,
+                sample_entry: (!audio.entry_written).then(|| audio.entry.clone()),
+                keyframe: true,
+                timescale: audio.timescale,
+                duration: s.duration,
+                composition_time_offset: None,
+                data_offset: *position,
+                data_size: s.data.len(),
+            };
+            inner
+                .append_sample(&sample)
+                .map_err(|e| mux_error("audio sample", e))?;
+            audio.entry_written = true;
+            *position = position.saturating_add(s.data.len() as u64);
+            audio.samples = audio.samples.saturating_add(1);
+            audio.total_duration = audio.total_duration.saturating_add(u64::from(s.duration));
+        }
+        self.summary.audio_samples = audio.samples;
+        Ok(())
     }
 
     fn append(&mut self, p: Pending, duration: u32) -> Result<()> {
@@ -388,6 +478,7 @@ impl<W: Write> Mp4Muxer<W> {
             };
             self.append(p, duration)?;
         }
+        self.flush_audio_queue()?;
         self.summary.codec = self.codec;
         self.summary.duration = self.timebase.map(|timebase| Timestamp {
             ticks: i64::try_from(self.total_duration).unwrap_or(i64::MAX),
@@ -415,22 +506,51 @@ impl<W: Write> Mp4Muxer<W> {
                     .offset_and_bytes_pairs()
                     .map(|(o, b)| (o, b.to_vec()))
                     .collect();
-                if !finalized.is_faststart_enabled() && media_start != 0 {
-                    // moov is last: add an edit list so presentation starts at the first
-                    // picture (B-frame reordering delay), then re-encode it.
-                    let mut moov = finalized.moov_box().clone();
+                let video_start = self
+                    .min_pts
+                    .zip(self.timebase)
+                    .map(|(ticks, timebase)| Timestamp { ticks, timebase });
+                let mut moov = finalized.moov_box().clone();
+                let movie_scale = moov.mvhd_box.timescale.get();
+                let audio_edit = self
+                    .audio
+                    .as_ref()
+                    .and_then(|a| a.edit_list(video_start, movie_scale));
+                if !finalized.is_faststart_enabled() && (media_start != 0 || audio_edit.is_some()) {
+                    // moov is last: add edit lists so presentation starts at the first
+                    // picture (B-frame reordering delay) and the audio keeps its place
+                    // against it, then re-encode it.
                     let moov_offset = pairs.iter().map(|(o, _)| *o).max().unwrap_or_default();
+                    let video_edit_duration = self
+                        .timebase
+                        .map(|timebase| {
+                            Timestamp {
+                                ticks: i64::try_from(total_duration).unwrap_or(i64::MAX),
+                                timebase,
+                            }
+                            .rescale(Timebase(Rational {
+                                num: 1,
+                                den: movie_scale,
+                            }))
+                            .ticks
+                        })
+                        .and_then(|t| u64::try_from(t).ok())
+                        .unwrap_or(total_duration);
                     for trak in &mut moov.trak_boxes {
-                        trak.edts_box = Some(EdtsBox {
-                            elst_box: Some(ElstBox {
-                                entries: vec![ElstEntry {
-                                    edit_duration: total_duration,
-                                    media_time: media_start,
-                                    media_rate: FixedPointNumber::new(1, 0),
-                                }],
-                            }),
-                            unknown_boxes: Vec::new(),
-                        });
+                        if trak.mdia_box.hdlr_box.handler_type == HdlrBox::HANDLER_TYPE_SOUN {
+                            trak.edts_box = audio_edit.clone();
+                        } else if media_start != 0 {
+                            trak.edts_box = Some(EdtsBox {
+                                elst_box: Some(ElstBox {
+                                    entries: vec![ElstEntry {
+                                        edit_duration: video_edit_duration,
+                                        media_time: media_start,
+                                        media_rate: FixedPointNumber::new(1, 0),
+                                    }],
+                                }),
+                                unknown_boxes: Vec::new(),
+                            });
+                        }
                     }
                     let bytes = moov
                         .encode_to_vec()

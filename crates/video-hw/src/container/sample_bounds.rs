@@ -14,18 +14,28 @@ use crate::api::error::{Result, VideoError};
 /// fields; HEVC: two header bytes and one).
 pub(crate) const MIN_SAMPLE_BYTES: u64 = 4;
 
-/// The most samples a file of `file_len` bytes can hold.
-pub(crate) fn max_samples(file_len: u64) -> u64 {
-    file_len / MIN_SAMPLE_BYTES
-}
-
 /// `InvalidBitstream` unless `claimed` samples fit in a file of `file_len` bytes.
 pub(crate) fn check_sample_count(what: &str, claimed: u64, file_len: u64) -> Result<()> {
-    let max = max_samples(file_len);
+    check_sample_count_of(what, claimed, file_len, MIN_SAMPLE_BYTES)
+}
+
+/// The smallest audio sample counted: two bytes (16-bit mono PCM, one sample per MP4
+/// sample; a compressed frame is larger). Only [`super::Mp4AudioReader`] indexes audio.
+pub(crate) const MIN_AUDIO_SAMPLE_BYTES: u64 = 2;
+
+/// `InvalidBitstream` unless `claimed` samples of at least `min_bytes` each fit in a file
+/// of `file_len` bytes.
+pub(crate) fn check_sample_count_of(
+    what: &str,
+    claimed: u64,
+    file_len: u64,
+    min_bytes: u64,
+) -> Result<()> {
+    let max = file_len.checked_div(min_bytes).unwrap_or(file_len);
     if claimed > max {
         return Err(VideoError::invalid_bitstream(format!(
             "{what}: sample_count = {claimed} is out of range (a file of {file_len} bytes holds \
-             at most {max} samples of {MIN_SAMPLE_BYTES} bytes or more)"
+             at most {max} samples of {min_bytes} bytes or more)"
         )));
     }
     Ok(())

@@ -496,6 +496,7 @@ fn transcode_mov_to_mp4_copies_the_aac_track_aligned_with_the_video() {
         "-o",
         out.to_str().unwrap(),
         "--no-audio",
+        "-y",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(

@@ -6,6 +6,7 @@ mod input_file;
 mod progress;
 mod sink;
 mod sink_chunks;
+mod stream_demux;
 
 use clap::{Args, Parser, Subcommand};
 use std::process::ExitCode;

@@ -17,9 +17,13 @@ use video_hw::{ColorDescription, Dimensions, EncodeInput, EncodeSession, PixelFo
 pub struct EncodeArgs {
     /// Raw frames to encode (`-` for stdin); omit with --pattern.
     pub input: Option<PathBuf>,
-    /// Where to write: an MP4 when the name ends in .mp4/.m4v/.mov, else Annex-B (`-` for stdout).
+    /// Where to write: MP4 for .mp4/.m4v/.mov, Annex-B for .h264/.264/.h265/.265 (`-` for
+    /// stdout, Annex-B unless --fragmented); any other name needs --format.
     #[arg(short, long)]
     pub output: PathBuf,
+    /// What to write whatever the output's name: mp4, h264 or hevc (Annex-B).
+    #[arg(long)]
+    pub format: Option<crate::sink_chunks::OutputFormat>,
     /// Write a fragmented MP4 (one fragment per keyframe; works on stdout, for live output).
     #[arg(long)]
     pub fragmented: bool,
@@ -76,7 +80,7 @@ pub fn run(args: EncodeArgs) -> Result<ExitCode> {
     let limit = args.frames.or(args.pattern.then_some(300));
     let config = args.enc.config(args.size).with_gpu(args.common.gpu);
     let mut session = EncodeSession::new(args.common.backend, config).context("opening encoder")?;
-    let mut out = ChunkOut::create(&args.output, args.fragmented)?;
+    let mut out = ChunkOut::create(&args.output, args.fragmented, args.format, args.enc.codec)?;
     let mut progress = Progress::new("encode", args.common.quiet);
     let mut written = 0u64;
     let mut errors: Vec<String> = Vec::new();

@@ -24,9 +24,13 @@ use video_hw::{
 pub struct TranscodeArgs {
     /// H.264/HEVC stream to read: Annex-B or MP4/MOV (`-` for stdin).
     pub input: PathBuf,
-    /// Where to write: an MP4 when the name ends in .mp4/.m4v/.mov, else Annex-B (`-` for stdout).
+    /// Where to write: MP4 for .mp4/.m4v/.mov, Annex-B for .h264/.264/.h265/.265 (`-` for
+    /// stdout, Annex-B unless --fragmented); any other name needs --format.
     #[arg(short, long)]
     pub output: PathBuf,
+    /// What to write whatever the output's name: mp4, h264 or hevc (Annex-B).
+    #[arg(long)]
+    pub format: Option<crate::sink_chunks::OutputFormat>,
     /// Codec of the input (default: from the container, the extension, else the stream).
     #[arg(long = "input-codec")]
     pub input_codec: Option<Codec>,
@@ -95,7 +99,7 @@ impl Tally {
 pub fn run(args: TranscodeArgs) -> Result<ExitCode> {
     let source = Source::open(&args.input, args.input_codec, 1 << 20)?;
     let container_in = source.container;
-    let mut out = ChunkOut::create(&args.output, args.fragmented)?;
+    let mut out = ChunkOut::create(&args.output, args.fragmented, args.format, args.enc.codec)?;
     let container_out = out.kind();
     let mut dconfig = DecoderConfig::new(source.codec)
         .with_output(DecodeOutput::Native)

@@ -41,10 +41,34 @@ use crate::api::error::VideoError;
 /// Maps an error of the MP4 crate to a [`VideoError`] (`Unsupported` for what the crate
 /// does not handle, `InvalidBitstream` for malformed data).
 fn mp4_error(what: &str, e: shiguredo_mp4::Error) -> VideoError {
-    let message = format!("{what}: {e}");
+    let message = format!("{what}: {}", mp4_error_text(&e));
     match e.kind {
         shiguredo_mp4::ErrorKind::Unsupported => VideoError::unsupported(message),
         _ => VideoError::invalid_bitstream(message),
+    }
+}
+
+/// What an error of the MP4 crate says, without the crate's source location (its `Display`
+/// ends in `(at <path into the cargo registry>:<line>)`, which a user must never see).
+fn mp4_error_text(e: &shiguredo_mp4::Error) -> String {
+    let mut text = match e.box_type {
+        Some(ty) => format!("[{ty}] {:?}", e.kind),
+        None => format!("{:?}", e.kind),
+    };
+    if !e.reason.is_empty() {
+        text.push_str(": ");
+        text.push_str(&e.reason);
+    }
+    text
+}
+
+/// What an error of the MP4 crate's demuxers says, without source locations.
+fn mp4_demux_error_text(e: &shiguredo_mp4::demux::DemuxError) -> String {
+    match e {
+        shiguredo_mp4::demux::DemuxError::DecodeError(inner) => {
+            format!("cannot decode an MP4 box: {}", mp4_error_text(inner))
+        }
+        other => other.to_string(),
     }
 }
 

@@ -86,7 +86,7 @@ pub(super) fn index_fragments<R: Read + Seek>(
     track_id: u32,
 ) -> Result<(Vec<IndexedSample>, Vec<SampleEntry>)> {
     let bad = |e: DemuxError| {
-        let message = format!("fragmented MP4: {e}");
+        let message = format!("fragmented MP4: {}", super::super::mp4_demux_error_text(&e));
         // e.g. absolute `base_data_offset` in `tfhd`, which the MP4 crate does not follow.
         if message.contains("not supported") {
             VideoError::unsupported(message)

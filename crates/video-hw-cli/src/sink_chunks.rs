@@ -28,6 +28,17 @@ enum OutputKind {
     AnnexB,
 }
 
+/// Refuses an output name (or `--format`) that [`ChunkOut::create`] would refuse, so that a
+/// command can check it before any work starts.
+pub fn check_output(
+    path: &Path,
+    fragmented: bool,
+    format: Option<OutputFormat>,
+    codec: Codec,
+) -> Result<()> {
+    output_kind(path, fragmented, format, codec).map(drop)
+}
+
 /// The container for `path`: from `--format` when given, else the name's extension (`-`,
 /// stdout, is Annex-B unless fragmented). Refuses Matroska names, names that say nothing,
 /// and an Annex-B name or format of another codec than `codec`, before any work starts.

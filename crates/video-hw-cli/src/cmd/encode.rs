@@ -70,6 +70,7 @@ struct EncodeReport {
 
 /// Encodes raw frames or the test pattern.
 pub fn run(args: EncodeArgs) -> Result<ExitCode> {
+    crate::sink_chunks::check_output(&args.output, args.fragmented, args.format, args.enc.codec)?;
     let frame_bytes = args.pix_fmt.frame_size(args.size);
     let mut reader = match (&args.input, args.pattern) {
         (Some(_), true) => bail!("give an input file or --pattern, not both"),

@@ -97,6 +97,7 @@ impl Tally {
 
 /// Decodes and re-encodes a stream.
 pub fn run(args: TranscodeArgs) -> Result<ExitCode> {
+    crate::sink_chunks::check_output(&args.output, args.fragmented, args.format, args.enc.codec)?;
     let source = Source::open(&args.input, args.input_codec, 1 << 20)?;
     let container_in = source.container;
     let mut out = ChunkOut::create(&args.output, args.fragmented, args.format, args.enc.codec)?;

@@ -286,3 +286,64 @@ fn damaged_files_of_every_container_end_in_a_report_without_a_panic_hang_or_depe
     }
     assert_eq!(checked, 36);
 }
+
+#[test]
+fn encode_output_container_follows_the_name_or_format_and_refuses_the_rest() {
+    let run = |out: &Path, extra: &[&str]| {
+        let mut args = vec![
+            "encode",
+            "--pattern",
+            "--frames",
+            "3",
+            "--size",
+            "64x64",
+            "-q",
+            "-o",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        video_hw(&args)
+    };
+    // Matroska is refused before anything is written.
+    let mkv = temp("out.mkv");
+    let o = run(&mkv, &[]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("does not write Matroska"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!mkv.exists(), "nothing is written under a .mkv name");
+    // A name that says nothing needs --format.
+    let bin = temp("out.bin");
+    let o = run(&bin, &[]);
+    assert!(stderr(&o).contains("--format"), "{}", stderr(&o));
+    assert!(!bin.exists());
+    // An Annex-B name of the other codec is refused.
+    let o = run(&temp("out.h265"), &[]);
+    assert!(stderr(&o).contains("names hevc"), "{}", stderr(&o));
+    // No encoder here (no OpenH264 build, no GPU): the naming checks above still ran.
+    let mp4 = temp("named.mp4");
+    let o = run(&mp4, &[]);
+    if !o.status.success() {
+        eprintln!("SKIPPED: no H.264 encoder here: {}", stderr(&o));
+        return;
+    }
+    let head = std::fs::read(&mp4).unwrap();
+    let _ = std::fs::remove_file(&mp4);
+    assert_eq!(&head[4..8], b"ftyp", "a .mp4 name gets an MP4");
+    let o = run(&bin, &["--format", "h264"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let raw = std::fs::read(&bin).unwrap();
+    let _ = std::fs::remove_file(&bin);
+    assert_eq!(
+        video_hw::bitstream::annexb_codec(&raw),
+        Some(video_hw::Codec::H264),
+        "--format h264 writes Annex-B H.264"
+    );
+    let o = run(&bin, &["--format", "mp4"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let head = std::fs::read(&bin).unwrap();
+    let _ = std::fs::remove_file(&bin);
+    assert_eq!(&head[4..8], b"ftyp", "--format mp4 writes an MP4");
+}

@@ -318,3 +318,170 @@ fn demux_error(e: DemuxError, at: u64, doing: &str) -> VideoError {
     };
     VideoError::invalid_bitstream(format!("Matroska: {doing}: {what} (at byte {at})"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Cursor;
+
+    /// One EBML element: its id bytes, an 8-byte size, its data.
+    fn el(id: &[u8], data: &[u8]) -> Vec<u8> {
+        let mut out = id.to_vec();
+        out.push(0x01);
+        out.extend_from_slice(&(data.len() as u64).to_be_bytes()[1..]);
+        out.extend_from_slice(data);
+        out
+    }
+
+    fn uint(id: &[u8], v: u8) -> Vec<u8> {
+        el(id, &[v])
+    }
+
+    fn block(track: u8, ts: i16, keyframe: bool, data: &[u8]) -> Vec<u8> {
+        let mut b = vec![0x80 | track];
+        b.extend_from_slice(&ts.to_be_bytes());
+        b.push(if keyframe { 0x80 } else { 0 });
+        b.extend_from_slice(data);
+        el(&[0xA3], &b)
+    }
+
+    /// A WebM file: a VP9 video track 1 (176x144) and an Opus audio track 2, one cluster at
+    /// 1 s with two video blocks and an audio block between them.
+    fn webm(video_codec: &str, private: Option<&[u8]>) -> Vec<u8> {
+        let header = el(
+            &[0x1A, 0x45, 0xDF, 0xA3],
+            &[
+                uint(&[0x42, 0x86], 1),
+                uint(&[0x42, 0xF7], 1),
+                uint(&[0x42, 0xF2], 4),
+                uint(&[0x42, 0xF3], 8),
+                el(&[0x42, 0x82], b"webm"),
+                uint(&[0x42, 0x87], 4),
+                uint(&[0x42, 0x85], 2),
+            ]
+            .concat(),
+        );
+        let info = el(
+            &[0x15, 0x49, 0xA9, 0x66],
+            &[
+                el(&[0x2A, 0xD7, 0xB1], &1_000_000u32.to_be_bytes()),
+                el(&[0x4D, 0x80], b"test"),
+                el(&[0x57, 0x41], b"test"),
+            ]
+            .concat(),
+        );
+        let mut video = vec![
+            uint(&[0xD7], 1),
+            uint(&[0x73, 0xC5], 1),
+            uint(&[0x83], 1),
+            el(&[0x86], video_codec.as_bytes()),
+            el(&[0xE0], &[uint(&[0xB0], 176), uint(&[0xBA], 144)].concat()),
+        ];
+        if let Some(p) = private {
+            video.push(el(&[0x63, 0xA2], p));
+        }
+        let audio = [
+            uint(&[0xD7], 2),
+            uint(&[0x73, 0xC5], 2),
+            uint(&[0x83], 2),
+            el(&[0x86], b"A_OPUS"),
+            el(
+                &[0xE1],
+                &[el(&[0xB5], &48000f64.to_be_bytes()), uint(&[0x9F], 2)].concat(),
+            ),
+        ];
+        let tracks = el(
+            &[0x16, 0x54, 0xAE, 0x6B],
+            &[el(&[0xAE], &video.concat()), el(&[0xAE], &audio.concat())].concat(),
+        );
+        let cluster = el(
+            &[0x1F, 0x43, 0xB6, 0x75],
+            &[
+                el(&[0xE7], &1000u16.to_be_bytes()),
+                block(1, 0, true, b"frame-0"),
+                block(2, 0, true, b"opus"),
+                block(1, 40, false, b"frame-1"),
+            ]
+            .concat(),
+        );
+        let segment = el(&[0x18, 0x53, 0x80, 0x67], &[info, tracks, cluster].concat());
+        [header, segment].concat()
+    }
+
+    #[test]
+    fn the_video_track_comes_out_block_by_block_with_timestamps_and_audio_skipped() {
+        let mut demux = MatroskaDemuxer::new(Cursor::new(webm("V_VP9", None))).unwrap();
+        let track = demux.track().clone();
+        assert_eq!(track.codec, Codec::Vp9);
+        assert_eq!(track.doc_type, "webm");
+        assert_eq!(track.timebase.0, Rational { num: 1, den: 1000 });
+        assert_eq!(
+            track.dimensions.map(|d| (d.width(), d.height())),
+            Some((176, 144))
+        );
+        assert_eq!(demux.summary().audio_tracks_skipped, 1);
+        let frames: Vec<DemuxedFrame> = demux.by_ref().collect::<Result<_>>().unwrap();
+        assert_eq!(frames.len(), 2);
+        assert_eq!(frames[0].data, b"frame-0");
+        assert_eq!(frames[0].layout, FrameLayout::Packet);
+        assert_eq!(frames[0].keyframe, Some(true));
+        assert_eq!(frames[1].pts.map(|t| t.ticks), Some(1040));
+        assert_eq!(demux.summary().frames_skipped, 1);
+    }
+
+    #[test]
+    fn h264_without_codec_private_and_unknown_video_codecs_are_refused() {
+        let err = MatroskaDemuxer::new(Cursor::new(webm("V_MPEG4/ISO/AVC", None))).unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::InvalidBitstream);
+        assert!(err.to_string().contains("no CodecPrivate"), "{err}");
+        let err = MatroskaDemuxer::new(Cursor::new(webm("V_AV1", None))).unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::Unsupported);
+        assert!(err.to_string().contains("V_AV1"), "{err}");
+    }
+
+    #[test]
+    fn a_cut_file_is_an_error_naming_the_byte_offset_or_a_clean_end() {
+        let file = webm("V_VP9", None);
+        for cut in [20, file.len() / 2, file.len() - 3] {
+            let result = MatroskaDemuxer::new(Cursor::new(file[..cut].to_vec()))
+                .and_then(|d| d.collect::<Result<Vec<_>>>());
+            if let Err(e) = result {
+                assert!(e.to_string().contains("at byte"), "cut {cut}: {e}");
+            }
+        }
+    }
+
+    #[test]
+    fn timestamp_scales_reduce_to_a_timebase() {
+        assert_eq!(
+            timebase_of(1_000_000).unwrap().0,
+            Rational { num: 1, den: 1000 }
+        );
+        assert_eq!(
+            timebase_of(100).unwrap().0,
+            Rational {
+                num: 1,
+                den: 10_000_000
+            }
+        );
+        assert!(timebase_of(u64::MAX).is_err());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_bytes_after_an_ebml_header_read_or_fail_without_panicking(
+            edits in proptest::collection::vec((0usize..400, proptest::num::u8::ANY), 0..16)
+        ) {
+            let mut file = webm("V_VP9", None);
+            for (at, b) in edits {
+                let at = at % file.len();
+                file[at] = b;
+            }
+            if let Ok(demux) = MatroskaDemuxer::new(Cursor::new(file.clone())) {
+                let total: usize =
+                    demux.take(64).filter_map(|f| f.ok()).map(|f| f.data.len()).sum();
+                proptest::prop_assert!(total <= file.len());
+            }
+        }
+    }
+}

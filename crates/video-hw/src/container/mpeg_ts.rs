@@ -480,3 +480,194 @@ impl<R: Read> Iterator for TsDemuxer<R> {
         self.next_frame().transpose()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// CRC-32/MPEG-2 of a PSI section.
+    fn crc32_mpeg2(data: &[u8]) -> u32 {
+        let mut crc = 0xFFFF_FFFFu32;
+        for &b in data {
+            crc ^= u32::from(b) << 24;
+            for _ in 0..8 {
+                crc = if crc & 0x8000_0000 != 0 {
+                    (crc << 1) ^ 0x04C1_1DB7
+                } else {
+                    crc << 1
+                };
+            }
+        }
+        crc
+    }
+
+    /// One 188-byte packet: header, then `payload` padded with an adaptation field.
+    fn packet(pid: u16, start: bool, cc: u8, payload: &[u8]) -> Vec<u8> {
+        assert!(payload.len() <= 184);
+        let mut p = vec![
+            0x47,
+            (u8::from(start) << 6) | (pid >> 8) as u8,
+            pid as u8,
+            0x10 | (cc & 0x0F),
+        ];
+        let pad = 184 - payload.len();
+        if pad > 0 {
+            p[3] |= 0x20;
+            p.push((pad - 1) as u8);
+            if pad > 1 {
+                p.push(0);
+                p.extend(std::iter::repeat_n(0xFF, pad - 2));
+            }
+        }
+        p.extend_from_slice(payload);
+        assert_eq!(p.len(), 188);
+        p
+    }
+
+    /// A PSI section (pointer field first) with its CRC.
+    fn section(table_id: u8, id: u16, body: &[u8]) -> Vec<u8> {
+        let len = 5 + body.len() + 4;
+        let mut s = vec![
+            table_id,
+            0xB0 | (len >> 8) as u8,
+            len as u8,
+            (id >> 8) as u8,
+            id as u8,
+            0xC1,
+            0,
+            0,
+        ];
+        s.extend_from_slice(body);
+        let crc = crc32_mpeg2(&s);
+        s.extend_from_slice(&crc.to_be_bytes());
+        let mut with_pointer = vec![0];
+        with_pointer.extend(s);
+        with_pointer
+    }
+
+    fn pat() -> Vec<u8> {
+        // Program 1 on PMT pid 0x1000.
+        packet(0, true, 0, &section(0x00, 1, &[0, 1, 0xF0, 0x00]))
+    }
+
+    fn pmt(video_type: u8) -> Vec<u8> {
+        let body = [
+            0xE1, 0x00, // PCR pid 0x100
+            0xF0, 0x00, // no program info
+            video_type, 0xE1, 0x00, 0xF0, 0x00, // video on 0x100
+            0x0F, 0xE1, 0x01, 0xF0, 0x00, // ADTS audio on 0x101
+        ];
+        packet(0x1000, true, 0, &section(0x02, 1, &body))
+    }
+
+    /// A PES packet (unbounded length) with a PTS, in one TS packet.
+    fn pes(pid: u16, cc: u8, pts: u64, es: &[u8]) -> Vec<u8> {
+        let mut p = vec![0, 0, 1, 0xE0, 0, 0, 0x80, 0x80, 5];
+        p.push(0x21 | (((pts >> 30) & 0x07) << 1) as u8);
+        p.push((pts >> 22) as u8);
+        p.push(0x01 | (((pts >> 15) & 0x7F) << 1) as u8);
+        p.push((pts >> 7) as u8);
+        p.push(0x01 | ((pts & 0x7F) << 1) as u8);
+        p.extend_from_slice(es);
+        packet(pid, true, cc, &p)
+    }
+
+    const AU: &[u8] = &[0, 0, 0, 1, 0x09, 0xF0, 0, 0, 1, 0x65, 0x88];
+
+    fn stream(video_type: u8) -> Vec<u8> {
+        let mut ts = [pat(), pmt(video_type)].concat();
+        for (i, pts) in [900u64, 4500, 8100].into_iter().enumerate() {
+            ts.extend(pes(0x100, i as u8, pts, AU));
+            ts.extend(packet(0x101, true, i as u8, &[0xFF, 0xF1]));
+        }
+        ts
+    }
+
+    fn frames(ts: &[u8]) -> (Vec<DemuxedFrame>, TsSummary) {
+        let mut demux = TsDemuxer::new(ts).unwrap();
+        let frames = demux.by_ref().collect::<Result<Vec<_>>>().unwrap();
+        (frames, demux.summary().clone())
+    }
+
+    #[test]
+    fn video_pes_packets_come_out_with_their_pts_and_the_audio_is_skipped() {
+        let ts = stream(0x1B);
+        let demux = TsDemuxer::new(&ts[..]).unwrap();
+        assert_eq!(demux.stream().codec, Codec::H264);
+        assert_eq!(demux.stream().pid, 0x100);
+        let (frames, summary) = frames(&ts);
+        assert_eq!(frames.len(), 3);
+        assert_eq!(frames[0].data, AU);
+        assert_eq!(frames[0].layout, FrameLayout::AnnexB);
+        let pts: Vec<i64> = frames.iter().map(|f| f.pts.unwrap().ticks).collect();
+        assert_eq!(pts, [900, 4500, 8100]);
+        assert_eq!(frames[1].offset, 4 * 188);
+        assert_eq!(summary.streams_skipped.len(), 1, "{summary:?}");
+        assert!(!summary.damaged());
+        assert_eq!(
+            TsDemuxer::new(&stream(0x24)[..]).unwrap().stream().codec,
+            Codec::Hevc
+        );
+    }
+
+    #[test]
+    fn garbage_between_packets_is_skipped_and_counted_with_its_offset() {
+        let mut ts = stream(0x1B);
+        let at = 4 * 188;
+        ts.splice(at..at, [0x11u8; 57]);
+        let (frames, summary) = frames(&ts);
+        assert_eq!(frames.len(), 3);
+        assert_eq!(summary.resyncs, 1);
+        assert_eq!(summary.bytes_skipped, 57);
+        assert_eq!(summary.first_damage_at, Some(at as u64));
+    }
+
+    #[test]
+    fn a_continuity_gap_drops_the_pes_it_hits_and_a_cut_tail_is_counted() {
+        let mut ts = stream(0x1B);
+        // Drop the second video packet: the third arrives with a counter gap.
+        ts.drain(4 * 188..5 * 188);
+        ts.truncate(ts.len() - 100);
+        let (frames, summary) = frames(&ts);
+        assert_eq!(summary.truncated_tail, 88, "{summary:?}");
+        assert!(summary.pes_dropped >= 1, "{summary:?}");
+        assert!(frames.len() < 3);
+        assert!(summary.damaged());
+    }
+
+    #[test]
+    fn streams_without_video_or_without_sync_are_refused() {
+        let audio_only = [pat(), pmt(0x0F)].concat();
+        let err = TsDemuxer::new(&audio_only[..]).unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::Unsupported);
+        assert!(err.to_string().contains("no H.264 or HEVC"), "{err}");
+        let err = TsDemuxer::new(&[0u8; 400][..]).unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::InvalidBitstream);
+    }
+
+    #[test]
+    fn pts_that_wraps_at_33_bits_stays_continuous() {
+        let mut ts = [pat(), pmt(0x1B)].concat();
+        ts.extend(pes(0x100, 0, PTS_WRAP as u64 - 1800, AU));
+        ts.extend(pes(0x100, 1, 1800, AU));
+        let (frames, _) = frames(&ts);
+        assert_eq!(frames[1].pts.unwrap().ticks, PTS_WRAP + 1800);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn damaged_streams_never_panic_and_return_no_more_than_they_hold(
+            cuts in proptest::collection::vec((0usize..1400, proptest::num::u8::ANY), 0..24)
+        ) {
+            let mut ts = stream(0x1B);
+            for (at, b) in cuts {
+                let at = at % ts.len();
+                ts[at] = b;
+            }
+            if let Ok(demux) = TsDemuxer::new(&ts[..]) {
+                let total: usize = demux.take(64).filter_map(|f| f.ok()).map(|f| f.data.len()).sum();
+                proptest::prop_assert!(total <= ts.len());
+            }
+        }
+    }
+}

@@ -80,14 +80,14 @@ fn codec_of(codec_id: &str) -> Option<Codec> {
 /// `scale` nanoseconds as a timebase, reduced.
 fn timebase_of(scale_ns: u64) -> Result<Timebase> {
     let (mut a, mut b) = (scale_ns, 1_000_000_000u64);
-    while b != 0 {
-        (a, b) = (b, a % b);
+    while let Some(r) = a.checked_rem(b) {
+        (a, b) = (b, r);
     }
-    let g = a.max(1);
-    let num = u32::try_from(scale_ns / g);
-    let den = u32::try_from(1_000_000_000u64 / g);
+    // `a` is the gcd (at least 1: one operand is 10^9).
+    let num = scale_ns.checked_div(a).map(u32::try_from);
+    let den = 1_000_000_000u64.checked_div(a).map(u32::try_from);
     match (num, den) {
-        (Ok(num), Ok(den)) => Rational::new(num, den).map(Timebase),
+        (Some(Ok(num)), Some(Ok(den))) => Rational::new(num, den).map(Timebase),
         _ => Err(VideoError::unsupported(format!(
             "Matroska: TimestampScale of {scale_ns} ns is not representable"
         ))),
@@ -108,15 +108,18 @@ impl<R: Read + Seek> MatroskaDemuxer<R> {
         let mut other_video = Vec::new();
         for track in file.tracks() {
             match track.track_type() {
-                TrackType::Audio => summary.audio_tracks_skipped += 1,
+                TrackType::Audio => {
+                    summary.audio_tracks_skipped = summary.audio_tracks_skipped.saturating_add(1)
+                }
                 TrackType::Video if chosen.is_none() => match codec_of(track.codec_id()) {
                     Some(codec) => chosen = Some((track.clone(), codec)),
                     None => {
                         other_video.push(track.codec_id().to_owned());
-                        summary.other_tracks_skipped += 1;
+                        summary.other_tracks_skipped =
+                            summary.other_tracks_skipped.saturating_add(1);
                     }
                 },
-                _ => summary.other_tracks_skipped += 1,
+                _ => summary.other_tracks_skipped = summary.other_tracks_skipped.saturating_add(1),
             }
         }
         let Some((track, codec)) = chosen else {

@@ -133,26 +133,48 @@ fn a_h265_named_h264_stream_decodes_as_h264_with_a_warning() {
     assert!(err.contains("--codec says hevc"), "{err}");
 }
 
+/// x265 with the tone as `audio` (or none), into `name`.
+#[cfg(feature = "sw-ffmpeg")]
+fn make_hevc(name: &str, audio: &[&'static str]) -> PathBuf {
+    let mut args = vec![
+        "-c:v",
+        "libx265",
+        "-x265-params",
+        "log-level=error",
+        "-pix_fmt",
+        "yuv420p",
+    ];
+    args.extend_from_slice(audio);
+    make(name, &args)
+}
+
 #[cfg(feature = "sw-ffmpeg")]
 #[test]
-fn hevc_in_mpegts_decodes_to_ffmpegs_md5() {
+fn hevc_in_mpegts_and_matroska_decodes_to_ffmpegs_md5() {
     if !have_ffmpeg() {
         return;
     }
-    let ts = make(
-        "hevc-aac.ts",
-        &[
-            "-c:v",
-            "libx265",
-            "-x265-params",
-            "log-level=error",
-            "-pix_fmt",
-            "yuv420p",
-            "-c:a",
-            "aac",
-        ],
-    );
+    let ts = make_hevc("hevc-aac.ts", &["-c:a", "aac"]);
     assert_decodes_like_ffmpeg(&ts, &["of hevc (mpegts)"]);
+    let mkv = make_hevc("hevc-opus.mkv", &["-c:a", "libopus"]);
+    assert_decodes_like_ffmpeg(&mkv, &["of hevc (matroska)", "V_MPEGH/ISO/HEVC"]);
+}
+
+#[cfg(feature = "sw-ffmpeg")]
+#[test]
+fn a_h264_named_hevc_stream_decodes_as_hevc_with_a_warning() {
+    if !have_ffmpeg() {
+        return;
+    }
+    let path = make_hevc("hevc-named.h264", &["-an", "-f", "hevc"]);
+    let reference = ffmpeg_video_md5(&path);
+    let (md5, err) = decode_md5(&path, &[]);
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(md5, reference, "{err}");
+    assert!(
+        err.contains("the file name says h264") && err.contains("decoding it as hevc"),
+        "{err}"
+    );
 }
 
 #[cfg(feature = "sw-ffmpeg")]

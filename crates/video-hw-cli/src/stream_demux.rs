@@ -50,8 +50,9 @@ fn seekable(
         reader.read_to_end(&mut all).context("reading stdin")?;
         return Ok(Box::new(std::io::Cursor::new(all)));
     }
+    // Unbuffered: the Matroska reader buffers itself (its seeks would empty a `BufReader`).
     let f = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    Ok(Box::new(std::io::BufReader::with_capacity(1 << 20, f)))
+    Ok(Box::new(f))
 }
 
 /// Opens a Matroska or WebM file (recognised by its EBML header).

@@ -98,9 +98,12 @@ impl<R: Read + Seek> MatroskaDemuxer<R> {
     /// Reads the EBML header, segment info and tracks; picks the first video track whose
     /// codec is H.264, HEVC or VP9 (`Unsupported` when there is none, naming what there is).
     pub fn new(reader: R) -> Result<Self> {
-        let (tracked, position) = TrackedReader::new(reader, 0);
+        let (tracked, position) = TrackedReader::new(reader).map_err(|e| {
+            VideoError::invalid_input(format!("Matroska: cannot seek in the file: {e}"))
+                .with_source(e)
+        })?;
         let file = MatroskaFile::open(tracked)
-            .map_err(|e| demux_error(e, position.get(), "reading the headers"))?;
+            .map_err(|e| demux_error(e, &position, "reading the headers"))?;
         let doc_type = file.ebml_header().doc_type().to_owned();
         let timebase = timebase_of(file.info().timestamp_scale().get())?;
         let mut summary = MatroskaSummary::default();
@@ -164,11 +167,15 @@ impl<R: Read + Seek> MatroskaDemuxer<R> {
                 Ok(more) => more,
                 Err(e) => {
                     self.done = true;
-                    return Err(demux_error(e, self.position.get(), "reading a block"));
+                    return Err(demux_error(e, &self.position, "reading a block"));
                 }
             };
             if !more {
                 self.done = true;
+                // The crate takes a read error for the end of the file.
+                if self.position.exhausted() {
+                    return Err(looping(self.position.get(), "reading a block"));
+                }
                 break;
             }
             if self.frame.track != self.info.track_number {
@@ -270,9 +277,21 @@ fn track_info(
     })
 }
 
+/// The error for a damaged file that made the reader run out of its read budget.
+fn looping(at: u64, doing: &str) -> VideoError {
+    VideoError::invalid_bitstream(format!(
+        "Matroska: {doing}: the file's elements lead the reader in circles (damaged; stopped at \
+         byte {at})"
+    ))
+}
+
 /// Maps an error of the Matroska crate to a [`VideoError`] that names the element and the
 /// byte offset, never the crate's internals.
-fn demux_error(e: DemuxError, at: u64, doing: &str) -> VideoError {
+fn demux_error(e: DemuxError, position: &Position, doing: &str) -> VideoError {
+    let at = position.get();
+    if position.exhausted() {
+        return looping(at, doing);
+    }
     let what = match e {
         DemuxError::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
             "the file ends inside an element (truncated)".to_owned()

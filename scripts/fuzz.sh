@@ -2,10 +2,11 @@
 # Runs one fuzz target for SECONDS on stable rustc (RUSTC_BOOTSTRAP=1 lets cargo-fuzz pass its
 # flags), with the target's dictionary and seeds:
 #   scripts/fuzz.sh TARGET SECONDS [extra libFuzzer flags...]
-# Targets: bitstream, bitstream_structured, mp4_demux, mp4_structured, decode_session, vp9_ivf.
+# Targets: bitstream, bitstream_structured, mp4_demux, mp4_structured, decode_session, vp9_ivf,
+# matroska_demux, mpeg_ts_demux.
 # Seeds are made here at run time in fuzz/seeds/TARGET (not committed): the conformance streams
 # (VIDEO_HW_CONFORMANCE, default ../shared/conformance) cut to their first 32 KiB, and small
-# MP4 files made with ffmpeg (plain and fragmented, H.264 and HEVC). fuzz/regressions/ (every
+# MP4, Matroska/WebM and MPEG-TS files made with ffmpeg (H.264 and HEVC, plus VP9 WebM). fuzz/regressions/ (every
 # input that once broke a parser) is read as seeds too. The corpus grows in fuzz/corpus/TARGET,
 # crashes land in fuzz/artifacts/TARGET. OpenH264's C++ (the decode_session target) is built
 # with clang and -fsanitize=fuzzer-no-link so that its branches guide the fuzzer as well.
@@ -23,6 +24,8 @@ case "$target" in
   bitstream | bitstream_structured | decode_session) dict=bitstream.dict ;;
   mp4_demux | mp4_structured) dict=mp4.dict ;;
   vp9_ivf) dict=vp9.dict ;;
+  matroska_demux) dict=matroska.dict ;;
+  mpeg_ts_demux) dict=ts.dict ;;
   *) echo "unknown target $target" >&2; exit 2 ;;
 esac
 
@@ -62,13 +65,30 @@ if [ -z "$(ls -A "$seeds")" ]; then
           ffmpeg -v error -y "${src[@]}" -pix_fmt yuv444p -c:v libvpx-vp9 -crf 30 -b:v 0 "$seeds/vp9-444.ivf" ||
           echo "warning: ffmpeg could not make every VP9 seed" >&2
       fi ;;
+    matroska_demux)
+      if command -v ffmpeg >/dev/null; then
+        src=(-f lavfi -i testsrc=size=64x48:rate=10 -f lavfi -i sine=sample_rate=8000 -t 0.6)
+        ffmpeg -v error -y "${src[@]}" -c:v libx264 -g 3 -bf 1 -c:a libopus "$seeds/h264-opus.mkv" &&
+          ffmpeg -v error -y "${src[@]}" -c:v libx265 -x265-params log-level=none -g 3 -an "$seeds/hevc.mkv" &&
+          ffmpeg -v error -y "${src[@]}" -c:v libvpx-vp9 -b:v 100k -c:a libopus "$seeds/vp9-opus.webm" &&
+          ffmpeg -v error -y "${src[@]}" -c:v libx264 -g 3 -an -live 1 -f matroska - >"$seeds/h264-live.mkv" ||
+          echo "warning: ffmpeg could not make every Matroska seed" >&2
+      fi ;;
+    mpeg_ts_demux)
+      if command -v ffmpeg >/dev/null; then
+        src=(-f lavfi -i testsrc=size=64x48:rate=10 -f lavfi -i sine=sample_rate=8000 -t 0.6)
+        ffmpeg -v error -y "${src[@]}" -c:v libx264 -g 3 -bf 1 -c:a aac -f mpegts "$seeds/h264-aac.ts" &&
+          ffmpeg -v error -y "${src[@]}" -c:v libx265 -x265-params log-level=none -g 3 -an -f mpegts "$seeds/hevc.ts" &&
+          ffmpeg -v error -y "${src[@]}" -c:v libx264 -g 3 -an -f mpegts -mpegts_m2ts_mode 1 "$seeds/h264.m2ts" ||
+          echo "warning: ffmpeg could not make every MPEG-TS seed" >&2
+      fi ;;
     *) : ;; # structured targets: the generators make the structure, libFuzzer starts empty
   esac
   touch "$seeds/.made"
 fi
 regressions=()
 case "$target" in
-  bitstream | mp4_demux | mp4_structured) [ -d "$fuzz/regressions/$target" ] && regressions=("$fuzz/regressions/$target") ;;
+  bitstream | mp4_demux | mp4_structured | matroska_demux | mpeg_ts_demux) [ -d "$fuzz/regressions/$target" ] && regressions=("$fuzz/regressions/$target") ;;
 esac
 
 # The OpenH264 C++ (openh264-sys2, built by the cc crate) gets coverage instrumentation.

@@ -8,7 +8,7 @@ use video_hw::bitstream::vp9::{parse_frame_header, split_superframe, vpcc};
 use video_hw::bitstream::{
     AccessUnit, AccessUnitAssembler, AnnexBSplitter, Framing, layout, split_at_idr, syntax,
 };
-use video_hw::container::IvfReader;
+use video_hw::container::{IvfReader, MatroskaDemuxer, TsDemuxer};
 
 /// Splits `stream` in chunks of `chunk` bytes, assembles access units for both codecs,
 /// converts them, splits at IDRs (the segments must hold every access unit), and parses
@@ -96,4 +96,36 @@ fn vp9_frame(chunk: &[u8]) {
         }
     }
     let _ = parse_frame_header(chunk);
+}
+
+/// Reads `bytes` as a Matroska/WebM file (at most 512 frames of its video track) and the
+/// frames as decoder input. The frames never hold more bytes than the file (the first one
+/// may also carry the `CodecPrivate` parameter sets, which are in the file too).
+pub fn matroska(bytes: &[u8]) {
+    let Ok(demux) = MatroskaDemuxer::new(std::io::Cursor::new(bytes)) else {
+        return;
+    };
+    let mut total = 0usize;
+    for frame in demux.take(512) {
+        let Ok(frame) = frame else { break };
+        total += frame.data.len();
+        assert!(total <= 2 * bytes.len(), "frames hold more bytes than the file");
+        let _ = frame.into_decode_input();
+    }
+}
+
+/// Reads `bytes` as an MPEG-TS or M2TS stream (at most 512 PES packets of its video
+/// stream). Nothing may panic or loop; the PES packets never hold more bytes than the
+/// stream, and what was skipped never exceeds it either.
+pub fn mpeg_ts(bytes: &[u8]) {
+    let Ok(mut demux) = TsDemuxer::new(bytes) else {
+        return;
+    };
+    let mut total = 0usize;
+    for frame in demux.by_ref().take(512) {
+        let Ok(frame) = frame else { break };
+        total += frame.data.len();
+        assert!(total <= bytes.len(), "PES packets hold more bytes than the stream");
+    }
+    assert!(demux.summary().bytes_skipped <= bytes.len() as u64);
 }

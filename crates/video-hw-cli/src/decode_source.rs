@@ -1,8 +1,10 @@
 //! Compressed input for `decode` and `transcode`: an Annex-B stream read in chunks, the
-//! first video track of an MP4/MOV file, or the frames of an IVF file (recognised by
-//! content, not by name).
+//! first video track of an MP4/MOV, Matroska/WebM or MPEG-TS file, or the frames of an IVF
+//! file (the container recognised by content, never by name; the codec the stream states
+//! wins over `--codec` and the extension, with a warning).
 
 use crate::input_file;
+use crate::stream_demux::{self, StreamDemux};
 use anyhow::{Context, Result, bail};
 use std::io::{Read, Seek};
 use std::path::Path;
@@ -18,7 +20,7 @@ impl<T: Read + Seek + Send> ReadSeek for T {}
 pub struct Source {
     /// The codec of the stream.
     pub codec: Codec,
-    /// `annexb` or `mp4`.
+    /// `annexb`, `mp4`, `ivf`, `matroska`, `webm`, `mpegts` or `m2ts`.
     pub container: &'static str,
     /// Timebase of the timestamps the inputs carry (MP4 track timescale).
     pub timebase: Option<Timebase>,
@@ -41,6 +43,23 @@ enum Inner {
     },
     Mp4(Box<Mp4Demuxer<Box<dyn ReadSeek>>>),
     Ivf(IvfReader<Box<dyn Read + Send>>),
+    Stream {
+        demux: StreamDemux,
+        path: std::path::PathBuf,
+    },
+}
+
+/// The codec to decode: the one the container states; a different `--codec` gives way with
+/// a warning.
+fn stream_wins(path: &Path, stated: Codec, explicit: Option<Codec>, container: &str) -> Codec {
+    if let Some(c) = explicit.filter(|c| *c != stated) {
+        eprintln!(
+            "warning: --codec {c} given, but the {container} file {} holds {stated}: decoding \
+             it as {stated}",
+            path.display()
+        );
+    }
+    stated
 }
 
 impl Source {
@@ -68,14 +87,25 @@ impl Source {
                 path.display()
             ),
             Some(ContainerKind::Ivf) => Self::open_ivf(path, head, reader, explicit),
-            Some(ContainerKind::Matroska) => {
-                bail!(
-                    "{} is Matroska/WebM, which video-hw does not read yet",
-                    path.display()
-                )
+            Some(ContainerKind::Matroska) => Self::from_stream(
+                path,
+                explicit,
+                stream_demux::open_matroska(path, head, reader)?,
+            ),
+            Some(ContainerKind::MpegTs) => {
+                Self::from_stream(path, explicit, stream_demux::open_ts(path, head, reader)?)
             }
-            _ => {
-                let codec = input_file::detect_codec(explicit, path, &head)?;
+            Some(kind) => bail!(
+                "{} is {kind}, which video-hw does not read; remux the video into MP4 first \
+                 (no re-encode): ffmpeg -i {} -map 0:v:0 -c copy out.mp4",
+                path.display(),
+                path.display()
+            ),
+            None => {
+                let (codec, warning) = input_file::detect_codec(explicit, path, &head)?;
+                if let Some(w) = warning {
+                    eprintln!("warning: {w}");
+                }
                 Ok(Self {
                     codec,
                     container: "annexb",
@@ -92,6 +122,26 @@ impl Source {
                 })
             }
         }
+    }
+
+    fn from_stream(
+        path: &Path,
+        explicit: Option<Codec>,
+        opened: stream_demux::Opened,
+    ) -> Result<Self> {
+        Ok(Self {
+            codec: stream_wins(path, opened.codec, explicit, opened.container),
+            container: opened.container,
+            timebase: Some(opened.timebase),
+            size: opened.size,
+            frames: None,
+            notes: opened.notes,
+            mp4_tracks: Vec::new(),
+            inner: Inner::Stream {
+                demux: opened.demux,
+                path: path.to_path_buf(),
+            },
+        })
     }
 
     fn open_ivf(
@@ -111,11 +161,8 @@ impl Source {
                 path.display()
             );
         };
-        if let Some(c) = explicit.filter(|c| *c != codec) {
-            bail!("--codec {c} given, but the IVF file holds {codec}");
-        }
         Ok(Self {
-            codec,
+            codec: stream_wins(path, codec, explicit, "IVF"),
             container: "ivf",
             timebase: Some(header.timebase),
             size: header.dimensions,
@@ -150,12 +197,7 @@ impl Source {
         }
         .with_context(|| format!("reading MP4 {}", path.display()))?;
         let track = demux.track();
-        if let Some(c) = explicit.filter(|c| *c != track.codec) {
-            bail!(
-                "--codec {c} given, but the MP4's video track is {}",
-                track.codec
-            );
-        }
+        stream_wins(path, track.codec, explicit, "MP4");
         let s = demux.summary();
         let mut notes = Vec::new();
         if s.audio_tracks_skipped > 0 {
@@ -212,6 +254,7 @@ impl Iterator for Source {
                 Ok(None) => None,
                 Err(e) => Some(Err(e.into())),
             },
+            Inner::Stream { demux, path } => demux.next_input(path),
             Inner::Mp4(demux) => match demux.next_sample() {
                 Ok(Some(sample)) => Some(Ok(sample.into_decode_input())),
                 Ok(None) => None,

@@ -1,11 +1,11 @@
 //! A file or stdin as bytes: opening it, reading it in pieces, and recognising the codec of an
-//! Annex-B stream.
+//! Annex-B stream (by its content; a name or `--codec` that disagrees gives way, with a warning).
 
 use anyhow::{Context, Result, bail};
 use std::io::Read;
 use std::path::Path;
 use video_hw::Codec;
-use video_hw::bitstream::{AnnexBSplitter, Nal};
+use video_hw::bitstream::annexb_codec;
 
 /// Opens `path` for reading; `-` is stdin.
 pub fn open(path: &Path) -> Result<Box<dyn Read + Send>> {
@@ -25,50 +25,47 @@ pub fn read_up_to(r: &mut dyn Read, n: usize) -> Result<Vec<u8>> {
     Ok(buf)
 }
 
-/// The codec of a stream: from `--codec`, else the file extension, else the NAL headers of
-/// the first bytes.
-pub fn detect_codec(explicit: Option<Codec>, path: &Path, head: &[u8]) -> Result<Codec> {
-    if let Some(c) = explicit {
-        return Ok(c);
-    }
+/// The codec a file name's extension suggests (`.h264`, `.265`...), if any.
+pub fn codec_from_extension(path: &Path) -> Option<Codec> {
     let ext = path
         .extension()
         .and_then(|e| e.to_str())
         .map(str::to_ascii_lowercase)
         .unwrap_or_default();
     match ext.as_str() {
-        "h264" | "264" | "avc" | "jsv" | "26l" | "jvt" => return Ok(Codec::H264),
-        "h265" | "265" | "hevc" | "bit" => return Ok(Codec::Hevc),
-        _ => {}
+        "h264" | "264" | "avc" | "jsv" | "26l" | "jvt" => Some(Codec::H264),
+        "h265" | "265" | "hevc" | "bit" => Some(Codec::Hevc),
+        _ => None,
     }
-    sniff(head).with_context(|| {
-        format!(
-            "cannot tell the codec of {}: pass --codec h264|hevc",
-            path.display()
-        )
-    })
 }
 
-/// Guesses H.264 or HEVC from the parameter-set NAL headers at the start of a stream.
-pub fn sniff(head: &[u8]) -> Result<Codec> {
-    let mut nals: Vec<Nal> = Vec::new();
-    let mut splitter = AnnexBSplitter::new();
-    splitter.push(head, &mut nals);
-    for nal in nals.iter().take(16) {
-        let (Some(&b0), b1) = (nal.data.first(), nal.data.get(1)) else {
-            continue;
-        };
-        // HEVC: VPS/SPS/PPS are types 32..34 in bits 1..6 with layer id 0 and tid 1.
-        if b0 & 0x81 == 0 && (32..=34).contains(&((b0 >> 1) & 0x3f)) && b1 == Some(&1) {
-            return Ok(Codec::Hevc);
-        }
-        // H.264: SPS (7) / PPS (8) / AUD (9) with the forbidden bit clear.
-        if b0 & 0x80 == 0 && matches!(b0 & 0x1f, 7..=9) {
-            return Ok(Codec::H264);
-        }
+/// The codec of a raw Annex-B stream: what its NAL headers say, else `--codec`, else the
+/// file extension. When `--codec` or the extension names another codec than the stream's
+/// parameter sets, the stream wins and the returned warning says so.
+pub fn detect_codec(
+    explicit: Option<Codec>,
+    path: &Path,
+    head: &[u8],
+) -> Result<(Codec, Option<String>)> {
+    let named = explicit
+        .map(|c| (c, "--codec".to_owned()))
+        .or_else(|| codec_from_extension(path).map(|c| (c, "the file name".to_owned())));
+    match (annexb_codec(head), named) {
+        (Some(found), Some((said, by))) if found != said => Ok((
+            found,
+            Some(format!(
+                "{by} says {said}, but the parameter sets of {} are {found}: decoding it as \
+                 {found}",
+                path.display()
+            )),
+        )),
+        (Some(found), _) => Ok((found, None)),
+        (None, Some((said, _))) => Ok((said, None)),
+        (None, None) => bail!(
+            "cannot tell the codec of {}: no H.264 or HEVC parameter set in its first {} \
+             bytes and no container recognised; pass --codec h264|hevc",
+            path.display(),
+            head.len()
+        ),
     }
-    bail!(
-        "no H.264 or HEVC parameter set in the first {} bytes",
-        head.len()
-    )
 }

@@ -12,6 +12,7 @@ mod progress;
 mod sink;
 mod sink_chunks;
 mod stop;
+mod stream_demux;
 mod y4m_io;
 
 use clap::{Args, Parser, Subcommand};

@@ -106,3 +106,10 @@ fn decoding_the_hevc_sps_with_out_of_range_poc_lsb_length_fails_within_2s_and_10
     assert_fails_quickly_and_small(&["decode", "--codec", "hevc", stream.to_str().unwrap()]);
     let _ = std::fs::remove_file(&stream);
 }
+
+#[test]
+fn decoding_the_matroska_whose_segment_opens_with_a_crc32_fails_within_2s_and_100mb() {
+    let file = regression("matroska_demux/crc32-first-in-segment-loops.bin");
+    let stderr = assert_fails_quickly_and_small(&["decode", file.to_str().unwrap()]);
+    assert!(stderr.contains("in circles"), "{stderr}");
+}

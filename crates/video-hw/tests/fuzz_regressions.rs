@@ -3,7 +3,7 @@
 
 use video_hw::bitstream::sps::parse_hevc_sps;
 use video_hw::bitstream::{AccessUnitAssembler, AnnexBSplitter, ParameterSetCache};
-use video_hw::container::Mp4Demuxer;
+use video_hw::container::{MatroskaDemuxer, Mp4Demuxer};
 use video_hw::{Codec, ErrorKind};
 
 /// bitstream-1.bin: a chunk-size byte, then an HEVC SPS whose
@@ -13,6 +13,10 @@ const HEVC_SPS_POC_LSB: &[u8] =
 /// mp4_demux-1.bin: an ffmpeg fragmented MP4 whose trun claims 16,777,216 samples.
 const TRUN_16M: &[u8] =
     include_bytes!("../../../fuzz/regressions/mp4_demux/trun-claims-16m-samples.bin");
+/// matroska_demux timeout: an ffmpeg MKV whose Segment opens with a CRC-32 element; the
+/// Matroska crate's SeekHead search re-read it forever.
+const MKV_CRC32_LOOP: &[u8] =
+    include_bytes!("../../../fuzz/regressions/matroska_demux/crc32-first-in-segment-loops.bin");
 
 #[test]
 fn hevc_sps_with_out_of_range_poc_lsb_length_is_an_invalid_bitstream_naming_the_field() {
@@ -74,4 +78,17 @@ fn mp4_whose_chunk_offsets_overflow_with_the_sample_sizes_is_an_invalid_bitstrea
     let err = Mp4Demuxer::from_bytes(CO64_OVERFLOW).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidBitstream, "{err}");
     assert!(err.to_string().contains("chunk offset"), "{err}");
+}
+
+#[test]
+fn matroska_whose_segment_opens_with_a_crc32_element_stops_with_an_invalid_bitstream() {
+    let err = MatroskaDemuxer::new(std::io::Cursor::new(MKV_CRC32_LOOP))
+        .and_then(|d| d.collect::<video_hw::Result<Vec<_>>>())
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidBitstream, "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains("in circles") && text.contains("at byte"),
+        "the error says what happened and where: {text}"
+    );
 }

@@ -309,7 +309,7 @@ impl Run<'_> {
         if let Some(p) = &self.args.input {
             let mut r = input_file::open(p)?;
             let head = input_file::read_up_to(&mut *r, 64 * 1024)?;
-            return Ok((p.clone(), input_file::detect_codec(None, p, &head)?));
+            return Ok((p.clone(), input_file::detect_codec(None, p, &head)?.0));
         }
         let codec = self.args.enc.codec;
         let path = self.args.out.join(format!("input.{}", codec_ext(codec)));

@@ -23,9 +23,13 @@ pub struct EncodeArgs {
     /// Frames to encode (`-` for stdin): Y4M (by its header; size, rate and format from it),
     /// or raw frames with --size and --pix-fmt. Omit with --pattern.
     pub input: Option<PathBuf>,
-    /// Where to write: an MP4 when the name ends in .mp4/.m4v/.mov, else Annex-B (`-` for stdout).
+    /// Where to write: MP4 for .mp4/.m4v/.mov, Annex-B for .h264/.264/.h265/.265 (`-` for
+    /// stdout, Annex-B unless --fragmented); any other name needs --format.
     #[arg(short, long)]
     pub output: PathBuf,
+    /// What to write whatever the output's name: mp4, h264 or hevc (Annex-B).
+    #[arg(long)]
+    pub format: Option<crate::sink_chunks::OutputFormat>,
     /// Write a fragmented MP4 (one fragment per keyframe; works on stdout, for live output).
     #[arg(long)]
     pub fragmented: bool,
@@ -131,6 +135,7 @@ fn open_input(args: &EncodeArgs) -> Result<(Pictures, Dimensions, PixelFormat, O
 pub fn run(args: EncodeArgs) -> Result<ExitCode> {
     let inputs: Vec<&Path> = args.input.iter().map(|p| p.as_path()).collect();
     args.common.check_outputs(&[&args.output], &inputs)?;
+    crate::sink_chunks::check_output(&args.output, args.fragmented, args.format, args.enc.codec)?;
     if args.frames == Some(0) {
         bail!("--frames 0: nothing to encode");
     }
@@ -148,6 +153,8 @@ pub fn run(args: EncodeArgs) -> Result<ExitCode> {
     let mut out = ChunkOut::create(
         pending.as_ref().map_or(args.output.as_path(), |p| p.path()),
         args.fragmented,
+        args.format,
+        args.enc.codec,
     )?;
     let mut progress = Progress::new("encode", args.common.quiet);
     // The total: --frames, else a raw file holds its size over the frame size.

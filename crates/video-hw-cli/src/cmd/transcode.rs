@@ -31,9 +31,13 @@ use video_hw::{
 pub struct TranscodeArgs {
     /// H.264/HEVC stream to read: Annex-B or MP4/MOV (`-` for stdin).
     pub input: PathBuf,
-    /// Where to write: an MP4 when the name ends in .mp4/.m4v/.mov, else Annex-B (`-` for stdout).
+    /// Where to write: MP4 for .mp4/.m4v/.mov, Annex-B for .h264/.264/.h265/.265 (`-` for
+    /// stdout, Annex-B unless --fragmented); any other name needs --format.
     #[arg(short, long)]
     pub output: PathBuf,
+    /// What to write whatever the output's name: mp4, h264 or hevc (Annex-B).
+    #[arg(long)]
+    pub format: Option<crate::sink_chunks::OutputFormat>,
     /// Codec of the input (default: from the container, the extension, else the stream).
     #[arg(long = "input-codec")]
     pub input_codec: Option<Codec>,
@@ -124,6 +128,7 @@ impl Tally {
 /// Decodes and re-encodes a stream.
 pub fn run(args: TranscodeArgs) -> Result<ExitCode> {
     args.common.check_outputs(&[&args.output], &[&args.input])?;
+    crate::sink_chunks::check_output(&args.output, args.fragmented, args.format, args.enc.codec)?;
     stop::install()?;
     // Small pieces of an Annex-B stream keep what is in flight (drained when a signal stops
     // the run) to a few dozen pictures.
@@ -143,6 +148,8 @@ pub fn run(args: TranscodeArgs) -> Result<ExitCode> {
     let mut out = ChunkOut::create(
         pending.as_ref().map_or(args.output.as_path(), |p| p.path()),
         args.fragmented,
+        args.format,
+        args.enc.codec,
     )?;
     if let (Some(audio), Some(mux)) = (&audio, out.mp4_muxer()) {
         audio.start(mux)?;

@@ -3,6 +3,7 @@
 //! - [`syntax`]: one room per codec ([`h264`], [`hevc`], [`vp9`]) behind [`CodecSyntax`].
 //!
 //! - [`annexb`]: incremental Annex-B splitting whose output does not depend on chunk boundaries.
+//! - [`codec_sniff`]: H.264 or HEVC, told from the NAL headers of a raw stream.
 //! - [`access_unit`]: grouping NAL units into access units (pictures).
 //! - [`nal`]: NAL unit types, keyframe detection.
 //! - [`param_sets`]: the parameter-set cache.
@@ -19,6 +20,7 @@
 
 pub mod access_unit;
 pub mod annexb;
+pub mod codec_sniff;
 pub mod h264;
 pub mod hevc;
 pub mod layout;
@@ -39,6 +41,7 @@ pub use hevc::hvcc;
 pub use access_unit::{AccessUnit, AccessUnitAssembler, assemble_annexb};
 pub use annexb::{AnnexBSplitter, Nal, split_annexb};
 pub use avcc::AvcDecoderConfigurationRecord;
+pub use codec_sniff::annexb_codec;
 pub use hvcc::HevcDecoderConfigurationRecord;
 pub use param_sets::ParameterSetCache;
 pub use picture_count::{PictureCounter, count_pictures};

@@ -1,10 +1,14 @@
-//! Containers: MP4/MOV demuxing and MP4 muxing (ISO/IEC 14496-12/-15), IVF reading.
+//! Containers: MP4/MOV demuxing and MP4 muxing (ISO/IEC 14496-12/-15), Matroska/WebM and
+//! MPEG-TS demuxing, IVF reading.
 //!
 //! Plain types without hidden I/O: [`Mp4Demuxer`] reads from any `Read + Seek`,
 //! [`Mp4Muxer`] writes to any `Write + Seek` (or only `Write` when fragmented). Box
 //! parsing and writing is done by the `shiguredo_mp4` crate; this module maps its boxes to
 //! the crate's vocabulary ([`crate::DecodeInput`], [`crate::EncodedChunk`], [`crate::Timestamp`]).
 //!
+//! - [`MatroskaDemuxer`] (through the `matroska-demuxer` crate) and [`TsDemuxer`] (through
+//!   `mpeg2ts-reader`) give the first H.264/HEVC (and, in Matroska, VP9) video track as
+//!   [`DemuxedFrame`]s; other tracks are skipped and counted.
 //! - [`sniff`] recognises a container from the first bytes of a file (not its name).
 //! - [`is_mp4_path`] says whether an output name asks for MP4 (`.mp4`, `.m4v`, `.mov`).
 
@@ -15,20 +19,27 @@
 
 mod audio_entry;
 mod codec_config;
+mod demuxed;
 mod ivf;
+mod matroska;
 mod mp4_demux;
 mod mp4_mux;
+mod mpeg_ts;
 mod mux_audio;
 mod sample_bounds;
 mod sniff;
+mod tracked_reader;
 
 pub use audio_entry::AudioCodec;
+pub use demuxed::{DemuxedFrame, FrameLayout};
 pub use ivf::{IvfFrame, IvfHeader, IvfReader};
+pub use matroska::{MatroskaDemuxer, MatroskaSummary, MatroskaTrackInfo};
 pub use mp4_demux::{
     DemuxSummary, Mp4AudioReader, Mp4AudioSample, Mp4AudioTrackInfo, Mp4Demuxer, Mp4Sample,
     Mp4Track, Mp4TrackInfo, Mp4Truncation,
 };
 pub use mp4_mux::{Mp4Muxer, MuxSummary};
+pub use mpeg_ts::{MAX_PES_BYTES, MAX_PROBE_BYTES, TsDemuxer, TsStreamInfo, TsSummary};
 pub use sniff::{ContainerKind, SNIFF_LEN, is_mp4_path, sniff};
 
 use crate::api::error::VideoError;

@@ -334,10 +334,8 @@ impl<R: Read + Seek> Mp4Demuxer<R> {
         let Some((i, entry)) = chosen else {
             return Err(no_video_track(wanted, &summary, refusals));
         };
-        let track = movie.tracks.swap_remove(i);
-        let Ok(trak) = track.trak else {
-            unreachable!("video_entry checked that the track decoded")
-        };
+        // video_entry succeeded, so the track decoded.
+        let trak = movie.tracks.swap_remove(i).trak?;
         Self::read_track(reader, file_len, &movie, trak, entry, summary)
     }
 

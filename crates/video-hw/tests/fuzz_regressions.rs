@@ -18,6 +18,11 @@ const TRUN_16M: &[u8] =
 const MKV_CRC32_LOOP: &[u8] =
     include_bytes!("../../../fuzz/regressions/matroska_demux/crc32-first-in-segment-loops.bin");
 
+/// matroska_demux crash: a SimpleBlock whose relative timestamp is -32768 (i16::MIN); the
+/// Matroska crate's `abs()` of it overflowed.
+const MKV_BLOCK_TS_MIN: &[u8] =
+    include_bytes!("../../../fuzz/regressions/matroska_demux/block-timestamp-i16-min.bin");
+
 #[test]
 fn hevc_sps_with_out_of_range_poc_lsb_length_is_an_invalid_bitstream_naming_the_field() {
     let err = parse_hevc_sps(&HEVC_SPS_POC_LSB[1..]).unwrap_err();
@@ -91,4 +96,17 @@ fn matroska_whose_segment_opens_with_a_crc32_element_stops_with_an_invalid_bitst
         text.contains("in circles") && text.contains("at byte"),
         "the error says what happened and where: {text}"
     );
+}
+
+#[test]
+fn matroska_block_with_timestamp_i16_min_is_an_error_not_a_panic() {
+    // The file may open; reading its blocks ends in a typed error or a clean end.
+    if let Ok(demux) = MatroskaDemuxer::new(std::io::Cursor::new(MKV_BLOCK_TS_MIN)) {
+        for frame in demux {
+            if let Err(e) = frame {
+                assert_eq!(e.kind(), ErrorKind::InvalidBitstream, "{e}");
+                assert!(e.to_string().contains("at byte"), "{e}");
+            }
+        }
+    }
 }

@@ -102,7 +102,7 @@ impl<R: Read + Seek> MatroskaDemuxer<R> {
             VideoError::invalid_input(format!("Matroska: cannot seek in the file: {e}"))
                 .with_source(e)
         })?;
-        let file = MatroskaFile::open(tracked)
+        let file = contain(|| MatroskaFile::open(tracked))
             .map_err(|e| demux_error(e, &position, "reading the headers"))?;
         let doc_type = file.ebml_header().doc_type().to_owned();
         let timebase = timebase_of(file.info().timestamp_scale().get())?;
@@ -163,7 +163,8 @@ impl<R: Read + Seek> MatroskaDemuxer<R> {
     pub fn next_frame(&mut self) -> Result<Option<DemuxedFrame>> {
         while !self.done {
             let offset = self.position.get();
-            let more = match self.file.next_frame(&mut self.frame) {
+            let (file, frame) = (&mut self.file, &mut self.frame);
+            let more = match contain(|| file.next_frame(frame)) {
                 Ok(more) => more,
                 Err(e) => {
                     self.done = true;
@@ -275,6 +276,18 @@ fn track_info(
         parameter_sets,
         layout,
     })
+}
+
+/// Runs a call into the Matroska crate; a panic in it becomes an error. matroska-demuxer
+/// 0.8.1 negates a block's i16 timestamp: for -32768 that overflows, which panics where
+/// overflow checks are on (debug builds; the generic code is compiled in this crate) and
+/// wraps to an error otherwise. The crate's state is not used after a panic (the demuxer
+/// ends there).
+fn contain<T>(
+    call: impl FnOnce() -> std::result::Result<T, DemuxError>,
+) -> std::result::Result<T, DemuxError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(call))
+        .unwrap_or(Err(DemuxError::PositiveValueIsNotPositive))
 }
 
 /// The error for a damaged file that made the reader run out of its read budget.

@@ -298,6 +298,21 @@ mod tests {
         assert!(demux.summary().truncated.is_none());
     }
 
+    /// The offsets where the file's top-level boxes end (32-bit sizes, as the muxer writes).
+    fn top_level_boundaries(file: &[u8]) -> Vec<usize> {
+        let mut at = 0usize;
+        let mut ends = Vec::new();
+        while let Some(size) = file.get(at..at + 4) {
+            let size = u32::from_be_bytes(size.try_into().unwrap()) as usize;
+            if size < 8 {
+                break;
+            }
+            at += size;
+            ends.push(at);
+        }
+        ends
+    }
+
     proptest! {
         /// Cut anywhere: the demuxer either refuses the file or reads samples that lie
         /// inside it, and reports the cut when samples went missing.
@@ -313,8 +328,10 @@ mod tests {
                 prop_assert!(s.data.len() <= cut);
                 read += 1;
             }
-            if read < 6 {
-                prop_assert!(demux.summary().truncated.is_some());
+            // A cut at a top-level box boundary leaves a well-formed file with fewer
+            // fragments (as a live recording has): nothing tells that samples are missing.
+            if read < 6 && !top_level_boundaries(&file).contains(&cut) {
+                prop_assert!(demux.summary().truncated.is_some(), "cut {cut}, {read} read");
             }
         }
 

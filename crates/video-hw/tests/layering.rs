@@ -714,7 +714,7 @@ fn library_imports_follow_the_layering_arrows() {
     for must in [
         "backend/videotoolbox/apple/decode.rs",
         "session/decode.rs",
-        "container/mp4_demux/moov.rs",
+        "container/mp4_demux/movie.rs",
     ] {
         assert!(
             files.iter().any(|(m, _)| m.file.ends_with(must)),

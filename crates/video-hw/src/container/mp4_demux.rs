@@ -546,7 +546,9 @@ fn no_video_track(
         ));
     }
     if let Some(first) = refusals.into_iter().next() {
-        if summary.unsupported_video.len() > 1 || first.kind() == crate::ErrorKind::Unsupported {
+        if summary.unsupported_video.len() > 1
+            || first.kind() == crate::api::error::ErrorKind::Unsupported
+        {
             return VideoError::unsupported(format!(
                 "MP4 video track(s) use {}; only H.264 (avc1/avc3) and HEVC (hvc1/hev1) can be \
                  decoded ({first})",

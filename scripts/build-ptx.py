@@ -5,7 +5,10 @@ NVRTC runs on the CPU (no GPU needed). It comes from PyPI's nvidia-cuda-nvrtc-cu
     python3 -m pip install --target /tmp/nvrtc/site nvidia-cuda-nvrtc-cu12
     python3 scripts/build-ptx.py [--nvrtc /tmp/nvrtc/site/nvidia/cuda_nvrtc/lib/libnvrtc.so.12]
 The PTX targets a virtual architecture (compute_75 by default) so that the driver JIT-compiles
-it for any newer GPU (Turing .. Hopper and later).
+it for any newer GPU (Turing .. Hopper and later). Beside it, cubins for the GPUs we know
+(sm_80: A100 and the sm_8x family; sm_90: H100/H200) are written as KERNEL.sm_XY.cubin, so that
+no JIT runs at first use there; the backend loads the cubin matching the device and falls back
+to the PTX.
 """
 import argparse, ctypes, glob, os, sys
 
@@ -25,6 +28,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--nvrtc", default=None)
     ap.add_argument("--arch", default="compute_75")
+    ap.add_argument("--cubin", default="sm_80,sm_90", help="real architectures for cubins ('' for none)")
     a = ap.parse_args()
     lib = ctypes.CDLL(a.nvrtc or find_nvrtc())
     major, minor = ctypes.c_int(), ctypes.c_int()
@@ -52,5 +56,21 @@ def main():
         with open(out, "w") as f:
             f.write(header + ptx.value.decode())
         print(f"wrote {os.path.relpath(out, ROOT)} ({size.value} bytes)")
+        lib.nvrtcDestroyProgram(ctypes.byref(prog))
+        for sm in [x for x in a.cubin.split(",") if x]:
+            prog = ctypes.c_void_p()
+            assert lib.nvrtcCreateProgram(ctypes.byref(prog), src, name, 0, None, None) == 0
+            opts = [f"--gpu-architecture={sm}".encode(), b"--use_fast_math", b"-default-device"]
+            arr = (ctypes.c_char_p * len(opts))(*opts)
+            if lib.nvrtcCompileProgram(prog, len(opts), arr) != 0:
+                sys.exit(f"{cu}: NVRTC error for {sm}")
+            lib.nvrtcGetCUBINSize(prog, ctypes.byref(size))
+            cubin = ctypes.create_string_buffer(size.value)
+            lib.nvrtcGetCUBIN(prog, cubin)
+            out = f"{cu[:-3]}.{sm}.cubin"
+            with open(out, "wb") as f:
+                f.write(cubin.raw[:size.value])
+            print(f"wrote {os.path.relpath(out, ROOT)} ({size.value} bytes)")
+            lib.nvrtcDestroyProgram(ctypes.byref(prog))
 
 main()

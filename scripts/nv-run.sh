@@ -6,6 +6,9 @@
 #   bash DIR/.gpu/nv-run.sh ffmpeg    # host RGB24 (and GPU frames): video-hw against FFmpeg -hwaccel cuda, same call
 #   bash DIR/.gpu/nv-run.sh startup   # host RGB24 whole-process costs: fixed costs of both tools, variants
 #   bash DIR/.gpu/nv-run.sh final     # ffmpeg, then the GPU tests but the conformance sweep and the churn
+#   bash DIR/.gpu/nv-run.sh onefile   # one file, whole process, output alike: video-hw (default --parallel auto
+#                                     # and --parallel 1) against FFmpeg -hwaccel cuda and FFmpeg on the CPU,
+#                                     # BASELINE.md's three inputs, ROUNDS interleaved rounds (default 3)
 # Binaries staged as NAME.xz (to fit a call beside FFmpeg) are unpacked first.
 # Results go to $OUT (when set) as well as to stdout; the last lines are a summary table.
 set -uo pipefail
@@ -20,13 +23,15 @@ nvb() { local envs=(); while [ "$1" != -- ]; do envs+=("$1"); shift; done; shift
   env "${envs[@]}" "$B" "$@" | tee -a "$out/runs.jsonl"; }
 summary() { python3 - "$out/runs.jsonl" <<'PY'
 import json, sys
-print(f"{'input':12s} {'n':>3s} {'output':8s} {'variant':44s} {'fps':>8s} {'cpu':>5s}")
+print(f"{'input':12s} {'n':>3s} {'output':8s} {'variant':44s} {'fps':>8s} {'cpu':>5s} {'nvdec%':>7s}")
 for line in open(sys.argv[1]):
     try: r = json.loads(line)
     except ValueError: continue
     v = " ".join(e.replace("VIDEO_HW_NV_", "") for e in r.get("env", [])) or "default"
     if r.get("reaper") == "poll": v += " poll"
-    print(f"{r['input'].split('/')[-1]:12s} {r['sessions']:3d} {r['output']:8s} {v:44s} {r['fps']:8.1f} {r.get('cpu_cores_busy', 0):5.1f}")
+    u = r.get("utilization") or {}
+    nv = f"{u['decoder_mean']:.0f}/{u['decoder_max']}" if u else "-"
+    print(f"{r['input'].split('/')[-1]:12s} {r['sessions']:3d} {r['output']:8s} {v:44s} {r['fps']:8.1f} {r.get('cpu_cores_busy', 0):5.1f} {nv:>7s}")
 PY
 }
 pynv() {
@@ -153,6 +158,53 @@ PY
   fi
   for p in ${PARALLEL:-}; do PAR=$p vh_runs "600 parallel $p" $IN; done
   ff_runs "600" $IN
+  ;;
+onefile)
+  FF=/tmp/peer-ffmpeg; [ -x $FF ] || { xz -T0 -dc "$g"/peers/ffmpeg.xz > $FF && chmod +x $FF; }
+  VH=$g/bin/video-hw; d=/tmp/onefile; mkdir -p $d
+  src="testsrc2=size=1920x1080:rate=30,noise=alls=6:allf=t"
+  [ -s $d/in1080.h264 ] || $FF -hide_banner -v error -y -f lavfi -i "$src" -frames:v 600 -c:v libx264 -preset fast -b:v 5M -g 60 -bf 3 -pix_fmt yuv420p $d/in1080.h264
+  [ -s $d/in1080.hevc ] || $FF -hide_banner -v error -y -f lavfi -i "$src" -frames:v 600 -c:v libx265 -preset fast -b:v 4M -g 60 -bf 3 -pix_fmt yuv420p -x265-params log-level=error $d/in1080.hevc
+  [ -s $d/in2160.hevc ] || $FF -hide_banner -v error -y -f lavfi -i "testsrc2=size=3840x2160:rate=30,noise=alls=6:allf=t" -frames:v ${FRAMES_2160:-300} -c:v libx265 -preset ultrafast -b:v 12M -g 60 -pix_fmt yuv420p -x265-params log-level=error $d/in2160.hevc
+  ls -la $d
+  t() { local label=$1 n=$2; shift 2; local s e; s=$(date +%s.%N); "$@" >/dev/null 2>/tmp/onefile.err; local rc=$?; e=$(date +%s.%N)
+    [ $rc = 0 ] || { echo "FAILED $label: $(tail -3 /tmp/onefile.err)"; return; }
+    python3 -c "print(f'ONEFILE|$label|{$e-$s:.4f}|$n')" | tee -a "$out/onefile.txt"; }
+  for IN in ${INPUTS:-$d/in1080.h264 $d/in1080.hevc $d/in2160.hevc}; do b=$(basename $IN)
+    n=$($FF -v error -i $IN -map 0:v:0 -c copy -f null - -stats 2>&1 | grep -o 'frame= *[0-9]*' | tail -1 | tr -dc 0-9)
+    echo "== $b ($n frames): one run each with --json (sessions, first frame, NVDEC utilisation), then trace"
+    for p in auto 1; do for to in "" rgb24; do
+      $VH decode $IN --backend nvidia --parallel $p ${to:+--to $to -o /dev/null} -q --json > /tmp/onefile.json 2>/dev/null
+      python3 - "$b" "$p" "${to:-gpu}" <<'PY' | tee -a "$out/onefile.txt"
+import json, sys
+r = json.load(open("/tmp/onefile.json")); u = r.get("utilization") or {}
+print(f"JSON|{sys.argv[1]}|parallel {sys.argv[2]}|{sys.argv[3]}|sessions {r['sessions']}|segments {r.get('segments')}|open {r['open_seconds']:.3f}|"
+      f"first {r.get('first_frame_seconds') or 0:.3f}|decode {r['seconds']:.3f}|fps {r['fps']:.0f}|nvdec {u.get('decoder_mean', 0):.0f}/{u.get('decoder_max', 0)}|gpu {u.get('gpu_mean', 0):.0f}/{u.get('gpu_max', 0)}|samples {u.get('samples', 0)}")
+PY
+    done; done
+    VIDEO_HW_NV_TRACE=1 $VH decode $IN --backend nvidia --to rgb24 -o /dev/null -q 2>&1 | grep -E "probe|Create|Destroy|kernel|close" | sort | uniq -c | head -20
+    for r in $(seq ${ROUNDS:-3}); do
+      t "$b gpu video-hw auto" $n $VH decode $IN --backend nvidia -q
+      t "$b gpu video-hw p1" $n $VH decode $IN --backend nvidia --parallel 1 -q
+      t "$b gpu ffmpeg" $n $FF -hide_banner -nostdin -v error -hwaccel cuda -hwaccel_output_format cuda -i $IN -f null -
+      t "$b rgb24 video-hw auto" $n $VH decode $IN --backend nvidia --to rgb24 -o /dev/null -q
+      t "$b rgb24 video-hw p1" $n $VH decode $IN --backend nvidia --to rgb24 --parallel 1 -o /dev/null -q
+      t "$b rgb24 ffmpeg" $n $FF -hide_banner -nostdin -v error -hwaccel cuda -i $IN -pix_fmt rgb24 -f rawvideo -y /dev/null
+      t "$b rgb24 ffmpeg-cpu" $n $FF -hide_banner -nostdin -v error -i $IN -pix_fmt rgb24 -f rawvideo -y /dev/null
+    done
+  done
+  python3 - "$out/onefile.txt" <<'PY'
+import sys, statistics, collections
+runs = collections.defaultdict(list); frames = {}
+for line in open(sys.argv[1]):
+    if line.startswith("ONEFILE|"):
+        _, label, secs, n = line.strip().split("|"); runs[label].append(float(secs)); frames[label] = int(n)
+med = {k: statistics.median(v) for k, v in runs.items()}
+print(f"{'run':34s} {'median s':>9s} {'fps':>8s} {'vs ffmpeg':>9s}  runs")
+for k, v in runs.items():
+    inp, out_, side = k.split(" ", 2); ff = med.get(f"{inp} {out_} ffmpeg")
+    print(f"{k:34s} {med[k]:9.3f} {frames[k]/med[k]:8.1f} {(ff/med[k] if ff else 0):8.2f}x  {' '.join(f'{x:.3f}' for x in v)}")
+PY
   ;;
 final)
   bash "$0" ffmpeg

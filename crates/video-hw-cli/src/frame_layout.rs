@@ -8,7 +8,11 @@ use video_hw::{DecodedFrame, PixelFormat};
 /// Appends the visible picture of `frame` to `out`: in the layout of `to` when given (the
 /// frame must be in that format: a decoder that returned another one is an error, never a
 /// silent substitution), else tightly packed planes ([`DecodedFrame::write_planar`]).
-pub fn write_frame(frame: &DecodedFrame, to: Option<PixelFormat>, out: &mut Vec<u8>) -> Result<()> {
+pub fn write_frame(
+    frame: &DecodedFrame,
+    to: Option<PixelFormat>,
+    out: &mut impl std::io::Write,
+) -> Result<()> {
     let Some(to) = to else {
         frame.write_planar(out)?;
         return Ok(());
@@ -27,7 +31,11 @@ pub fn write_frame(frame: &DecodedFrame, to: Option<PixelFormat>, out: &mut Vec<
 }
 
 /// A luma plane then one plane of interleaved chroma pairs, `bytes` per sample, cropped.
-fn write_semi_planar(frame: &DecodedFrame, bytes: usize, out: &mut Vec<u8>) -> Result<()> {
+fn write_semi_planar(
+    frame: &DecodedFrame,
+    bytes: usize,
+    out: &mut impl std::io::Write,
+) -> Result<()> {
     let Some(planes) = frame.planes().filter(|p| p.len() >= 2) else {
         bail!("the frame has no CPU planes to write");
     };
@@ -42,10 +50,7 @@ fn write_semi_planar(frame: &DecodedFrame, bytes: usize, out: &mut Vec<u8>) -> R
         (first..first + count).try_for_each(|r| {
             let start = r * plane.stride + x0;
             match plane.data.get(start..start + len) {
-                Some(row) => {
-                    out.extend_from_slice(row);
-                    Ok(())
-                }
+                Some(row) => Ok(out.write_all(row)?),
                 None => bail!(
                     "plane of {} bytes (stride {}) too short for row {r}",
                     plane.data.len(),

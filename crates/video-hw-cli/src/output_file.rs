@@ -60,6 +60,10 @@ pub fn check(outputs: &[&Path], inputs: &[&Path], policy: Overwrite) -> Result<(
         if std::fs::metadata(out).is_ok_and(|m| m.is_dir()) {
             bail!(Refused(format!("{} is a folder", out.display())));
         }
+        // A device or a pipe (`/dev/null`) holds nothing to lose: written without asking.
+        if std::fs::metadata(out).is_ok_and(|m| !m.is_file()) {
+            continue;
+        }
         let allowed = match policy {
             Overwrite::Yes => true,
             Overwrite::No => false,
@@ -121,12 +125,25 @@ pub struct PendingFile {
     target: PathBuf,
     temp: PathBuf,
     committed: bool,
+    /// The target is a device or a pipe (`/dev/null`, a FIFO): written in place, never
+    /// renamed over.
+    direct: bool,
 }
 
 impl PendingFile {
     /// Reserves a temporary name for `target`: `.NAME.video-hw-PID.EXT` in the same folder, so
     /// that the extension (which picks the container) stays the final name's.
+    /// A target that exists and is neither a file nor a folder (`/dev/null`, a FIFO) is
+    /// written in place.
     pub fn new(target: &Path) -> Self {
+        if std::fs::metadata(target).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+            return Self {
+                target: target.to_path_buf(),
+                temp: target.to_path_buf(),
+                committed: false,
+                direct: true,
+            };
+        }
         let name = target
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -140,6 +157,7 @@ impl PendingFile {
             target: target.to_path_buf(),
             temp,
             committed: false,
+            direct: false,
         }
     }
 
@@ -150,12 +168,22 @@ impl PendingFile {
 
     /// Creates the temporary file.
     pub fn create(&self) -> Result<std::fs::File> {
+        if self.direct {
+            return std::fs::OpenOptions::new()
+                .write(true)
+                .open(&self.target)
+                .with_context(|| format!("cannot open {}", self.target.display()));
+        }
         std::fs::File::create(&self.temp)
             .with_context(|| format!("cannot create {}", self.target.display()))
     }
 
     /// Moves the finished file to its final name.
     pub fn commit(mut self) -> Result<()> {
+        if self.direct {
+            self.committed = true;
+            return Ok(());
+        }
         std::fs::rename(&self.temp, &self.target)
             .with_context(|| format!("cannot write {}", self.target.display()))?;
         self.committed = true;
@@ -165,7 +193,7 @@ impl PendingFile {
 
 impl Drop for PendingFile {
     fn drop(&mut self) {
-        if !self.committed {
+        if !self.committed && !self.direct {
             let _ = std::fs::remove_file(&self.temp);
         }
     }
@@ -199,6 +227,18 @@ mod tests {
                 .to_string_lossy()
                 .starts_with(".out.mp4.")
         );
+    }
+
+    #[test]
+    fn dev_null_is_written_in_place_and_never_renamed_over() {
+        let p = PendingFile::new(Path::new("/dev/null"));
+        assert_eq!(p.path(), Path::new("/dev/null"));
+        let mut f = p.create().unwrap();
+        f.write_all(b"frames").unwrap();
+        drop(f);
+        p.commit().unwrap();
+        let m = std::fs::metadata("/dev/null").unwrap();
+        assert!(!m.is_file(), "/dev/null must stay a device");
     }
 
     #[test]

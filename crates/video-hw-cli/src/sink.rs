@@ -83,6 +83,18 @@ impl FrameSink {
         if !self.wants_pixels() {
             return Ok(());
         }
+        if let Out::Raw(f) = &mut self.out {
+            // Straight from the frame's buffers to the file (and the digest): no copy of the
+            // whole frame first.
+            let mut tee = Tee {
+                out: Some(f),
+                md5: self.md5.as_mut(),
+                bytes: 0,
+            };
+            frame_layout::write_frame(frame, self.layout.to, &mut tee).context("writing frames")?;
+            self.bytes += tee.bytes;
+            return Ok(());
+        }
         scratch.clear();
         frame_layout::write_frame(frame, self.layout.to, scratch)?;
         self.bytes += scratch.len() as u64;
@@ -90,8 +102,7 @@ impl FrameSink {
             h.update(&scratch[..]);
         }
         match &mut self.out {
-            Out::None => {}
-            Out::Raw(f) => f.write_all(scratch).context("writing frames")?,
+            Out::None | Out::Raw(_) => {}
             Out::Y4m(y) => {
                 // write_planar turns NV12 into I420.
                 let format = match frame.format {
@@ -126,5 +137,33 @@ impl FrameSink {
             .md5
             .take()
             .map(|h| h.finalize().iter().map(|b| format!("{b:02x}")).collect()))
+    }
+}
+
+/// A writer that hashes what it passes on and counts it.
+struct Tee<'a> {
+    out: Option<&'a mut Box<dyn Write + Send>>,
+    md5: Option<&'a mut Md5>,
+    bytes: u64,
+}
+
+impl Write for Tee<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = match &mut self.out {
+            Some(out) => out.write(buf)?,
+            None => buf.len(),
+        };
+        if let Some(h) = &mut self.md5 {
+            h.update(&buf[..n]);
+        }
+        self.bytes += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match &mut self.out {
+            Some(out) => out.flush(),
+            None => Ok(()),
+        }
     }
 }

@@ -39,7 +39,8 @@ pub use api::frame::{CropRect, DecodedFrame, FrameData, GpuApi, GpuSurface, Pixe
 pub use api::packet::{BitstreamLayout, DecodeInput, EncodedChunk};
 pub use backend::{Backend, BackendReport, CodecSupport, DecodeCapability, Hop, Selection, probe};
 pub use pipeline::{
-    SegmentedConfig, SegmentedSummary, decode_segmented, decode_segmented_with_metrics,
+    ParallelPlan, Parallelism, SegmentedConfig, SegmentedSummary, decode_segmented,
+    decode_segmented_with_metrics,
 };
 pub use session::{
     DecodeSession, DecodeSummary, EncodeSession, EncodeSummary, SessionOrigin,

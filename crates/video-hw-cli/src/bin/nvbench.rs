@@ -192,10 +192,26 @@ fn main() -> Result<()> {
         ..parse_args()?
     };
     run(&warm, &data)?;
+    #[cfg(all(
+        feature = "backend-nvidia",
+        any(target_os = "linux", target_os = "windows")
+    ))]
+    let monitor = video_hw::diagnostics::utilization_monitor(0).ok();
     let mut results = Vec::new();
     for _ in 0..args.runs {
         results.push(run(&args, &data)?);
     }
+    // NVDEC and GPU utilisation over the timed runs (session opening and closing included).
+    #[cfg(all(
+        feature = "backend-nvidia",
+        any(target_os = "linux", target_os = "windows")
+    ))]
+    let utilization = serde_json::to_value(monitor.map(|m| m.stop()))?;
+    #[cfg(not(all(
+        feature = "backend-nvidia",
+        any(target_os = "linux", target_os = "windows")
+    )))]
+    let utilization = serde_json::Value::Null;
     let mut by_fps = results.clone();
     by_fps.sort_by(|a, b| (a.0 as f64 / a.1).total_cmp(&(b.0 as f64 / b.1)));
     let (frames, seconds, cpu) = by_fps[by_fps.len() / 2];
@@ -240,6 +256,7 @@ fn main() -> Result<()> {
         "cpu_cores_busy": cpu / seconds,
         "env": env,
         "counters": counters,
+        "utilization": utilization,
     });
     println!("{report}");
     Ok(())

@@ -77,11 +77,17 @@ pub struct BenchArgs {
     /// Concurrent sessions per run (separate processes on the whole-process side).
     #[arg(long, default_value_t = 1)]
     pub sessions: usize,
-    /// Decode workload: video-hw decodes the one input with this many sessions at once
-    /// (`video-hw decode --parallel N`: pieces cut at IDR pictures, several NVDEC engines on
-    /// NVIDIA), in the process and in the steady-state runs; FFmpeg decodes it as usual.
-    #[arg(long, default_value_t = 1)]
-    pub parallel: usize,
+    /// Decode workload: video-hw decodes the one input with `auto` (the default, as
+    /// `video-hw decode` does) or this many sessions at once (`video-hw decode --parallel`:
+    /// pieces cut at IDR pictures, several NVDEC engines on NVIDIA), in the process and in the
+    /// steady-state runs; FFmpeg decodes it as usual.
+    #[arg(long, default_value = "auto", value_name = "auto|N")]
+    pub parallel: video_hw::Parallelism,
+    /// Decode workload: both sides write the frames to this file (such as `/dev/null`):
+    /// `video-hw decode -o PATH`, FFmpeg `-f rawvideo -y PATH`. Without it both discard them
+    /// (FFmpeg `-f null`).
+    #[arg(long, value_name = "PATH")]
+    pub write_to: Option<PathBuf>,
     /// Decode workload: deliver frames in host memory in this format (nv12, i420, rgb24,
     /// rgba, bgra) on both sides (`video-hw decode --to F`, FFmpeg `-pix_fmt F`); without it
     /// frames stay where the decoder puts them.
@@ -391,16 +397,23 @@ impl Run<'_> {
         if gpu != 0 {
             vh_args.extend(["--gpu".to_owned(), gpu.to_string()]);
         }
-        let parallel = self.args.parallel;
-        if parallel > 1 {
-            if self.args.sessions > 1 {
-                bail!("--parallel and --sessions exclude each other");
+        let parallel = match (self.args.parallel, self.args.sessions) {
+            (video_hw::Parallelism::Sessions(n), s) if n > 1 && s > 1 => {
+                bail!("--parallel and --sessions exclude each other")
             }
-            vh_args.extend(["--parallel".to_owned(), parallel.to_string()]);
+            (_, s) if s > 1 => video_hw::Parallelism::Sessions(1),
+            (p, _) => p,
+        };
+        vh_args.extend(["--parallel".to_owned(), parallel.to_string()]);
+        let write_to = self.args.write_to.as_deref();
+        if let Some(path) = write_to {
+            vh_args.extend(["-y".to_owned(), "-o".to_owned(), path.display().to_string()]);
         }
-        let plan = (parallel > 1).then(|| super::ParallelPlan::new(config.clone(), &aus, parallel));
+        let plan = video_hw::ParallelPlan::new(self.backend, config.clone(), &aus, parallel);
+        let plan = (plan.sessions() > 1).then_some(plan);
+        let parallel = plan.as_ref().map_or(1, video_hw::ParallelPlan::sessions);
         drop(aus);
-        let ff_args = self.ff.decode_args(self.backend, &input, to);
+        let ff_args = self.ff.decode_args(self.backend, &input, to, write_to);
         let sessions = self.args.sessions;
         let (mut vh_t, mut ff_t, mut st_t) = (Vec::new(), Vec::new(), Vec::new());
         let mut frames_per_session = None;

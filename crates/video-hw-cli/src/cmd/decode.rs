@@ -1,6 +1,9 @@
 //! `video-hw decode`.
 
+mod parallel;
+
 use crate::decode_source::Source;
+use parallel::{Planned, decode_parallel};
 use crate::output_file::is_std;
 use crate::progress::Progress;
 use crate::sink::{FrameSink, Layout};
@@ -14,7 +17,7 @@ use video_hw::metrics::{Metrics, MetricsReport, PictureCounts, PipelineSwitch};
 use video_hw::pipeline::{IngestItem, Output, PipelineConfig, PipelineScheduler};
 use video_hw::{
     Codec, ConversionPath, DecodeInput, DecodeOutput, DecodeSession, DecoderConfig, OnError,
-    PixelFormat,
+    ParallelPlan, Parallelism, PixelFormat,
 };
 
 /// Arguments of `decode`.
@@ -53,12 +56,16 @@ pub struct DecodeArgs {
     /// Print the pipeline metrics (stage latencies, queue depths, transform paths) on stderr.
     #[arg(long)]
     pub metrics: bool,
-    /// Decode the one input with this many sessions at once: the stream is cut at IDR
-    /// pictures and each session takes the next piece (on NVIDIA: that many decoder
-    /// engines). Frames come out in stream order, as from one session. Annex-B input only,
-    /// read into memory; a session ahead of the output buffers up to one piece of frames.
-    #[arg(long, default_value_t = 1)]
-    pub parallel: usize,
+    /// Decode the one input with several sessions at once: `auto` (the default) or a number
+    /// (1: one session). The stream is cut at IDR pictures and each session takes the next
+    /// piece (on NVIDIA each session runs on an NVDEC engine of its own); frames come out in
+    /// stream order, exactly as from one session. `auto` uses one session per engine of the
+    /// backend (NVDEC engines; CPU cores for OpenH264; 1 for FFmpeg, which threads itself),
+    /// fewer for a short stream, few IDR pictures or large frames, and only for an H.264 or
+    /// HEVC file of at most 1 GiB (read into memory). Memory: a session ahead of the output
+    /// holds up to one piece of frames.
+    #[arg(long, default_value = "auto", value_name = "auto|N")]
+    pub parallel: Parallelism,
     /// Bytes handed to the decoder per submit. Small enough that the inputs in flight hold
     /// few pictures: what is in flight when the stream ends is buffered by the flush.
     #[arg(long, default_value_t = 64 << 10)]
@@ -114,6 +121,10 @@ struct DecodeReport {
     pictures: Option<PictureCounts>,
     #[serde(skip_serializing_if = "Option::is_none")]
     metrics: Option<MetricsReport>,
+    /// Decoder (NVDEC) and GPU utilisation during the run, read through NVML every 100 ms
+    /// (NVIDIA, with `--json` or `--metrics`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    utilization: Option<video_hw::metrics::UtilizationReport>,
     /// The NVIDIA decoder's own counters for the process (copies, host buffers, fallbacks),
     /// when it ran.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -128,19 +139,20 @@ pub fn run(args: DecodeArgs) -> Result<ExitCode> {
     if args.chunk_size == 0 {
         bail!("--chunk-size must be at least 1");
     }
-    if args.parallel == 0 {
-        bail!("--parallel must be at least 1");
-    }
-    if args.parallel > 1 && args.sessions > 1 {
-        bail!(
+    let parallel = match (args.parallel, args.sessions) {
+        (Parallelism::Sessions(n), s) if n > 1 && s > 1 => bail!(
             "--parallel (one input shared by sessions) and --sessions (copies) exclude each other"
-        );
-    }
+        ),
+        (_, s) if s > 1 => Parallelism::Sessions(1),
+        (p, _) => p,
+    };
     let outputs: Vec<&std::path::Path> = args.output.iter().map(|p| p.as_path()).collect();
     args.common.check_outputs(&outputs, &[&args.input])?;
-    if args.sessions == 1 && args.parallel == 1 {
+    if args.sessions == 1 {
         stop::install()?;
     }
+    // The backend starts (CUDA, NVDEC) while the input is opened and parsed.
+    video_hw::backend::prepare_decode(args.common.backend);
     let source = Source::open_track(&args.input, args.codec, args.chunk_size, args.track)?;
     let codec = source.codec;
     let pixels = args.md5 || args.output.is_some() || args.to.is_some();
@@ -158,20 +170,33 @@ pub fn run(args: DecodeArgs) -> Result<ExitCode> {
     let notes = source.notes.clone();
     let container = source.container;
     let expected = source.frames;
-    let mut report = if args.parallel > 1 {
-        if container != "annexb" {
-            bail!(
-                "--parallel needs an Annex-B stream; {} is {container}",
-                args.input.display()
-            );
+    let monitor = (args.common.wants_json() || args.metrics)
+        .then(|| utilization_monitor(args.common.backend, args.common.gpu))
+        .flatten();
+    let stream_bytes = (!is_std(&args.input))
+        .then(|| std::fs::metadata(&args.input).ok().map(|m| m.len()))
+        .flatten();
+    let planned = args.sessions == 1
+        && ParallelPlan::worth_planning(parallel, args.common.backend, codec, stream_bytes);
+    let mut report = if planned {
+        match decode_parallel(&args, parallel, config.clone(), source)? {
+            Planned::Done(report) => *report,
+            // One session after all: decode the file as it is read.
+            Planned::OneSession => {
+                let source =
+                    Source::open_track(&args.input, args.codec, args.chunk_size, args.track)?;
+                decode_stream(&args, config, source)?
+            }
         }
-        decode_parallel(&args, config, source)?
     } else if args.sessions == 1 {
         decode_stream(&args, config, source)?
     } else {
         decode_many(&args, config, source)?
     };
     report.stopped_by = stop::requested().then(stop::signal_name);
+    report.utilization = monitor
+        .map(|m| m.stop())
+        .filter(|_| report.backend == "nvidia");
     let damaged = report.pictures.is_some_and(|p| p.damaged > 0);
     if let Some(n) = expected.map(|n| n * args.sessions as u64)
         && n != report.frames
@@ -242,6 +267,11 @@ pub fn run(args: DecodeArgs) -> Result<ExitCode> {
     {
         eprintln!("{m}");
     }
+    if args.metrics
+        && let Some(u) = &report.utilization
+    {
+        eprintln!("utilization: {u}");
+    }
     for w in &report.warnings {
         eprintln!("video-hw: warning: {w}");
     }
@@ -267,6 +297,22 @@ fn layout(args: &DecodeArgs, timed: bool) -> Layout {
         y4m,
         timed,
     }
+}
+
+/// Reads NVDEC and GPU utilisation during the run where the NVIDIA backend may run.
+fn utilization_monitor(
+    backend: video_hw::Backend,
+    gpu: u32,
+) -> Option<video_hw::metrics::UtilizationMonitor> {
+    #[cfg(all(
+        feature = "backend-nvidia",
+        any(target_os = "linux", target_os = "windows")
+    ))]
+    if matches!(backend, video_hw::Backend::Nvidia | video_hw::Backend::Auto) {
+        return video_hw::diagnostics::utilization_monitor(gpu).ok();
+    }
+    let _ = (backend, gpu);
+    None
 }
 
 /// NVDEC's process-wide counters (copies, host buffers, fallbacks), when the NVIDIA decoder
@@ -388,94 +434,7 @@ fn decode_stream(args: &DecodeArgs, config: DecoderConfig, source: Source) -> Re
         md5: sink.finish()?,
         pictures: Some(report.pictures),
         metrics: (args.metrics || args.common.wants_json()).then_some(report),
-        nvdec: nvdec_counters(),
-    })
-}
-
-/// One input shared by `--parallel` sessions ([`super::ParallelPlan`]): pieces cut at IDR
-/// pictures, decoded by whichever session is free, written in stream order. A session ahead
-/// of the output buffers up to a whole piece, so memory grows with `--parallel` times the
-/// longest piece.
-fn decode_parallel(
-    args: &DecodeArgs,
-    config: DecoderConfig,
-    source: Source,
-) -> Result<DecodeReport> {
-    let opening = std::time::Instant::now();
-    let codec = config.codec;
-    let mut data = Vec::new();
-    for input in source {
-        match input? {
-            DecodeInput::AnnexB { data: d, .. } => data.extend_from_slice(&d),
-            _ => bail!("--parallel needs an Annex-B stream"),
-        }
-    }
-    let units = video_hw::bitstream::assemble_annexb(codec, &data);
-    drop(data);
-    let metrics = Metrics::new();
-    let plan = super::ParallelPlan::new(config, &units, args.parallel);
-    drop(units);
-    let mut cfg = plan.segmented;
-    cfg.chunk_size = args.chunk_size;
-    let mut sink = FrameSink::with_layout(args.output.as_deref(), args.md5, layout(args, false))?;
-    let mut progress = Progress::new("decode", args.common.quiet);
-    let (mut frames, mut errors, mut scratch, mut sizes) =
-        (0u64, Vec::new(), Vec::new(), Vec::<String>::new());
-    let mut first_frame = None;
-    let split = opening.elapsed();
-    let start = std::time::Instant::now();
-    let summary = video_hw::decode_segmented_with_metrics(
-        args.common.backend,
-        &plan.config,
-        &plan.segments,
-        cfg,
-        &metrics,
-        |f| {
-            match f {
-                Ok(frame) => {
-                    first_frame.get_or_insert_with(|| start.elapsed());
-                    let size = frame.dimensions().to_string();
-                    if sizes.last() != Some(&size) {
-                        sizes.push(size);
-                    }
-                    sink.put(&frame, &mut scratch)
-                        .map_err(|e| video_hw::VideoError::backend(format!("{e:#}")))?;
-                    frames += 1;
-                    progress.tick(frames);
-                }
-                Err(e) => errors.push(e.to_string()),
-            }
-            Ok(())
-        },
-    )
-    .context("decoding in parallel")?;
-    let total = start.elapsed();
-    progress.finish();
-    metrics.set_backend(summary.backend.to_string());
-    let seconds = total.saturating_sub(summary.open_time).as_secs_f64();
-    Ok(DecodeReport {
-        input: args.input.display().to_string(),
-        codec,
-        backend: summary.backend.to_string(),
-        selection: summary.selection,
-        hops: Vec::new(),
-        implementation: summary.implementation,
-        sessions: summary.sessions,
-        frames,
-        errors,
-        warnings: Vec::new(),
-        stopped_by: None,
-        sizes,
-        conversion: summary.conversion,
-        segments: Some(summary.segments),
-        open_seconds: (split + summary.open_time).as_secs_f64(),
-        first_frame_seconds: first_frame.map(|t| t.saturating_sub(summary.open_time).as_secs_f64()),
-        last_frame_seconds: None,
-        seconds,
-        fps: frames as f64 / seconds.max(1e-9),
-        md5: sink.finish()?,
-        pictures: None,
-        metrics: (args.metrics || args.common.wants_json()).then(|| metrics.report()),
+        utilization: None,
         nvdec: nvdec_counters(),
     })
 }
@@ -553,6 +512,7 @@ fn decode_many(args: &DecodeArgs, config: DecoderConfig, source: Source) -> Resu
         md5: digests.into_iter().next().flatten(),
         pictures: None,
         metrics: None,
+        utilization: None,
         nvdec: nvdec_counters(),
     })
 }

@@ -208,40 +208,6 @@ pub fn finish_encode(session: &mut EncodeSession, on_chunk: &mut ChunkSink) -> R
     reap_ready_encode(session, on_chunk)
 }
 
-/// Everything a parallel decode (`--parallel`) runs with, the same for `decode` and `bench`.
-/// Where the frames wait and how they are converted to `--to` is the library's choice
-/// ([`video_hw::decode_segmented_with_metrics`]).
-pub struct ParallelPlan {
-    /// The stream cut at IDR pictures into pieces of at least 30 access units and a quarter
-    /// of an even share.
-    pub segments: Vec<video_hw::bitstream::Segment>,
-    /// The sessions' configuration, with an output queue deep enough for a whole piece.
-    pub config: video_hw::DecoderConfig,
-    /// A session ahead of the caller holds its whole piece rather than wait (memory:
-    /// `parallel` pieces of frames).
-    pub segmented: video_hw::SegmentedConfig,
-}
-
-impl ParallelPlan {
-    /// Plans the decode of `units` (a whole stream) on `parallel` sessions with `config`.
-    pub fn new(
-        mut config: video_hw::DecoderConfig,
-        units: &[video_hw::bitstream::AccessUnit],
-        parallel: usize,
-    ) -> Self {
-        let min = (units.len() / (4 * parallel.max(1))).max(30);
-        let segments = video_hw::bitstream::split_at_idr(config.codec, units, min);
-        let mut segmented = video_hw::SegmentedConfig::new(parallel);
-        segmented.frames_ahead = segments.iter().map(|s| s.access_units).max().unwrap_or(1);
-        config.output_queue = config.output_queue.max(segmented.frames_ahead);
-        Self {
-            segments,
-            config,
-            segmented,
-        }
-    }
-}
-
 /// Prints the first errors of a run on stderr (at most 5 lines, then a count). Errors are
 /// shown even with `-q`.
 /// The warnings for damaged input that `--on-error skip` skipped or the decoder concealed

@@ -263,6 +263,39 @@ pub struct DecodedFrame {
     pub data: FrameData,
 }
 
+/// Writes rows `rows` of `p` from byte `x0`, `len` bytes each, to `out`: in one write when
+/// they lie back to back in the plane (no padding, whole rows), so that a large frame goes
+/// to the writer straight from its own buffer.
+fn write_rows(
+    out: &mut impl std::io::Write,
+    p: &Plane,
+    rows: std::ops::Range<usize>,
+    x0: usize,
+    len: usize,
+) -> Result<()> {
+    let io = |e: std::io::Error| VideoError::backend(format!("writing frame: {e}"));
+    if rows.is_empty() {
+        return Ok(());
+    }
+    if x0 == 0 && p.stride == len {
+        let start = rows.start * len;
+        let end = rows.end * len;
+        let block = p.data.get(start..end).ok_or_else(|| {
+            VideoError::invalid_input(format!(
+                "plane of {} bytes (stride {}) too short for row {}",
+                p.data.len(),
+                p.stride,
+                rows.end - 1
+            ))
+        })?;
+        return out.write_all(block).map_err(io);
+    }
+    for r in rows {
+        out.write_all(plane_row(p, r, x0, len)?).map_err(io)?;
+    }
+    Ok(())
+}
+
 fn plane_row(p: &Plane, r: usize, x0: usize, len: usize) -> Result<&[u8]> {
     let start = r * p.stride + x0;
     p.data.get(start..start + len).ok_or_else(|| {
@@ -311,22 +344,14 @@ impl DecodedFrame {
                 } else {
                     2
                 };
-                for r in t..t + h {
-                    out.write_all(plane_row(&planes[0], r, l * b, w * b)?)
-                        .map_err(io)?;
-                }
+                write_rows(out, &planes[0], t..t + h, l * b, w * b)?;
                 let (cl, ct, cw, ch) = (l / 2, t / 2, w.div_ceil(2), h.div_ceil(2));
                 for p in &planes[1..3] {
-                    for r in ct..ct + ch {
-                        out.write_all(plane_row(p, r, cl * b, cw * b)?)
-                            .map_err(io)?;
-                    }
+                    write_rows(out, p, ct..ct + ch, cl * b, cw * b)?;
                 }
             }
             PixelFormat::Nv12 => {
-                for r in t..t + h {
-                    out.write_all(plane_row(&planes[0], r, l, w)?).map_err(io)?;
-                }
+                write_rows(out, &planes[0], t..t + h, l, w)?;
                 let (cl, ct, cw, ch) = (l / 2, t / 2, w.div_ceil(2), h.div_ceil(2));
                 for comp in 0..2 {
                     let mut buf = Vec::with_capacity(cw);
@@ -339,10 +364,7 @@ impl DecodedFrame {
                 }
             }
             PixelFormat::P016 => {
-                for r in t..t + h {
-                    out.write_all(plane_row(&planes[0], r, l * 2, w * 2)?)
-                        .map_err(io)?;
-                }
+                write_rows(out, &planes[0], t..t + h, l * 2, w * 2)?;
                 let (cl, ct, cw, ch) = (l / 2, t / 2, w.div_ceil(2), h.div_ceil(2));
                 for comp in 0..2 {
                     let mut buf = Vec::with_capacity(cw * 2);
@@ -358,10 +380,7 @@ impl DecodedFrame {
             }
             f => {
                 let bpp = f.plane_extent(0, Dimensions::new(1, 1).expect("1x1")).0;
-                for r in t..t + h {
-                    out.write_all(plane_row(&planes[0], r, l * bpp, w * bpp)?)
-                        .map_err(io)?;
-                }
+                write_rows(out, &planes[0], t..t + h, l * bpp, w * bpp)?;
             }
         }
         Ok(())

@@ -13,6 +13,10 @@ use crate::api::packet::EncodedChunk;
 use crate::bitstream::AccessUnit;
 
 pub mod capability;
+mod engines;
+mod prepare;
+pub use engines::{MAX_SOFTWARE_ENGINES, decode_engines};
+pub use prepare::prepare_decode;
 #[cfg(test)]
 mod color_paths_tests;
 pub(crate) use capability::Candidate;

@@ -84,6 +84,27 @@ pub fn length_prefixed_to_annexb(data: &[u8], length_size: u8) -> Result<Vec<u8>
     Ok(out)
 }
 
+/// The Annex-B bytes of one decoder input of an H.264 or HEVC stream (4-byte start codes
+/// before NAL units that had none), so that inputs of any layout join into one byte stream.
+pub fn input_to_annexb(input: crate::api::packet::DecodeInput) -> Result<Vec<u8>> {
+    use crate::api::packet::DecodeInput;
+    let with_start_codes = |nals: &[Vec<u8>]| {
+        let mut out = Vec::with_capacity(nals.iter().map(|n| n.len() + 4).sum());
+        for nal in nals {
+            out.extend_from_slice(&[0, 0, 0, 1]);
+            out.extend_from_slice(nal);
+        }
+        out
+    };
+    Ok(match input {
+        DecodeInput::AnnexB { data, .. } | DecodeInput::Packet { data, .. } => data,
+        DecodeInput::AccessUnit { nals, .. } => with_start_codes(&nals),
+        DecodeInput::LengthPrefixed {
+            data, length_size, ..
+        } => length_prefixed_to_annexb(&data, length_size)?,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

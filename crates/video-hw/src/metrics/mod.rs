@@ -8,6 +8,7 @@
 mod env;
 mod report;
 mod transform_path;
+mod utilization;
 
 pub use env::{
     PipelineSwitch, is_truthy, metrics_requested, metrics_requested_from, print_if_requested,
@@ -17,6 +18,9 @@ pub use report::{
     QueueDepthReport, SCHEMA_VERSION, SessionCounts, StageReport, StaleCounts, TransformPathCounts,
 };
 pub use transform_path::TransformPath;
+pub use utilization::{
+    UtilizationMonitor, UtilizationReport, UtilizationSample, UtilizationSource,
+};
 
 use hdrhistogram::Histogram;
 use std::fmt;

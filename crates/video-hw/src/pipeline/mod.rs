@@ -8,6 +8,7 @@ mod egress;
 mod encode_lane;
 mod encode_workers;
 mod lane;
+mod parallel_plan;
 mod queue;
 mod scheduler;
 mod segmented;
@@ -21,6 +22,10 @@ pub use config::{PipelineConfig, StalePolicy};
 // The transform pool's in-flight credits, also the pipeline's (defined in `transform`).
 pub use crate::transform::{CreditGuard, Credits};
 pub use queue::{BoundedQueue, PopError, QueueReceiver, QueueSender, QueueStats};
+pub use parallel_plan::{
+    AUTO_MAX_STREAM_BYTES, AUTO_MEMORY_BUDGET, AUTO_MIN_FRAMES_PER_SESSION, ParallelPlan,
+    Parallelism,
+};
 pub use scheduler::{PipelineScheduler, PipelineSummary};
 pub use segmented::{
     SegmentedConfig, SegmentedSummary, decode_segmented, decode_segmented_with_metrics,

@@ -222,9 +222,27 @@ impl PipelineScheduler {
             }
             result
         })?;
-        let mut total = lanes
+        // Closed at once, each on a thread of its own: closing a hardware decoder waits on the
+        // driver (`cuvidDestroyDecoder`: tens to hundreds of milliseconds), and the waits
+        // overlap rather than add up.
+        let finished: Vec<Result<PipelineSummary>> = std::thread::scope(|s| {
+            let handles: Vec<_> = lanes
+                .into_iter()
+                .map(|lane| s.spawn(move || lane.finish()))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(crate::api::error::VideoError::backend(
+                            "closing a decode lane panicked",
+                        ))
+                    })
+                })
+                .collect()
+        });
+        let mut total = finished
             .into_iter()
-            .map(Lane::finish)
             .try_fold(PipelineSummary::default(), |acc, l| l.map(|l| acc.plus(l)))?;
         total.frames_delivered = delivered;
         total.errors = errors;

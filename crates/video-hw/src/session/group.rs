@@ -5,7 +5,7 @@
 use super::DecodeSession;
 use super::placement::{self, OutputPlan};
 use crate::api::config::{ConversionPath, DecoderConfig, FramePlacement};
-use crate::api::error::Result;
+use crate::api::error::{Result, VideoError};
 use crate::api::frame::DecodedFrame;
 use crate::backend::{self, Backend};
 use crate::metrics::Metrics;
@@ -49,17 +49,30 @@ pub(crate) fn open_group(
     let plan = placement::plan(selection.backend, config, true, metrics)?;
     let mut session_config = config.clone().with_placement(FramePlacement::Host);
     session_config.output = plan.adapter_output;
-    let mut sessions = Vec::with_capacity(count);
-    for _ in 0..count.max(1) {
+    // Opened at once, each on a thread of its own: creating a hardware decoder waits on the
+    // driver (tens of milliseconds for NVDEC), and the waits overlap.
+    let open_one = || -> Result<DecodeSession> {
         let session_plan = placement::plan(selection.backend, &session_config, false, metrics)?;
         let chain = backend::decoder_chain(backend, selection.backend, &session_config)?;
-        sessions.push(DecodeSession::open(
+        DecodeSession::open(
             selection.clone(),
             session_config.clone(),
             session_plan,
             metrics.clone(),
             chain,
-        )?);
-    }
+        )
+    };
+    let opened: Vec<Result<DecodeSession>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (1..count.max(1)).map(|_| s.spawn(open_one)).collect();
+        let first = open_one();
+        std::iter::once(first)
+            .chain(handles.into_iter().map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(VideoError::backend("opening a decode session panicked"))
+                })
+            }))
+            .collect()
+    });
+    let sessions = opened.into_iter().collect::<Result<Vec<_>>>()?;
     Ok(SessionGroup { sessions, plan })
 }

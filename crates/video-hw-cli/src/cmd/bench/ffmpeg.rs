@@ -121,12 +121,17 @@ impl Ffmpeg {
         backend: Backend,
         input: &Path,
         to: Option<video_hw::PixelFormat>,
+        write_to: Option<&Path>,
     ) -> Vec<String> {
         let mut v = self.base();
         match backend {
             Backend::Nvidia => v.extend(strings(&["-hwaccel", "cuda"])),
             Backend::VideoToolbox => v.extend(strings(&["-hwaccel", "videotoolbox"])),
             _ => {}
+        }
+        // Without `--to`, frames stay in device memory, as video-hw keeps them.
+        if to.is_none() && backend == Backend::Nvidia && write_to.is_none() {
+            v.extend(strings(&["-hwaccel_output_format", "cuda"]));
         }
         v.extend(strings(&["-i", &input.display().to_string()]));
         if let Some(f) = to {
@@ -136,7 +141,10 @@ impl Ffmpeg {
             };
             v.extend(strings(&["-pix_fmt", &name]));
         }
-        v.extend(strings(&["-f", "null", "-"]));
+        match write_to {
+            Some(path) => v.extend(strings(&["-f", "rawvideo", "-y", &path.display().to_string()])),
+            None => v.extend(strings(&["-f", "null", "-"])),
+        }
         v
     }
 
@@ -436,15 +444,28 @@ mod tests {
             "hevc_nvenc"
         );
         assert!(
-            ff.decode_args(Backend::Nvidia, Path::new("x.h264"), None)
+            ff.decode_args(Backend::Nvidia, Path::new("x.h264"), None, None)
                 .join(" ")
-                .contains("-hwaccel cuda")
+                .contains("-hwaccel cuda -hwaccel_output_format cuda")
+        );
+        let written = ff
+            .decode_args(
+                Backend::Nvidia,
+                Path::new("x.h264"),
+                Some(video_hw::PixelFormat::Rgb24),
+                Some(Path::new("/dev/null")),
+            )
+            .join(" ");
+        assert!(
+            written.ends_with("-pix_fmt rgb24 -f rawvideo -y /dev/null"),
+            "{written}"
         );
         let rgb = ff
             .decode_args(
                 Backend::Nvidia,
                 Path::new("x.h264"),
                 Some(video_hw::PixelFormat::Rgb24),
+                None,
             )
             .join(" ");
         assert!(rgb.ends_with("-i x.h264 -pix_fmt rgb24 -f null -"), "{rgb}");
@@ -453,6 +474,7 @@ mod tests {
                 Backend::Software,
                 Path::new("x.h264"),
                 Some(video_hw::PixelFormat::I420),
+                None,
             )
             .join(" ");
         assert!(i420.contains("-pix_fmt yuv420p"), "{i420}");

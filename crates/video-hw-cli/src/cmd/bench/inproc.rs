@@ -72,7 +72,7 @@ fn timed<T>(sessions: usize, run: impl FnOnce(&mut [u64]) -> Result<T>) -> Resul
 /// the sessions took to open is not counted.
 pub fn decode_parallel(
     backend: Backend,
-    plan: &super::super::ParallelPlan,
+    plan: &video_hw::ParallelPlan,
     metrics: &Metrics,
 ) -> Result<RunResult> {
     let mut outputs = 0u64;

@@ -5,10 +5,12 @@
 //!
 //! - [`probe`]: what the backend offers here, asked once per process.
 //! - [`stats`]: process-wide counters (copies, bytes, time, RGB path, decode status).
+//! - [`nvml`]: decoder and GPU utilisation through NVML, for reports.
 
 pub(crate) mod cuda;
 pub(crate) mod nvdec;
 pub(crate) mod nvenc;
+pub(crate) mod nvml;
 mod probe;
 pub(crate) mod stats;
 
@@ -19,7 +21,7 @@ use crate::api::error::{Result, VideoError};
 pub(crate) use cuda::{rgb, transform as cuda_transform};
 pub(crate) use nvenc::encoder_factory;
 pub use nvenc::{nvenc_abi_layout, nvenc_open_check};
-pub(crate) use probe::{decode_capability, environment, probe, probe_decode};
+pub(crate) use probe::{decode_capability, environment, nvdec_engines, probe, probe_decode};
 use std::sync::OnceLock;
 
 /// A factory that builds the NVDEC decoder on the session's worker thread.

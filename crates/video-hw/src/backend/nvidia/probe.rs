@@ -41,6 +41,19 @@ pub(crate) fn probe() -> BackendReport {
         .clone()
 }
 
+/// NVDEC engines on device 0 by codec (8-bit 4:2:0 caps' `nNumNVDECs`), set by the probe.
+static ENGINES: OnceLock<Vec<(Codec, usize)>> = OnceLock::new();
+
+/// How many NVDEC engines of device 0 decode `codec` (0 when the probe found none or the
+/// backend cannot run here).
+pub(crate) fn nvdec_engines(codec: Codec) -> usize {
+    probe_decode();
+    ENGINES
+        .get()
+        .and_then(|e| e.iter().find(|(c, _)| *c == codec))
+        .map_or(0, |(_, n)| *n)
+}
+
 /// What NVDEC offers on device 0 (encode not asked), once per process.
 pub(crate) fn probe_decode() -> BackendReport {
     static REPORT: OnceLock<BackendReport> = OnceLock::new();
@@ -64,6 +77,7 @@ fn probe_decode_uncached() -> BackendReport {
     let calls = LibraryCalls::new(lib);
     let mut decode = Vec::new();
     let mut notes = Vec::new();
+    let mut engines = Vec::new();
     let capabilities: Vec<_> = Codec::ALL
         .iter()
         .map(|c| capability::query(&calls, *c, &device, &mut notes))
@@ -79,6 +93,7 @@ fn probe_decode_uncached() -> BackendReport {
                     max_h = max_h.max(c.nMaxHeight);
                     if depth == 8 {
                         notes.push(format!("{codec}: {} NVDEC engine(s)", c.nNumNVDECs));
+                        engines.push((codec, usize::from(c.nNumNVDECs)));
                     }
                 }
                 Ok(_) => {}
@@ -96,6 +111,7 @@ fn probe_decode_uncached() -> BackendReport {
         }
     }
     drop(ctx);
+    let _ = ENGINES.set(engines);
     stats::trace("probe: decoder capabilities", t);
     let available = !decode.is_empty();
     BackendReport {

@@ -382,8 +382,41 @@ impl Drop for DeviceBuffer {
     }
 }
 
-/// A function of a PTX module loaded into one context (JIT-compiled by the driver, which
-/// caches the result), unloaded on drop.
+/// A kernel compiled ahead of time for one real architecture (`scripts/build-ptx.py`).
+pub(crate) struct Cubin {
+    /// Compute capability it was built for (major, minor).
+    pub arch: (i32, i32),
+    /// The ELF image.
+    pub image: &'static [u8],
+}
+
+/// The cubin among `cubins` that runs on a device of compute capability `device`: the same
+/// major version and the highest minor not above the device's (a cubin runs on later minor
+/// versions of its major version only).
+pub(crate) fn pick_cubin(cubins: &[Cubin], device: (i32, i32)) -> Option<&Cubin> {
+    cubins
+        .iter()
+        .filter(|c| c.arch.0 == device.0 && c.arch.1 <= device.1)
+        .max_by_key(|c| c.arch.1)
+}
+
+/// The compute capability of `ctx`'s device.
+fn compute_capability(ctx: &Context) -> Result<(i32, i32)> {
+    use cudarc::driver::sys::CUdevice_attribute as A;
+    let get = |a| {
+        // SAFETY: `ctx.dev` is a valid device handle; the call writes one integer.
+        unsafe { cu::device::get_attribute(ctx.dev, a) }
+            .map_err(|e| map_error(e, "cuDeviceGetAttribute"))
+    };
+    Ok((
+        get(A::CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR)?,
+        get(A::CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR)?,
+    ))
+}
+
+/// A function of a module loaded into one context, unloaded on drop: the cubin built for the
+/// device where there is one, else the PTX (JIT-compiled by the driver, which caches the
+/// result).
 pub(crate) struct Kernel {
     module: CUmodule,
     function: CUfunction,
@@ -392,13 +425,41 @@ pub(crate) struct Kernel {
 }
 
 impl Kernel {
-    /// Loads `ptx` into `ctx` (made current) and looks up the function `name`.
-    pub fn load(ctx: Arc<Context>, ptx: &str, name: &'static str) -> Result<Self> {
+    /// Loads the cubin of `cubins` that runs on `ctx`'s device (made current), else `ptx`,
+    /// and looks up the function `name`. Says which it loaded.
+    pub fn load(
+        ctx: Arc<Context>,
+        ptx: &str,
+        cubins: &[Cubin],
+        name: &'static str,
+    ) -> Result<(Self, &'static str)> {
         ctx.make_current()?;
-        let image = CString::new(ptx).map_err(|_| VideoError::backend("PTX contains a NUL"))?;
-        // SAFETY: `image` is a NUL-terminated PTX text; the driver copies it.
-        let module = unsafe { cu::module::load_data(image.as_ptr().cast()) }
-            .map_err(|e| map_error(e, &format!("cuModuleLoadData ({name})")))?;
+        let cubin = compute_capability(&ctx)
+            .ok()
+            .and_then(|cc| pick_cubin(cubins, cc));
+        let from_cubin = cubin.and_then(|c| {
+            // The driver reads the ELF image in place: copy it to 8-byte aligned memory.
+            let mut aligned = vec![0u64; c.image.len().div_ceil(8)];
+            // SAFETY: `aligned` has at least `c.image.len()` bytes; u64 has no invalid bytes.
+            let bytes = unsafe {
+                std::slice::from_raw_parts_mut(aligned.as_mut_ptr().cast::<u8>(), c.image.len())
+            };
+            bytes.copy_from_slice(c.image);
+            // SAFETY: `aligned` holds a whole cubin image that outlives the call; the driver
+            // copies what it keeps.
+            unsafe { cu::module::load_data(aligned.as_ptr().cast()) }.ok()
+        });
+        let (module, loaded) = match from_cubin {
+            Some(m) => (m, "cubin"),
+            None => {
+                let image =
+                    CString::new(ptx).map_err(|_| VideoError::backend("PTX contains a NUL"))?;
+                // SAFETY: `image` is a NUL-terminated PTX text; the driver copies it.
+                let m = unsafe { cu::module::load_data(image.as_ptr().cast()) }
+                    .map_err(|e| map_error(e, &format!("cuModuleLoadData ({name})")))?;
+                (m, "PTX")
+            }
+        };
         let cname = CString::new(name).map_err(|_| VideoError::backend("kernel name with NUL"))?;
         // SAFETY: the module is loaded and the name NUL-terminated.
         let function = match unsafe { cu::module::get_function(module, cname) } {
@@ -409,12 +470,15 @@ impl Kernel {
                 return Err(map_error(e, &format!("cuModuleGetFunction({name})")));
             }
         };
-        Ok(Self {
-            module,
-            function,
-            name,
-            ctx,
-        })
+        Ok((
+            Self {
+                module,
+                function,
+                name,
+                ctx,
+            },
+            loaded,
+        ))
     }
 
     /// Queues the kernel on `stream`.
@@ -546,5 +610,31 @@ mod tests {
             ContextMode::from_value(Some("session")),
             ContextMode::PerSession
         );
+    }
+
+    #[test]
+    fn the_cubin_for_the_device_has_its_major_version_and_no_later_minor() {
+        const IMG: &[u8] = b"\x7fELF";
+        let cubins = [
+            Cubin {
+                arch: (8, 0),
+                image: IMG,
+            },
+            Cubin {
+                arch: (8, 6),
+                image: IMG,
+            },
+            Cubin {
+                arch: (9, 0),
+                image: IMG,
+            },
+        ];
+        let arch = |cc| pick_cubin(&cubins, cc).map(|c| c.arch);
+        assert_eq!(arch((9, 0)), Some((9, 0)), "H100/H200");
+        assert_eq!(arch((8, 0)), Some((8, 0)), "A100");
+        assert_eq!(arch((8, 9)), Some((8, 6)), "Ada takes the latest sm_8x below it");
+        assert_eq!(arch((8, 5)), Some((8, 0)));
+        assert_eq!(arch((7, 5)), None, "Turing: PTX");
+        assert_eq!(arch((10, 0)), None, "Blackwell: PTX");
     }
 }

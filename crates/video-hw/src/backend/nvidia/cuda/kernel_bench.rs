@@ -168,7 +168,8 @@ fn rgb_and_copy_kernels_are_exact_and_their_bandwidth_is_reported() {
         );
     }
 
-    let kernel = RgbKernel::load(ctx.clone()).expect("rgb kernel");
+    let (kernel, loaded) = RgbKernel::load(ctx.clone()).expect("rgb kernel");
+    println!("RGB kernel loaded from its {loaded}");
     let pitch_copy = PitchCopy::load(ctx.clone()).expect("copy kernel");
     for (w, h) in [(1920usize, 1080usize), (3840, 2160)] {
         let pitch = w.next_multiple_of(512);

@@ -2,7 +2,7 @@
 //! `kernels/`), an alternative to the copy engines for the GPU-output path
 //! (`VIDEO_HW_NV_COPY=kernel`).
 
-use super::{Context, Kernel};
+use super::{Context, Cubin, Kernel};
 use crate::api::error::Result;
 use cudarc::driver::sys::{CUdeviceptr, CUstream};
 use std::ffi::{c_int, c_void};
@@ -10,6 +10,17 @@ use std::sync::Arc;
 
 /// The kernel's PTX, generated from `kernels/pitch_copy.cu` by `scripts/build-ptx.py`.
 const PTX: &str = include_str!("kernels/pitch_copy.ptx");
+/// The same kernel built for sm_80 and sm_90 (no JIT at first use there).
+const CUBINS: [Cubin; 2] = [
+    Cubin {
+        arch: (8, 0),
+        image: include_bytes!("kernels/pitch_copy.sm_80.cubin"),
+    },
+    Cubin {
+        arch: (9, 0),
+        image: include_bytes!("kernels/pitch_copy.sm_90.cubin"),
+    },
+];
 
 /// What copies a mapped surface into a pooled device buffer
 /// ([`crate::NvidiaOptions::copy_kernel`], `VIDEO_HW_NV_COPY`).
@@ -58,7 +69,7 @@ impl PitchCopy {
     /// JIT-loads the PTX into `ctx`.
     pub fn load(ctx: Arc<Context>) -> Result<Self> {
         Ok(Self {
-            kernel: Kernel::load(ctx, PTX, "pitch_copy")?,
+            kernel: Kernel::load(ctx, PTX, &CUBINS, "pitch_copy")?.0,
         })
     }
 

@@ -1,7 +1,7 @@
 //! NV12/P016 -> packed RGB: the CUDA kernel (PTX shipped in the crate) and the CPU fallback
 //! with the same arithmetic.
 
-use super::{Context, Kernel};
+use super::{Context, Cubin, Kernel};
 use crate::api::color::ColorDescription;
 use crate::api::error::{Result, VideoError};
 use crate::api::frame::PixelFormat;
@@ -12,6 +12,17 @@ use std::sync::Arc;
 
 /// The kernel's PTX, generated from `kernels/nv12_to_rgb.cu` by `scripts/build-ptx.py`.
 const PTX: &str = include_str!("kernels/nv12_to_rgb.ptx");
+/// The same kernel built for sm_80 and sm_90 (no JIT at first use there).
+const CUBINS: [Cubin; 2] = [
+    Cubin {
+        arch: (8, 0),
+        image: include_bytes!("kernels/nv12_to_rgb.sm_80.cubin"),
+    },
+    Cubin {
+        arch: (9, 0),
+        image: include_bytes!("kernels/nv12_to_rgb.sm_90.cubin"),
+    },
+];
 
 /// The conversion matrix folded with the range scaling, in 8-bit sample units
 /// (mirrors `struct Coeffs` in the kernel).
@@ -90,11 +101,11 @@ pub(crate) struct RgbKernel {
 }
 
 impl RgbKernel {
-    /// JIT-loads the PTX into `ctx` (current on this thread).
-    pub fn load(ctx: Arc<Context>) -> Result<Self> {
-        Ok(Self {
-            kernel: Kernel::load(ctx, PTX, "nv12_to_rgb")?,
-        })
+    /// Loads the kernel into `ctx` (current on this thread): the device's cubin, else the
+    /// PTX; also says which.
+    pub fn load(ctx: Arc<Context>) -> Result<(Self, &'static str)> {
+        let (kernel, loaded) = Kernel::load(ctx, PTX, &CUBINS, "nv12_to_rgb")?;
+        Ok((Self { kernel }, loaded))
     }
 
     /// Queues the conversion of `src` into `dst` (pitch `dst_pitch`) on `stream`.

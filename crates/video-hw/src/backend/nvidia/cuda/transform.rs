@@ -40,7 +40,7 @@ impl CudaTransform {
     pub fn new(gpu: u32) -> Result<Self> {
         let ctx = crate::backend::nvidia::held_primary(gpu)?;
         let stream = Stream::new(ctx.clone())?;
-        let kernel = RgbKernel::load(ctx.clone())?;
+        let (kernel, _) = RgbKernel::load(ctx.clone())?;
         Ok(Self {
             inner: Mutex::new(Inner {
                 host_pool: HostPool::new(Some(ctx.clone()), HOST_BUFFERS),

@@ -199,8 +199,13 @@ impl CudaOutput {
     ) -> Result<(Arc<[u8]>, Option<HostCopy>)> {
         if self.rgb_kernel.is_none() {
             let t = Instant::now();
-            self.rgb_kernel = Some(RgbKernel::load(self.ctx.clone()).map_err(|e| e.to_string()));
-            stats::trace("RGB kernel load (PTX)", t);
+            let loaded = RgbKernel::load(self.ctx.clone()).map_err(|e| e.to_string());
+            let what = match &loaded {
+                Ok((_, from)) => format!("RGB kernel load ({from})"),
+                Err(_) => "RGB kernel load (failed)".to_owned(),
+            };
+            self.rgb_kernel = Some(loaded.map(|(k, _)| k));
+            stats::trace(&what, t);
         }
         let layout = rgb::layout(src, format)
             .ok_or_else(|| VideoError::unsupported(format!("{format} is not RGB")))?;

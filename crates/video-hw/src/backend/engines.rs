@@ -1,0 +1,70 @@
+//! How many decodes of one stream a backend runs at once to advantage: its decode engines.
+//! The parallel plan ([`crate::ParallelPlan`]) sizes an automatic parallel decode with it.
+
+use super::{Backend, probe_for};
+use crate::api::codec::Codec;
+
+/// Engines that decode `codec` at once on `backend` (a concrete backend), each able to run
+/// one session at full speed:
+/// - NVIDIA: the NVDEC engines of device 0, as the driver reports them (`nNumNVDECs` of the
+///   decoder capabilities; 7 on an H100 or H200);
+/// - software, when OpenH264 serves the codec: the CPU cores (OpenH264 decodes on one
+///   thread), at most [`MAX_SOFTWARE_ENGINES`];
+/// - software through FFmpeg, which threads one decode over every core already, and
+///   VideoToolbox: 1.
+///
+/// 1 when the backend cannot decode `codec` here.
+pub fn decode_engines(backend: Backend, codec: Codec) -> usize {
+    match backend {
+        #[cfg(all(
+            feature = "backend-nvidia",
+            any(target_os = "linux", target_os = "windows")
+        ))]
+        Backend::Nvidia => super::nvidia::nvdec_engines(codec).max(1),
+        Backend::Software => {
+            let report = probe_for(Backend::Software, true);
+            let first = report.decode.iter().find(|c| c.codec == codec);
+            if first.is_some_and(|c| c.implementation.starts_with("openh264")) {
+                std::thread::available_parallelism()
+                    .map_or(1, |n| n.get())
+                    .min(MAX_SOFTWARE_ENGINES)
+            } else {
+                1
+            }
+        }
+        _ => 1,
+    }
+}
+
+/// The most single-threaded software decodes one stream is shared among.
+pub const MAX_SOFTWARE_ENGINES: usize = 8;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_backend_has_at_least_one_engine() {
+        for b in Backend::CONCRETE {
+            for c in Codec::ALL {
+                assert!(decode_engines(b, c) >= 1, "{b} {c}");
+            }
+        }
+    }
+
+    #[cfg(all(feature = "sw-openh264", not(feature = "sw-ffmpeg")))]
+    #[test]
+    fn openh264_counts_the_cpu_cores() {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        assert_eq!(
+            decode_engines(Backend::Software, Codec::H264),
+            cores.min(MAX_SOFTWARE_ENGINES)
+        );
+    }
+
+    #[cfg(feature = "sw-ffmpeg")]
+    #[test]
+    fn ffmpeg_threads_one_decode_itself() {
+        assert_eq!(decode_engines(Backend::Software, Codec::H264), 1);
+    }
+}

@@ -1,0 +1,278 @@
+//! How one stream is shared among sessions ([`ParallelPlan`]): how many, cut where, and how
+//! many frames each may hold. [`Parallelism::Auto`] sizes it from the backend's engines
+//! ([`crate::backend::decode_engines`]), the stream's IDR pictures, its length and the memory
+//! the waiting frames take; the plan runs through [`crate::decode_segmented`].
+
+use super::SegmentedConfig;
+use crate::api::codec::Codec;
+use crate::api::config::{DecodeOutput, DecoderConfig};
+use crate::api::error::{Result, VideoError};
+use crate::api::frame::PixelFormat;
+use crate::backend::{self, Backend};
+use crate::bitstream::{self, AccessUnit, Segment, nal};
+
+/// How many sessions decode one stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Parallelism {
+    /// As many as help: one per engine of the backend, fewer for a short stream, few IDR
+    /// pictures or large frames ([`ParallelPlan::new`] says why).
+    #[default]
+    Auto,
+    /// Exactly this many (1: one session, no cut).
+    Sessions(usize),
+}
+
+impl std::str::FromStr for Parallelism {
+    type Err = VideoError;
+
+    fn from_str(s: &str) -> Result<Self> {
+        if s.eq_ignore_ascii_case("auto") {
+            return Ok(Self::Auto);
+        }
+        match s.parse::<usize>() {
+            Ok(n) if n >= 1 => Ok(Self::Sessions(n)),
+            _ => Err(VideoError::invalid_input(format!(
+                "parallelism must be `auto` or a number of sessions of at least 1, not `{s}`"
+            ))),
+        }
+    }
+}
+
+impl std::fmt::Display for Parallelism {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Auto => f.write_str("auto"),
+            Self::Sessions(n) => write!(f, "{n}"),
+        }
+    }
+}
+
+/// The largest stream [`Parallelism::Auto`] reads whole into memory to share it; a longer
+/// one is decoded by one session as it is read.
+pub const AUTO_MAX_STREAM_BYTES: u64 = 1 << 30;
+
+/// Frames that wait for their turn under [`Parallelism::Auto`] take at most this many bytes
+/// (all sessions together): sessions are fewer where a piece of the stream holds more.
+pub const AUTO_MEMORY_BUDGET: u64 = 4 << 30;
+
+/// Under [`Parallelism::Auto`], each session gets at least this many frames: fewer would
+/// spend more on opening and closing the session than its engine gives back.
+pub const AUTO_MIN_FRAMES_PER_SESSION: usize = 60;
+
+/// Shortest piece of the stream, in access units, whatever the parallelism.
+const MIN_SEGMENT: usize = 30;
+
+/// A stream cut for several sessions, and how many.
+#[derive(Debug, Clone)]
+pub struct ParallelPlan {
+    /// The stream cut at IDR pictures (each piece decodes on its own).
+    pub segments: Vec<Segment>,
+    /// The sessions' configuration, with an output queue deep enough for a whole piece.
+    pub config: DecoderConfig,
+    /// Sessions, and frames a session ahead of the caller holds (its whole piece, so that
+    /// sessions never wait for each other).
+    pub segmented: SegmentedConfig,
+    /// Why this many sessions.
+    pub reason: String,
+}
+
+impl ParallelPlan {
+    /// Whether a decode of a stream of `stream_bytes` (`None`: not known, such as a pipe)
+    /// under `parallelism` on `backend` should read the stream whole and plan it: `false`
+    /// where the plan could only say one session, so that the stream is decoded as it is
+    /// read.
+    pub fn worth_planning(
+        parallelism: Parallelism,
+        backend: Backend,
+        codec: Codec,
+        stream_bytes: Option<u64>,
+    ) -> bool {
+        if !matches!(codec, Codec::H264 | Codec::Hevc) {
+            return false;
+        }
+        match parallelism {
+            Parallelism::Sessions(n) => n > 1,
+            Parallelism::Auto => {
+                stream_bytes.is_some_and(|b| b <= AUTO_MAX_STREAM_BYTES)
+                    && engines_for(backend, codec) > 1
+            }
+        }
+    }
+
+    /// Plans the decode of `units` (a whole H.264 or HEVC stream, in order) under
+    /// `parallelism` on `backend` with `config`.
+    ///
+    /// [`Parallelism::Auto`] takes the smallest of: the backend's engines for the codec; the
+    /// frames over [`AUTO_MIN_FRAMES_PER_SESSION`]; the pieces the stream can be cut into at
+    /// IDR pictures (each at least a quarter of an even share, and 30 access units); and the
+    /// sessions whose waiting frames (each holds its longest piece) fit in
+    /// [`AUTO_MEMORY_BUDGET`]. An explicit number is taken as given, limited only by the
+    /// pieces. Memory: a session ahead of the caller holds up to a whole piece of frames.
+    pub fn new(
+        backend: Backend,
+        mut config: DecoderConfig,
+        units: &[AccessUnit],
+        parallelism: Parallelism,
+    ) -> Self {
+        let codec = config.codec;
+        let frames = units.len();
+        let (wanted, mut reason) = match parallelism {
+            Parallelism::Sessions(n) => (n.max(1), format!("{n} session(s) asked for")),
+            Parallelism::Auto => {
+                let engines = engines_for(backend, codec);
+                let by_length = (frames / AUTO_MIN_FRAMES_PER_SESSION).max(1);
+                if by_length < engines {
+                    (
+                        by_length,
+                        format!(
+                            "auto: {engines} engine(s), but {frames} frames make {by_length} session(s) of at least {AUTO_MIN_FRAMES_PER_SESSION}"
+                        ),
+                    )
+                } else {
+                    (engines, format!("auto: {engines} engine(s) for {codec}"))
+                }
+            }
+        };
+        let min = (frames / (4 * wanted)).max(MIN_SEGMENT);
+        let segments = if wanted > 1 {
+            bitstream::split_at_idr(codec, units, min)
+        } else {
+            Vec::new()
+        };
+        let mut sessions = wanted.min(segments.len()).max(1);
+        if wanted > 1 && sessions < wanted {
+            reason = format!(
+                "{reason}; the stream cuts into {} piece(s) at IDR pictures",
+                segments.len()
+            );
+        }
+        let longest = segments.iter().map(|s| s.access_units).max().unwrap_or(1);
+        if parallelism == Parallelism::Auto && sessions > 1 {
+            let bytes = frame_bytes(units, &config);
+            let fit = (AUTO_MEMORY_BUDGET / (longest as u64 * bytes).max(1)).max(1) as usize;
+            if fit < sessions {
+                sessions = fit;
+                reason = format!(
+                    "{reason}; {longest} waiting frames of {bytes} bytes per session fit {fit} session(s) in {} MiB",
+                    AUTO_MEMORY_BUDGET >> 20
+                );
+            }
+        }
+        let segments = if sessions > 1 {
+            segments
+        } else {
+            bitstream::split_at_idr(codec, units, usize::MAX)
+        };
+        let mut segmented = SegmentedConfig::new(sessions);
+        segmented.frames_ahead = segments.iter().map(|s| s.access_units).max().unwrap_or(1);
+        config.output_queue = config.output_queue.max(segmented.frames_ahead);
+        Self {
+            segments,
+            config,
+            segmented,
+            reason,
+        }
+    }
+
+    /// Sessions the plan runs.
+    pub fn sessions(&self) -> usize {
+        self.segmented.sessions
+    }
+}
+
+/// The engines of the backend `backend` picks for `codec` (1 when none can decode it).
+fn engines_for(backend: Backend, codec: Codec) -> usize {
+    match backend::select_decoder(backend, codec) {
+        Ok(selection) => backend::decode_engines(selection.backend, codec),
+        Err(_) => 1,
+    }
+}
+
+/// Bytes of one decoded frame of `units` as `config` asks for it (from the first sequence
+/// parameter set; 1080p 4:2:0 8-bit when there is none).
+fn frame_bytes(units: &[AccessUnit], config: &DecoderConfig) -> u64 {
+    let info = units
+        .iter()
+        .flat_map(|au| au.nals.iter())
+        .find_map(|n| sps_info(config.codec, n));
+    let (w, h, depth) = info.map_or((1920, 1080, 8), |i| {
+        (
+            u64::from(i.coded.width()),
+            u64::from(i.coded.height()),
+            i.bit_depth_luma,
+        )
+    });
+    let sample = if depth > 8 { 2 } else { 1 };
+    let per_pixel_x2 = match config.output {
+        DecodeOutput::Cpu(PixelFormat::Rgb24) => 6,
+        DecodeOutput::Cpu(PixelFormat::Rgba | PixelFormat::Bgra | PixelFormat::Argb) => 8,
+        _ => 3 * sample,
+    };
+    w * h * per_pixel_x2 / 2
+}
+
+/// What `nal` says of the pictures when it is a sequence parameter set.
+fn sps_info(codec: Codec, n: &[u8]) -> Option<bitstream::StreamInfo> {
+    match (codec, nal::nal_type(codec, n)?) {
+        (Codec::H264, nal::h264_type::SPS) => bitstream::parse_h264_sps(n).ok(),
+        (Codec::Hevc, nal::hevc_type::SPS) => bitstream::parse_hevc_sps(n).ok(),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parallelism_reads_auto_and_counts() {
+        assert_eq!("auto".parse::<Parallelism>().unwrap(), Parallelism::Auto);
+        assert_eq!("AUTO".parse::<Parallelism>().unwrap(), Parallelism::Auto);
+        assert_eq!(
+            "4".parse::<Parallelism>().unwrap(),
+            Parallelism::Sessions(4)
+        );
+        assert!("0".parse::<Parallelism>().is_err());
+        assert!("many".parse::<Parallelism>().is_err());
+        assert_eq!(Parallelism::Sessions(3).to_string(), "3");
+        assert_eq!(Parallelism::default(), Parallelism::Auto);
+    }
+
+    #[test]
+    fn one_session_asked_for_is_not_worth_planning() {
+        assert!(!ParallelPlan::worth_planning(
+            Parallelism::Sessions(1),
+            Backend::Software,
+            Codec::H264,
+            Some(1000)
+        ));
+        assert!(ParallelPlan::worth_planning(
+            Parallelism::Sessions(2),
+            Backend::Software,
+            Codec::H264,
+            None
+        ));
+    }
+
+    #[test]
+    fn auto_reads_neither_pipes_nor_very_long_streams() {
+        for bytes in [None, Some(AUTO_MAX_STREAM_BYTES + 1)] {
+            assert!(!ParallelPlan::worth_planning(
+                Parallelism::Auto,
+                Backend::Software,
+                Codec::H264,
+                bytes
+            ));
+        }
+    }
+
+    #[test]
+    fn only_h264_and_hevc_are_cut() {
+        assert!(!ParallelPlan::worth_planning(
+            Parallelism::Sessions(4),
+            Backend::Software,
+            Codec::Vp9,
+            Some(1000)
+        ));
+    }
+}

@@ -182,7 +182,12 @@ print(f"JSON|{sys.argv[1]}|parallel {sys.argv[2]}|{sys.argv[3]}|sessions {r['ses
       f"first {r.get('first_frame_seconds') or 0:.3f}|decode {r['seconds']:.3f}|fps {r['fps']:.0f}|nvdec {u.get('decoder_mean', 0):.0f}/{u.get('decoder_max', 0)}|gpu {u.get('gpu_mean', 0):.0f}/{u.get('gpu_max', 0)}|samples {u.get('samples', 0)}")
 PY
     done; done
-    VIDEO_HW_NV_TRACE=1 $VH decode $IN --backend nvidia --to rgb24 -o /dev/null -q 2>&1 | grep -E "probe|Create|Destroy|kernel|close" | sort | uniq -c | head -20
+    m1=$($VH decode $IN --backend nvidia --md5 --parallel 1 -q); ma=$($VH decode $IN --backend nvidia --md5 -q)
+    mf=$($FF -v error -i $IN -f md5 -pix_fmt yuv420p - | sed 's/MD5=//')
+    echo "MD5 $b auto=$ma one=$m1 ffmpeg=$mf $([ "$ma" = "$m1" ] && [ "$m1" = "$mf" ] && echo ALL-EQUAL || echo DIFFER)"
+    echo "== trace (VIDEO_HW_NV_TRACE=1, --to rgb24 -o /dev/null): the timeline of start-up, sessions and close"
+    s0=$(date +%s.%N); VIDEO_HW_NV_TRACE=1 $VH decode $IN --backend nvidia --to rgb24 -o /dev/null -q 2> /tmp/onefile.trace; e0=$(date +%s.%N)
+    grep -E "probe|Create|Destroy|kernel|flush" /tmp/onefile.trace | head -60; echo "TRACE-WALL $b $(python3 -c "print(f'{$e0-$s0:.3f}')") s"
     for r in $(seq ${ROUNDS:-3}); do
       t "$b gpu video-hw auto" $n $VH decode $IN --backend nvidia -q
       t "$b gpu video-hw p1" $n $VH decode $IN --backend nvidia --parallel 1 -q
@@ -191,6 +196,10 @@ PY
       t "$b rgb24 video-hw p1" $n $VH decode $IN --backend nvidia --to rgb24 --parallel 1 -o /dev/null -q
       t "$b rgb24 ffmpeg" $n $FF -hide_banner -nostdin -v error -hwaccel cuda -i $IN -pix_fmt rgb24 -f rawvideo -y /dev/null
       t "$b rgb24 ffmpeg-cpu" $n $FF -hide_banner -nostdin -v error -i $IN -pix_fmt rgb24 -f rawvideo -y /dev/null
+      for p in ${PARS:-}; do
+        t "$b gpu video-hw p$p" $n $VH decode $IN --backend nvidia --parallel $p -q
+        t "$b rgb24 video-hw p$p" $n $VH decode $IN --backend nvidia --to rgb24 --parallel $p -o /dev/null -q
+      done
     done
   done
   python3 - "$out/onefile.txt" <<'PY'

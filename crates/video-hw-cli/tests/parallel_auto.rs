@@ -52,7 +52,11 @@ fn parallel_auto_gives_the_one_session_md5_on_every_conformance_stream() {
             auto.unwrap_or_else(|| panic!("{}: --parallel auto failed", f[0])),
             three.unwrap_or_else(|| panic!("{}: --parallel 3 failed", f[0])),
         );
-        assert_eq!(auto["md5"], one["md5"], "{}: auto against one session", f[0]);
+        assert_eq!(
+            auto["md5"], one["md5"],
+            "{}: auto against one session",
+            f[0]
+        );
         assert_eq!(three["md5"], one["md5"], "{}: 3 against one session", f[0]);
         assert_eq!(auto["frames"], one["frames"], "{}", f[0]);
         compared += 1;
@@ -97,7 +101,10 @@ fn parallel_auto_shares_a_users_mp4_among_the_engines_with_ffmpegs_md5() {
     let auto = decode_report(mp4s, &[]).expect("auto decodes");
     let one = decode_report(mp4s, &["--parallel", "1"]).expect("one session decodes");
     assert_eq!(auto["md5"], one["md5"]);
-    assert_eq!(auto["md5"].as_str().unwrap(), ffmpeg_md5_as(&mp4, "yuv420p"));
+    assert_eq!(
+        auto["md5"].as_str().unwrap(),
+        ffmpeg_md5_as(&mp4, "yuv420p")
+    );
     assert_eq!(auto["frames"], 240);
     // OpenH264 decodes on one thread: one session per core (at most 4 here: 240 frames of at
     // least 60 each). FFmpeg threads one decode itself: one session.
@@ -127,4 +134,48 @@ fn parallel_accepts_auto_or_a_count_and_refuses_zero() {
     assert!(stderr(&o).contains("auto"), "{}", stderr(&o));
     let o = video_hw(&["decode", "--help"]);
     assert!(stdout(&o).contains("--parallel <auto|N>"), "{}", stdout(&o));
+}
+
+#[test]
+fn an_open_gop_hevc_stream_is_cut_at_its_cra_pictures_with_ffmpegs_md5() {
+    if !have_ffmpeg() {
+        return;
+    }
+    // x265's default GOPs are open: CRA pictures with RASL pictures, one IDR picture.
+    let hevc = temp("open-gop.hevc");
+    let path = hevc.to_str().unwrap();
+    ffmpeg_run(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=320x240:rate=30",
+        "-frames:v",
+        "150",
+        "-c:v",
+        "libx265",
+        "-g",
+        "30",
+        "-bf",
+        "3",
+        "-x265-params",
+        "log-level=error:open-gop=1",
+        "-pix_fmt",
+        "yuv420p",
+        path,
+    ]);
+    let Some(one) = decode_report(path, &["--parallel", "1"]) else {
+        // No HEVC decoder in this build (the default one has OpenH264 only).
+        eprintln!("SKIPPED: no software HEVC decoder in this build");
+        assert!(!cfg!(feature = "sw-ffmpeg"), "sw-ffmpeg decodes HEVC");
+        return;
+    };
+    let three = decode_report(path, &["--parallel", "3"]).expect("--parallel 3 decodes");
+    assert!(three["segments"].as_u64() >= Some(3), "{three}");
+    assert_eq!(three["md5"], one["md5"]);
+    assert_eq!(three["frames"], 150);
+    assert_eq!(
+        one["md5"].as_str().unwrap(),
+        ffmpeg_md5_as(&hevc, "yuv420p")
+    );
+    let _ = std::fs::remove_file(hevc);
 }

@@ -41,7 +41,9 @@ pub fn nvdec_counters() -> NvdecCounters {
     feature = "backend-nvidia",
     any(target_os = "linux", target_os = "windows")
 ))]
-pub fn utilization_monitor(gpu: u32) -> crate::api::error::Result<crate::metrics::UtilizationMonitor> {
+pub fn utilization_monitor(
+    gpu: u32,
+) -> crate::api::error::Result<crate::metrics::UtilizationMonitor> {
     let nvml = crate::backend::nvidia::nvml::Nvml::open(gpu)
         .map_err(crate::api::error::VideoError::unsupported)?;
     Ok(crate::metrics::UtilizationMonitor::start(

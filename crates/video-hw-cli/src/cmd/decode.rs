@@ -3,13 +3,13 @@
 mod parallel;
 
 use crate::decode_source::Source;
-use parallel::{Planned, decode_parallel};
 use crate::output_file::is_std;
 use crate::progress::Progress;
 use crate::sink::{FrameSink, Layout};
 use crate::{json_out, stop, y4m_io};
 use anyhow::{Context, Result, bail};
 use clap::Args;
+use parallel::{Planned, decode_parallel};
 use serde::Serialize;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -57,13 +57,13 @@ pub struct DecodeArgs {
     #[arg(long)]
     pub metrics: bool,
     /// Decode the one input with several sessions at once: `auto` (the default) or a number
-    /// (1: one session). The stream is cut at IDR pictures and each session takes the next
-    /// piece (on NVIDIA each session runs on an NVDEC engine of its own); frames come out in
-    /// stream order, exactly as from one session. `auto` uses one session per engine of the
-    /// backend (NVDEC engines; CPU cores for OpenH264; 1 for FFmpeg, which threads itself),
-    /// fewer for a short stream, few IDR pictures or large frames, and only for an H.264 or
-    /// HEVC file of at most 1 GiB (read into memory). Memory: a session ahead of the output
-    /// holds up to one piece of frames.
+    /// (1: one session). The stream is cut at random-access pictures (IDR; HEVC CRA) and each
+    /// session takes the next piece (on NVIDIA each session runs on an NVDEC engine of its
+    /// own); frames come out in stream order, exactly as from one session. `auto` uses one
+    /// session per engine of the backend (NVDEC engines; CPU cores for OpenH264; 1 for
+    /// FFmpeg, which threads itself), fewer for a short stream, few random-access pictures or
+    /// large frames, and only for an H.264 or HEVC file of at most 1 GiB (read into memory).
+    /// Memory: a session ahead of the output holds up to one piece of frames.
     #[arg(long, default_value = "auto", value_name = "auto|N")]
     pub parallel: Parallelism,
     /// Bytes handed to the decoder per submit. Small enough that the inputs in flight hold

@@ -22,7 +22,7 @@ pub fn decode_engines(backend: Backend, codec: Codec) -> usize {
         ))]
         Backend::Nvidia => super::nvidia::nvdec_engines(codec).max(1),
         Backend::Software => {
-            let report = probe_for(Backend::Software, true);
+            let report = probe_for(Backend::Software, true, codec);
             let first = report.decode.iter().find(|c| c.codec == codec);
             if first.is_some_and(|c| c.implementation.starts_with("openh264")) {
                 std::thread::available_parallelism()

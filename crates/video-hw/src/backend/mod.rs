@@ -221,7 +221,7 @@ pub struct Selection {
 
 /// What `backend` offers for decoding (`decode`) or encoding. Decode selection does not ask
 /// NVIDIA whether NVENC works: that opens an encode session, which a decode-only process
-/// should not pay for at start-up.
+/// should not pay for at start-up; nor NVDEC about other codecs than `codec`.
 #[cfg_attr(
     not(all(
         feature = "backend-nvidia",
@@ -229,14 +229,15 @@ pub struct Selection {
     )),
     allow(unused_variables)
 )]
-fn probe_for(backend: Backend, decode: bool) -> BackendReport {
+fn probe_for(backend: Backend, decode: bool, codec: Codec) -> BackendReport {
     #[cfg(all(
         feature = "backend-nvidia",
         any(target_os = "linux", target_os = "windows")
     ))]
     if decode && backend == Backend::Nvidia {
-        return nvidia::probe_decode();
+        return nvidia::probe_decode_codec(codec);
     }
+    let _ = codec;
     probe_one(backend)
 }
 
@@ -250,7 +251,7 @@ fn select(requested: Backend, codec: Codec, decode: bool) -> Result<(Selection, 
         }
     };
     if requested != Backend::Auto {
-        let report = probe_for(requested, decode);
+        let report = probe_for(requested, decode, codec);
         if !report.available {
             return Err(VideoError::unsupported(format!(
                 "backend {requested} is not available: {}",
@@ -276,7 +277,7 @@ fn select(requested: Backend, codec: Codec, decode: bool) -> Result<(Selection, 
     }
     let mut passed = Vec::new();
     for b in Backend::CONCRETE {
-        let report = probe_for(b, decode);
+        let report = probe_for(b, decode, codec);
         if serves(&report) {
             let reason = if passed.is_empty() {
                 format!("auto: {b} is the best available backend for {codec} {what}")
@@ -393,7 +394,7 @@ pub(crate) fn decoder_chain(
             .skip_while(|b| *b != selected)
             .skip(1)
             .filter(|b| delivers(*b, config.output));
-        for backend in later.filter(|b| probe_for(*b, true).decodes(config.codec)) {
+        for backend in later.filter(|b| probe_for(*b, true, config.codec).decodes(config.codec)) {
             if let Ok(factory) = decoder_factory(backend, config) {
                 chain.push(Candidate { backend, factory });
             }

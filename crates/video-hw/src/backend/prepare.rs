@@ -2,7 +2,7 @@
 //! `cuInit`, the primary context and the decoder capabilities, about 250 ms) begun on a
 //! thread of its own while the caller opens and parses its input.
 
-use super::{Backend, probe_for};
+use super::Backend;
 
 /// Begins the start-up of the backend(s) a decode on `requested` may use, on a thread of its
 /// own, and returns at once. The first session opened afterwards finds the work done, or
@@ -19,6 +19,10 @@ pub fn prepare_decode(requested: Backend) {
     let _ = std::thread::Builder::new()
         .name("video-hw-prepare".into())
         .spawn(|| {
-            probe_for(Backend::Nvidia, true);
+            #[cfg(all(
+                feature = "backend-nvidia",
+                any(target_os = "linux", target_os = "windows")
+            ))]
+            super::nvidia::prepare();
         });
 }

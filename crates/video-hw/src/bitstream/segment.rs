@@ -32,6 +32,16 @@ pub struct Segment {
     /// Bytes of parameter sets prepended (0 for the first segment and for segments that
     /// carry their own).
     pub prepended: usize,
+    /// Access units of the next segment appended to this one's data, so that pictures which
+    /// need this segment's pictures as references come out here (HEVC: a CRA picture and its
+    /// RASL pictures, see [`super::split_at_random_access`]); 0 for a cut at an IDR picture.
+    pub lookahead: usize,
+    /// Leading access units of this segment left out of its data (the RASL pictures of the
+    /// CRA picture it starts with, which the segment before decodes).
+    pub skipped: usize,
+    /// Frames to drop at the end of this segment's output (in output order): the appended
+    /// CRA picture, which the next segment outputs.
+    pub drop_last: usize,
 }
 
 /// Whether the access unit holds an IDR picture (a segment may start there).
@@ -74,6 +84,9 @@ pub fn split_at_idr(codec: Codec, units: &[AccessUnit], min_access_units: usize)
                 access_units: 0,
                 prepended: data.len(),
                 data,
+                lookahead: 0,
+                skipped: 0,
+                drop_last: 0,
             });
         }
         for n in &au.nals {
@@ -92,7 +105,7 @@ pub fn split_at_idr(codec: Codec, units: &[AccessUnit], min_access_units: usize)
 }
 
 /// The cached parameter sets, but those the access unit carries itself (byte for byte).
-fn missing_parameter_sets(
+pub(super) fn missing_parameter_sets(
     codec: Codec,
     params: &ParameterSetCache,
     au: &AccessUnit,

@@ -159,8 +159,14 @@ mod tests {
     #[test]
     fn the_report_gives_mean_and_peak_of_the_readings() {
         let samples = [
-            UtilizationSample { decoder: 84, gpu: 10 },
-            UtilizationSample { decoder: 100, gpu: 30 },
+            UtilizationSample {
+                decoder: 84,
+                gpu: 10,
+            },
+            UtilizationSample {
+                decoder: 100,
+                gpu: 30,
+            },
         ];
         let r = UtilizationReport::of("x".into(), &samples);
         assert_eq!((r.samples, r.decoder_max, r.gpu_max), (2, 100, 30));

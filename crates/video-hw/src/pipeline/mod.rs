@@ -21,11 +21,11 @@ mod tests;
 pub use config::{PipelineConfig, StalePolicy};
 // The transform pool's in-flight credits, also the pipeline's (defined in `transform`).
 pub use crate::transform::{CreditGuard, Credits};
-pub use queue::{BoundedQueue, PopError, QueueReceiver, QueueSender, QueueStats};
 pub use parallel_plan::{
     AUTO_MAX_STREAM_BYTES, AUTO_MEMORY_BUDGET, AUTO_MIN_FRAMES_PER_SESSION, ParallelPlan,
     Parallelism,
 };
+pub use queue::{BoundedQueue, PopError, QueueReceiver, QueueSender, QueueStats};
 pub use scheduler::{PipelineScheduler, PipelineSummary};
 pub use segmented::{
     SegmentedConfig, SegmentedSummary, decode_segmented, decode_segmented_with_metrics,

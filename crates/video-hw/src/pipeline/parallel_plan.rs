@@ -65,7 +65,7 @@ const MIN_SEGMENT: usize = 30;
 /// A stream cut for several sessions, and how many.
 #[derive(Debug, Clone)]
 pub struct ParallelPlan {
-    /// The stream cut at IDR pictures (each piece decodes on its own).
+    /// The stream cut at IDR pictures, and HEVC CRA pictures (each piece decodes on its own).
     pub segments: Vec<Segment>,
     /// The sessions' configuration, with an output queue deep enough for a whole piece.
     pub config: DecoderConfig,
@@ -104,7 +104,8 @@ impl ParallelPlan {
     ///
     /// [`Parallelism::Auto`] takes the smallest of: the backend's engines for the codec; the
     /// frames over [`AUTO_MIN_FRAMES_PER_SESSION`]; the pieces the stream can be cut into at
-    /// IDR pictures (each at least a quarter of an even share, and 30 access units); and the
+    /// random-access pictures (IDR; HEVC CRA: [`bitstream::split_at_random_access`]; each at least
+    /// a quarter of an even share, and 30 access units); and the
     /// sessions whose waiting frames (each holds its longest piece) fit in
     /// [`AUTO_MEMORY_BUDGET`]. An explicit number is taken as given, limited only by the
     /// pieces. Memory: a session ahead of the caller holds up to a whole piece of frames.
@@ -135,7 +136,7 @@ impl ParallelPlan {
         };
         let min = (frames / (4 * wanted)).max(MIN_SEGMENT);
         let segments = if wanted > 1 {
-            bitstream::split_at_idr(codec, units, min)
+            bitstream::split_at_random_access(codec, units, min)
         } else {
             Vec::new()
         };
@@ -161,7 +162,7 @@ impl ParallelPlan {
         let segments = if sessions > 1 {
             segments
         } else {
-            bitstream::split_at_idr(codec, units, usize::MAX)
+            bitstream::split_at_random_access(codec, units, usize::MAX)
         };
         let mut segmented = SegmentedConfig::new(sessions);
         segmented.frames_ahead = segments.iter().map(|s| s.access_units).max().unwrap_or(1);

@@ -190,6 +190,30 @@ impl PipelineScheduler {
         chunk_size: usize,
         frames_ahead: usize,
         decoders: Vec<D>,
+        on_item: impl FnMut(Result<DecodedFrame>) -> Result<()>,
+    ) -> Result<PipelineSummary> {
+        let keep_all = vec![0; segments.len()];
+        self.run_segments_trimmed(
+            segments,
+            &keep_all,
+            chunk_size,
+            frames_ahead,
+            decoders,
+            on_item,
+        )
+    }
+
+    /// [`PipelineScheduler::run_segments`], dropping the last `drop_last[i]` frames (in
+    /// output order) of segment `i`: what a segment decoded past its end only to output the
+    /// pictures before it (an HEVC CRA picture after its RASL pictures, see
+    /// [`crate::bitstream::split_at_random_access`]).
+    pub fn run_segments_trimmed<D: DecodeStage>(
+        &self,
+        segments: &[&[u8]],
+        drop_last: &[usize],
+        chunk_size: usize,
+        frames_ahead: usize,
+        decoders: Vec<D>,
         mut on_item: impl FnMut(Result<DecodedFrame>) -> Result<()>,
     ) -> Result<PipelineSummary> {
         let lanes = decoders
@@ -211,7 +235,7 @@ impl PipelineScheduler {
             });
             drop(queues);
             let result = started.and_then(|()| {
-                consume_in_order(receivers, &mut |item| {
+                consume_in_order(receivers, drop_last, &mut |item| {
                     errors += u64::from(item.is_err());
                     on_item(item)
                 })

@@ -2,7 +2,10 @@
 //! [`PipelineScheduler`] ([`PipelineScheduler::run_segments`]).
 //!
 //! The stream is cut into segments that start at IDR pictures
-//! ([`split_at_idr`](crate::bitstream::split_at_idr)). Each session runs in a lane of the
+//! ([`split_at_idr`](crate::bitstream::split_at_idr)) or, in HEVC, also at CRA pictures
+//! ([`split_at_random_access`](crate::bitstream::split_at_random_access): a segment then
+//! decodes the next CRA picture's RASL pictures and drops that CRA picture, see
+//! [`Segment::drop_last`](crate::bitstream::Segment::drop_last)). Each session runs in a lane of the
 //! scheduler that takes the next segment not yet taken, decodes it to its end and flushes.
 //! The caller gets the frames in stream order: all of segment 0, then all of segment 1, and
 //! so on. A lane ahead of the caller holds at most `frames_ahead` frames of its segment before
@@ -116,11 +119,16 @@ pub fn decode_segmented_with_metrics(
         conversion: group.conversion(),
     };
     let data: Vec<&[u8]> = segments.iter().map(|s| s.data.as_slice()).collect();
+    let drop_last: Vec<usize> = segments.iter().map(|s| s.drop_last).collect();
     let scheduler = PipelineScheduler::new(PipelineConfig::default(), metrics.clone());
-    let run =
-        scheduler.run_segments(&data, cfg.chunk_size, cfg.frames_ahead, sessions, |item| {
-            on_frame(item.and_then(|f| group.finish(f)))
-        })?;
+    let run = scheduler.run_segments_trimmed(
+        &data,
+        &drop_last,
+        cfg.chunk_size,
+        cfg.frames_ahead,
+        sessions,
+        |item| on_frame(item.and_then(|f| group.finish(f))),
+    )?;
     summary.frames = run.frames_delivered;
     Ok(summary)
 }

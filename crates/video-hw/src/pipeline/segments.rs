@@ -94,20 +94,29 @@ impl<'a> SegmentClaims<'a> {
     }
 }
 
-/// Hands the items of every segment's queue to `on_item`, segment after segment, and counts
-/// the frames; stops at the first error `on_item` returns.
+/// Hands the items of every segment's queue to `on_item`, segment after segment, but the
+/// last `drop_last[i]` frames of segment `i`, and counts the frames; stops at the first error
+/// `on_item` returns.
 pub(super) fn consume_in_order(
     receivers: Vec<Receiver<SegmentItem>>,
+    drop_last: &[usize],
     on_item: &mut dyn FnMut(SegmentItem) -> Result<()>,
 ) -> Result<u64> {
     let mut frames = 0;
-    for rx in receivers {
+    for (i, rx) in receivers.into_iter().enumerate() {
+        let hold = drop_last.get(i).copied().unwrap_or(0);
+        let mut held = std::collections::VecDeque::with_capacity(hold + 1);
         // The queue closes when its lane has flushed the segment (or stopped).
         for item in rx {
-            if item.is_ok() {
-                frames += 1;
+            if item.is_err() {
+                on_item(item)?;
+                continue;
             }
-            on_item(item)?;
+            held.push_back(item);
+            if held.len() > hold {
+                frames += 1;
+                on_item(held.pop_front().expect("longer than hold"))?;
+            }
         }
     }
     Ok(frames)

@@ -142,7 +142,12 @@ impl Ffmpeg {
             v.extend(strings(&["-pix_fmt", &name]));
         }
         match write_to {
-            Some(path) => v.extend(strings(&["-f", "rawvideo", "-y", &path.display().to_string()])),
+            Some(path) => v.extend(strings(&[
+                "-f",
+                "rawvideo",
+                "-y",
+                &path.display().to_string(),
+            ])),
             None => v.extend(strings(&["-f", "null", "-"])),
         }
         v

@@ -134,8 +134,7 @@ pub(super) fn decode_parallel(
         conversion: summary.conversion,
         segments: Some(summary.segments),
         open_seconds: (split + summary.open_time).as_secs_f64(),
-        first_frame_seconds: first_frame
-            .map(|t| t.saturating_sub(summary.open_time).as_secs_f64()),
+        first_frame_seconds: first_frame.map(|t| t.saturating_sub(summary.open_time).as_secs_f64()),
         last_frame_seconds: None,
         seconds,
         fps: frames as f64 / seconds.max(1e-9),

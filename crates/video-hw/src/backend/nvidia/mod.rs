@@ -21,7 +21,9 @@ use crate::api::error::{Result, VideoError};
 pub(crate) use cuda::{rgb, transform as cuda_transform};
 pub(crate) use nvenc::encoder_factory;
 pub use nvenc::{nvenc_abi_layout, nvenc_open_check};
-pub(crate) use probe::{decode_capability, environment, nvdec_engines, probe, probe_decode};
+pub(crate) use probe::{
+    decode_capability, environment, nvdec_engines, prepare, probe, probe_decode_codec,
+};
 use std::sync::OnceLock;
 
 /// A factory that builds the NVDEC decoder on the session's worker thread.

@@ -29,7 +29,8 @@ struct NvmlUtilization {
 type FnInit = unsafe extern "C" fn() -> NvmlReturn;
 type FnShutdown = unsafe extern "C" fn() -> NvmlReturn;
 type FnHandleByIndex = unsafe extern "C" fn(c_uint, *mut NvmlDevice) -> NvmlReturn;
-type FnDecoderUtilization = unsafe extern "C" fn(NvmlDevice, *mut c_uint, *mut c_uint) -> NvmlReturn;
+type FnDecoderUtilization =
+    unsafe extern "C" fn(NvmlDevice, *mut c_uint, *mut c_uint) -> NvmlReturn;
 type FnUtilizationRates = unsafe extern "C" fn(NvmlDevice, *mut NvmlUtilization) -> NvmlReturn;
 type FnDeviceName = unsafe extern "C" fn(NvmlDevice, *mut c_char, c_uint) -> NvmlReturn;
 
@@ -62,7 +63,12 @@ impl Nvml {
             // nvml.h declares for it.
             unsafe { lib.get::<*const c_void>(name) }
                 .map(|s| *s)
-                .map_err(|e| format!("{NVML_LIBRARY} lacks {}: {e}", String::from_utf8_lossy(name)))
+                .map_err(|e| {
+                    format!(
+                        "{NVML_LIBRARY} lacks {}: {e}",
+                        String::from_utf8_lossy(name)
+                    )
+                })
         };
         // SAFETY (the transmutes): each pointer is the named NVML function, whose prototype
         // in nvml.h is the type it becomes.
@@ -79,7 +85,8 @@ impl Nvml {
         let rates: FnUtilizationRates =
             unsafe { std::mem::transmute(sym(b"nvmlDeviceGetUtilizationRates\0")?) };
         // SAFETY: as above.
-        let device_name: FnDeviceName = unsafe { std::mem::transmute(sym(b"nvmlDeviceGetName\0")?) };
+        let device_name: FnDeviceName =
+            unsafe { std::mem::transmute(sym(b"nvmlDeviceGetName\0")?) };
         // SAFETY: no arguments; NVML counts its initialisations.
         let status = unsafe { init() };
         if status != NVML_SUCCESS {

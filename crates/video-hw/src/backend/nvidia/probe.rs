@@ -41,78 +41,125 @@ pub(crate) fn probe() -> BackendReport {
         .clone()
 }
 
-/// NVDEC engines on device 0 by codec (8-bit 4:2:0 caps' `nNumNVDECs`), set by the probe.
-static ENGINES: OnceLock<Vec<(Codec, usize)>> = OnceLock::new();
-
-/// How many NVDEC engines of device 0 decode `codec` (0 when the probe found none or the
-/// backend cannot run here).
-pub(crate) fn nvdec_engines(codec: Codec) -> usize {
-    probe_decode();
-    ENGINES
-        .get()
-        .and_then(|e| e.iter().find(|(c, _)| *c == codec))
-        .map_or(0, |(_, n)| *n)
+/// The driver, NVDEC's library and device 0's primary context, set up once per process
+/// (`cuInit` and the context are most of a short run's start-up), or why not.
+fn base() -> std::result::Result<(&'static ffi::Nvcuvid, &'static str), String> {
+    static BASE: OnceLock<std::result::Result<(&'static ffi::Nvcuvid, String), String>> =
+        OnceLock::new();
+    BASE.get_or_init(|| {
+        stats::trace_origin();
+        let t = std::time::Instant::now();
+        let (lib, device) = environment()?;
+        stats::trace("probe: libcuda, cuInit, libnvcuvid", t);
+        let t = std::time::Instant::now();
+        held_primary(0).map_err(|e| e.to_string())?;
+        stats::trace("probe: primary context", t);
+        Ok((lib, device))
+    })
+    .as_ref()
+    .map(|(lib, device)| (*lib, device.as_str()))
+    .map_err(Clone::clone)
 }
 
-/// What NVDEC offers on device 0 (encode not asked), once per process.
-pub(crate) fn probe_decode() -> BackendReport {
-    static REPORT: OnceLock<BackendReport> = OnceLock::new();
-    REPORT.get_or_init(probe_decode_uncached).clone()
+/// What NVDEC does for one codec on device 0.
+struct CodecProbe {
+    /// The 8/10-bit 4:2:0 summary, when NVDEC decodes the codec at all.
+    support: Option<CodecSupport>,
+    /// Every format NVDEC decodes exactly.
+    capability: crate::backend::DecodeCapability,
+    /// NVDEC engines that decode it (`nNumNVDECs`).
+    engines: usize,
+    /// Query failures and the engine count, for the report.
+    notes: Vec<String>,
 }
 
-fn probe_decode_uncached() -> BackendReport {
-    let t = std::time::Instant::now();
-    let (lib, device) = match environment() {
-        Ok(e) => e,
-        Err(why) => return BackendReport::unavailable(Backend::Nvidia, why),
-    };
-    stats::trace("probe: libcuda, cuInit, libnvcuvid", t);
-    let t = std::time::Instant::now();
-    let ctx = match held_primary(0) {
-        Ok(c) => c,
-        Err(e) => return BackendReport::unavailable(Backend::Nvidia, e.to_string()),
-    };
-    stats::trace("probe: primary context", t);
-    let t = std::time::Instant::now();
-    let calls = LibraryCalls::new(lib);
-    let mut decode = Vec::new();
-    let mut notes = Vec::new();
-    let mut engines = Vec::new();
-    let capabilities: Vec<_> = Codec::ALL
-        .iter()
-        .map(|c| capability::query(&calls, *c, &device, &mut notes))
-        .collect();
-    for codec in Codec::ALL {
-        let mut depths = Vec::new();
-        let (mut max_w, mut max_h) = (0, 0);
-        for depth in [8u8, 10] {
-            match query_caps(&calls, codec, depth, ffi::cudaVideoChromaFormat_420) {
-                Ok(c) if c.bIsSupported != 0 => {
-                    depths.push(depth);
-                    max_w = max_w.max(c.nMaxWidth);
-                    max_h = max_h.max(c.nMaxHeight);
-                    if depth == 8 {
-                        notes.push(format!("{codec}: {} NVDEC engine(s)", c.nNumNVDECs));
-                        engines.push((codec, usize::from(c.nNumNVDECs)));
+/// NVDEC's answers for `codec`, asked once per process and codec (`cuvidGetDecoderCaps` for
+/// each bit depth and chroma format: milliseconds each, so a decode asks only of its own
+/// codec), or why the backend cannot run.
+fn codec_probe(codec: Codec) -> std::result::Result<&'static CodecProbe, String> {
+    static PROBES: [OnceLock<std::result::Result<CodecProbe, String>>; Codec::ALL.len()] =
+        [const { OnceLock::new() }; Codec::ALL.len()];
+    let i = Codec::ALL.iter().position(|c| *c == codec).unwrap_or(0);
+    PROBES[i]
+        .get_or_init(|| {
+            let (lib, device) = base()?;
+            // The context is current on the thread that set it up; make it current here.
+            held_primary(0).map_err(|e| e.to_string())?;
+            let t = std::time::Instant::now();
+            let calls = LibraryCalls::new(lib);
+            let mut notes = Vec::new();
+            let capability = capability::query(&calls, codec, device, &mut notes);
+            let mut depths = Vec::new();
+            let (mut max_w, mut max_h, mut engines) = (0, 0, 0);
+            for depth in [8u8, 10] {
+                match query_caps(&calls, codec, depth, ffi::cudaVideoChromaFormat_420) {
+                    Ok(c) if c.bIsSupported != 0 => {
+                        depths.push(depth);
+                        max_w = max_w.max(c.nMaxWidth);
+                        max_h = max_h.max(c.nMaxHeight);
+                        if depth == 8 {
+                            notes.push(format!("{codec}: {} NVDEC engine(s)", c.nNumNVDECs));
+                            engines = usize::from(c.nNumNVDECs);
+                        }
                     }
+                    Ok(_) => {}
+                    Err(e) => notes.push(format!("{codec} {depth}-bit caps: {e}")),
                 }
-                Ok(_) => {}
-                Err(e) => notes.push(format!("{codec} {depth}-bit caps: {e}")),
             }
-        }
-        if !depths.is_empty() {
-            decode.push(CodecSupport {
+            stats::trace(&format!("probe: {codec} decoder capabilities"), t);
+            let support = (!depths.is_empty()).then(|| CodecSupport {
                 codec,
                 max_width: Some(max_w),
                 max_height: Some(max_h),
                 bit_depths: depths,
                 implementation: "nvdec".into(),
             });
+            Ok(CodecProbe {
+                support,
+                capability,
+                engines,
+                notes,
+            })
+        })
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
+/// Begins the backend's start-up and NVDEC's answers for every codec (H.264 first), for
+/// [`crate::backend::prepare_decode`] on a thread of its own.
+pub(crate) fn prepare() {
+    for codec in Codec::ALL {
+        if codec_probe(codec).is_err() {
+            return;
         }
     }
-    drop(ctx);
-    let _ = ENGINES.set(engines);
-    stats::trace("probe: decoder capabilities", t);
+}
+
+/// How many NVDEC engines of device 0 decode `codec` (0 when NVDEC does not decode it or the
+/// backend cannot run here).
+pub(crate) fn nvdec_engines(codec: Codec) -> usize {
+    codec_probe(codec).map_or(0, |p| p.engines)
+}
+
+/// What NVDEC offers on device 0 (encode not asked) for `codecs`.
+fn report_for(codecs: &[Codec]) -> BackendReport {
+    let device = match base() {
+        Ok((_, device)) => device,
+        Err(why) => return BackendReport::unavailable(Backend::Nvidia, why),
+    };
+    let mut decode = Vec::new();
+    let mut capabilities = Vec::new();
+    let mut notes = Vec::new();
+    for codec in codecs {
+        match codec_probe(*codec) {
+            Ok(p) => {
+                decode.extend(p.support.clone());
+                capabilities.push(p.capability.clone());
+                notes.extend(p.notes.iter().cloned());
+            }
+            Err(why) => return BackendReport::unavailable(Backend::Nvidia, why),
+        }
+    }
     let available = !decode.is_empty();
     BackendReport {
         backend: Backend::Nvidia,
@@ -121,7 +168,12 @@ fn probe_decode_uncached() -> BackendReport {
             format!("{device}; {}", notes.join("; "))
         } else {
             format!(
-                "{device}: NVDEC decodes neither H.264 nor HEVC here ({})",
+                "{device}: NVDEC decodes none of {} here ({})",
+                codecs
+                    .iter()
+                    .map(|c| c.name())
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 notes.join("; ")
             )
         },
@@ -131,13 +183,20 @@ fn probe_decode_uncached() -> BackendReport {
     }
 }
 
-/// What NVDEC decodes of `codec` here (from the probe, asked once per process).
+/// What NVDEC offers on device 0 for every codec (encode not asked).
+fn probe_decode() -> BackendReport {
+    report_for(&Codec::ALL)
+}
+
+/// What NVDEC offers on device 0 for `codec` alone (encode not asked): what a decode session
+/// needs, without asking NVDEC about the other codecs.
+pub(crate) fn probe_decode_codec(codec: Codec) -> BackendReport {
+    report_for(&[codec])
+}
+
+/// What NVDEC decodes of `codec` here (asked once per process).
 pub(crate) fn decode_capability(codec: Codec) -> crate::backend::DecodeCapability {
-    let report = probe_decode();
-    report
-        .decode_capabilities
-        .iter()
-        .find(|c| c.codec == codec)
-        .cloned()
-        .unwrap_or_else(|| capability::unsupported_on("this GPU", codec, Vec::new()))
+    codec_probe(codec)
+        .map(|p| p.capability.clone())
+        .unwrap_or_else(|_| capability::unsupported_on("this GPU", codec, Vec::new()))
 }

@@ -60,14 +60,28 @@ pub(crate) fn add(counter: &AtomicU64, n: u64) {
 
 /// With `VIDEO_HW_NV_TRACE=1`, prints on stderr how long `what` took since `since`: the
 /// start-up and tear-down steps of the driver, decoders and sessions (for diagnosis).
+/// Each line starts with the time since the backend began starting up (`+ms`) and the thread,
+/// so that the lines of concurrent sessions make a timeline.
 pub(crate) fn trace(what: &str, since: std::time::Instant) {
     static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     if *ON.get_or_init(|| std::env::var("VIDEO_HW_NV_TRACE").as_deref() == Ok("1")) {
+        let now = std::time::Instant::now();
+        let origin = *TRACE_ORIGIN.get_or_init(|| since);
         eprintln!(
-            "video-hw nvidia: {what}: {:.2} ms",
-            since.elapsed().as_secs_f64() * 1e3
+            "video-hw nvidia: [+{:.1} ms {:?}] {what}: {:.2} ms",
+            now.saturating_duration_since(origin).as_secs_f64() * 1e3,
+            std::thread::current().id(),
+            now.saturating_duration_since(since).as_secs_f64() * 1e3
         );
     }
+}
+
+/// When the backend began starting up: the origin of [`trace`]'s timeline.
+static TRACE_ORIGIN: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+
+/// Marks the start of the backend's start-up as the origin of [`trace`]'s timeline.
+pub(crate) fn trace_origin() {
+    TRACE_ORIGIN.get_or_init(std::time::Instant::now);
 }
 
 /// The counters so far.

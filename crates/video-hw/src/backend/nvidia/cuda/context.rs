@@ -632,7 +632,11 @@ mod tests {
         let arch = |cc| pick_cubin(&cubins, cc).map(|c| c.arch);
         assert_eq!(arch((9, 0)), Some((9, 0)), "H100/H200");
         assert_eq!(arch((8, 0)), Some((8, 0)), "A100");
-        assert_eq!(arch((8, 9)), Some((8, 6)), "Ada takes the latest sm_8x below it");
+        assert_eq!(
+            arch((8, 9)),
+            Some((8, 6)),
+            "Ada takes the latest sm_8x below it"
+        );
         assert_eq!(arch((8, 5)), Some((8, 0)));
         assert_eq!(arch((7, 5)), None, "Turing: PTX");
         assert_eq!(arch((10, 0)), None, "Blackwell: PTX");

@@ -151,9 +151,9 @@ pub fn run(args: DecodeArgs) -> Result<ExitCode> {
     if args.sessions == 1 {
         stop::install()?;
     }
-    // The backend starts (CUDA, NVDEC) while the input is opened and parsed.
-    video_hw::backend::prepare_decode(args.common.backend);
     let source = Source::open_track(&args.input, args.codec, args.chunk_size, args.track)?;
+    // The backend starts (CUDA, NVDEC) while the input is read and parsed.
+    video_hw::backend::prepare_decode(args.common.backend, source.codec);
     let codec = source.codec;
     let pixels = args.md5 || args.output.is_some() || args.to.is_some();
     let mut config = DecoderConfig::new(codec)

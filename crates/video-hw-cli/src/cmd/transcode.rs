@@ -130,11 +130,11 @@ pub fn run(args: TranscodeArgs) -> Result<ExitCode> {
     args.common.check_outputs(&[&args.output], &[&args.input])?;
     crate::sink_chunks::check_output(&args.output, args.fragmented, args.format, args.enc.codec)?;
     stop::install()?;
-    // The backend starts (CUDA, NVDEC) while the input is opened and parsed.
-    video_hw::backend::prepare_decode(args.common.backend);
     // Small pieces of an Annex-B stream keep what is in flight (drained when a signal stops
     // the run) to a few dozen pictures.
     let source = Source::open_track(&args.input, args.input_codec, 64 << 10, args.track)?;
+    // The backend starts (CUDA, NVDEC) while the encoder and the output are set up.
+    video_hw::backend::prepare_decode(args.common.backend, source.codec);
     let container_in = source.container;
     let mut notes = Vec::new();
     let audio = audio_copy::plan(

@@ -15,7 +15,7 @@ use crate::bitstream::AccessUnit;
 pub mod capability;
 mod engines;
 mod prepare;
-pub use engines::{MAX_SOFTWARE_ENGINES, decode_engines};
+pub use engines::{MAX_SOFTWARE_ENGINES, decode_engines, decode_session_cost};
 pub use prepare::prepare_decode;
 #[cfg(test)]
 mod color_paths_tests;

@@ -4,11 +4,15 @@
 
 use super::Backend;
 
-/// Begins the start-up of the backend(s) a decode on `requested` may use, on a thread of its
-/// own, and returns at once. The first session opened afterwards finds the work done, or
-/// waits for the rest of it (the probe runs once per process). Only NVIDIA has a start-up
-/// worth moving; for the other backends this does nothing.
-pub fn prepare_decode(requested: Backend) {
+use crate::api::codec::Codec;
+
+/// Begins the start-up of the backend(s) a decode of `codec` on `requested` may use, on a
+/// thread of its own, and returns at once. The first session opened afterwards finds the
+/// work done, or waits for the rest of it (the probe runs once per process). Only NVIDIA has
+/// a start-up worth moving (and asks NVDEC about `codec` alone: asking about the others
+/// would hold the driver while the sessions create their decoders); for the other backends
+/// this does nothing.
+pub fn prepare_decode(requested: Backend, codec: Codec) {
     let built = cfg!(all(
         feature = "backend-nvidia",
         any(target_os = "linux", target_os = "windows")
@@ -18,11 +22,12 @@ pub fn prepare_decode(requested: Backend) {
     }
     let _ = std::thread::Builder::new()
         .name("video-hw-prepare".into())
-        .spawn(|| {
+        .spawn(move || {
             #[cfg(all(
                 feature = "backend-nvidia",
                 any(target_os = "linux", target_os = "windows")
             ))]
-            super::nvidia::prepare();
+            super::nvidia::prepare(codec);
+            let _ = codec;
         });
 }

@@ -94,7 +94,7 @@ impl ParallelPlan {
             Parallelism::Sessions(n) => n > 1,
             Parallelism::Auto => {
                 stream_bytes.is_some_and(|b| b <= AUTO_MAX_STREAM_BYTES)
-                    && engines_for(backend, codec) > 1
+                    && engines_for(backend, codec).1 > 1
             }
         }
     }
@@ -103,7 +103,8 @@ impl ParallelPlan {
     /// `parallelism` on `backend` with `config`.
     ///
     /// [`Parallelism::Auto`] takes the smallest of: the backend's engines for the codec; the
-    /// frames over [`AUTO_MIN_FRAMES_PER_SESSION`]; the pieces the stream can be cut into at
+    /// frames over [`AUTO_MIN_FRAMES_PER_SESSION`]; the decode work (in 1080p frames) over
+    /// what one more session costs ([`backend::decode_session_cost`]); the pieces the stream can be cut into at
     /// random-access pictures (IDR; HEVC CRA: [`bitstream::split_at_random_access`]; each at least
     /// a quarter of an even share, and 30 access units); and the
     /// sessions whose waiting frames (each holds its longest piece) fit in
@@ -120,13 +121,19 @@ impl ParallelPlan {
         let (wanted, mut reason) = match parallelism {
             Parallelism::Sessions(n) => (n.max(1), format!("{n} session(s) asked for")),
             Parallelism::Auto => {
-                let engines = engines_for(backend, codec);
+                let (concrete, engines) = engines_for(backend, codec);
                 let by_length = (frames / AUTO_MIN_FRAMES_PER_SESSION).max(1);
-                if by_length < engines {
+                // Decode work in 1080p frames, against what one more session costs.
+                let (w, h, _) = picture(units, codec);
+                let work = frames as u64 * w * h / (1920 * 1080);
+                let cost = u64::from(backend::decode_session_cost(concrete)).max(1);
+                let by_work = usize::try_from(work / cost).unwrap_or(usize::MAX).max(1);
+                if by_length.min(by_work) < engines {
+                    let n = by_length.min(by_work);
                     (
-                        by_length,
+                        n,
                         format!(
-                            "auto: {engines} engine(s), but {frames} frames make {by_length} session(s) of at least {AUTO_MIN_FRAMES_PER_SESSION}"
+                            "auto: {engines} engine(s), but {frames} frames of {w}x{h} are worth {n} session(s) (each opened and closed costs about {cost} 1080p frames of decoding; at least {AUTO_MIN_FRAMES_PER_SESSION} frames each)"
                         ),
                     )
                 } else {
@@ -181,28 +188,36 @@ impl ParallelPlan {
     }
 }
 
-/// The engines of the backend `backend` picks for `codec` (1 when none can decode it).
-fn engines_for(backend: Backend, codec: Codec) -> usize {
+/// The backend `backend` picks for `codec` and its engines (1 when none can decode it).
+fn engines_for(backend: Backend, codec: Codec) -> (Backend, usize) {
     match backend::select_decoder(backend, codec) {
-        Ok(selection) => backend::decode_engines(selection.backend, codec),
-        Err(_) => 1,
+        Ok(selection) => (
+            selection.backend,
+            backend::decode_engines(selection.backend, codec),
+        ),
+        Err(_) => (backend, 1),
     }
 }
 
-/// Bytes of one decoded frame of `units` as `config` asks for it (from the first sequence
-/// parameter set; 1080p 4:2:0 8-bit when there is none).
-fn frame_bytes(units: &[AccessUnit], config: &DecoderConfig) -> u64 {
+/// Coded width, height and luma bit depth of `units` (from the first sequence parameter
+/// set; 1080p 8-bit when there is none).
+fn picture(units: &[AccessUnit], codec: Codec) -> (u64, u64, u8) {
     let info = units
         .iter()
         .flat_map(|au| au.nals.iter())
-        .find_map(|n| sps_info(config.codec, n));
-    let (w, h, depth) = info.map_or((1920, 1080, 8), |i| {
+        .find_map(|n| sps_info(codec, n));
+    info.map_or((1920, 1080, 8), |i| {
         (
             u64::from(i.coded.width()),
             u64::from(i.coded.height()),
             i.bit_depth_luma,
         )
-    });
+    })
+}
+
+/// Bytes of one decoded frame of `units` as `config` asks for it.
+fn frame_bytes(units: &[AccessUnit], config: &DecoderConfig) -> u64 {
+    let (w, h, depth) = picture(units, config.codec);
     let sample = if depth > 8 { 2 } else { 1 };
     let per_pixel_x2 = match config.output {
         DecodeOutput::Cpu(PixelFormat::Rgb24) => 6,
@@ -265,6 +280,62 @@ mod tests {
                 bytes
             ));
         }
+    }
+
+    // The SPS and PPS of the conformance stream BA_MW_D.264 (176x144), and slice heads.
+    const SPS: &[u8] = &[0x67, 0x42, 0xe0, 0x0a, 0x96, 0x52, 0x85, 0x89, 0xc8];
+    const PPS: &[u8] = &[0x68, 0xc9, 0x23, 0x88];
+    const IDR: &[u8] = &[0x65, 0x88, 0x80, 0x40, 0x01, 0x5c];
+    const P: &[u8] = &[0x21, 0x9a, 0x02, 0x05, 0x82, 0xa5];
+
+    /// `gops` GOPs of `len` access units, each starting with an IDR picture.
+    fn stream(gops: usize, len: usize) -> Vec<AccessUnit> {
+        (0..gops * len)
+            .map(|i| {
+                let nals: Vec<Vec<u8>> = if i % len == 0 {
+                    vec![SPS.to_vec(), PPS.to_vec(), IDR.to_vec()]
+                } else {
+                    vec![P.to_vec()]
+                };
+                AccessUnit::from_nals(Codec::H264, nals, None)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_count_asked_for_is_taken_and_each_session_holds_its_longest_piece() {
+        let units = stream(8, 40);
+        let config = DecoderConfig::new(Codec::H264);
+        let plan = ParallelPlan::new(Backend::Software, config, &units, Parallelism::Sessions(3));
+        assert_eq!(plan.sessions(), 3);
+        assert!(plan.segments.len() >= 3, "{}", plan.segments.len());
+        let longest = plan.segments.iter().map(|s| s.access_units).max().unwrap();
+        assert_eq!(plan.segmented.frames_ahead, longest);
+        assert!(plan.config.output_queue >= longest);
+        assert_eq!(
+            plan.segments.iter().map(|s| s.access_units).sum::<usize>(),
+            units.len()
+        );
+    }
+
+    #[test]
+    fn more_sessions_than_pieces_are_not_opened() {
+        let units = stream(2, 40);
+        let config = DecoderConfig::new(Codec::H264);
+        let plan = ParallelPlan::new(Backend::Software, config, &units, Parallelism::Sessions(6));
+        assert_eq!(plan.sessions(), 2);
+        assert!(plan.reason.contains("2 piece(s)"), "{}", plan.reason);
+    }
+
+    #[test]
+    fn auto_gives_a_short_stream_one_session_and_one_piece() {
+        // 50 frames: fewer than two sessions' worth, whatever the engines.
+        let units = stream(5, 10);
+        let config = DecoderConfig::new(Codec::H264);
+        let plan = ParallelPlan::new(Backend::Software, config, &units, Parallelism::Auto);
+        assert_eq!(plan.sessions(), 1, "{}", plan.reason);
+        assert_eq!(plan.segments.len(), 1);
+        assert_eq!(plan.segments[0].access_units, 50);
     }
 
     #[test]

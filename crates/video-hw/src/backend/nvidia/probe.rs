@@ -125,14 +125,10 @@ fn codec_probe(codec: Codec) -> std::result::Result<&'static CodecProbe, String>
         .map_err(Clone::clone)
 }
 
-/// Begins the backend's start-up and NVDEC's answers for every codec (H.264 first), for
+/// The backend's start-up and NVDEC's answers for `codec`, for
 /// [`crate::backend::prepare_decode`] on a thread of its own.
-pub(crate) fn prepare() {
-    for codec in Codec::ALL {
-        if codec_probe(codec).is_err() {
-            return;
-        }
-    }
+pub(crate) fn prepare(codec: Codec) {
+    let _ = codec_probe(codec);
 }
 
 /// How many NVDEC engines of device 0 decode `codec` (0 when NVDEC does not decode it or the

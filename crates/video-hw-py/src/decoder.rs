@@ -3,7 +3,7 @@
 use crate::batch::FrameBatch;
 use crate::errors::to_py;
 use crate::frame::{Frame, Layout};
-use crate::reader::{self, Reader, Settings};
+use crate::reader::{self, Fetched, Reader, Settings};
 use crate::source::{Input, Source};
 use pyo3::exceptions::{PyIndexError, PyTypeError};
 use pyo3::prelude::*;
@@ -198,7 +198,12 @@ impl VideoDecoder {
                 }
             })
             .map_err(to_py)?;
-        self.wrap(py, frames, wanted)
+        match frames {
+            Fetched::Frames(f) => self.wrap(py, f, wanted),
+            Fetched::OutOfRange { index, len } => Err(PyIndexError::new_err(format!(
+                "frame index {index} is out of range ({len} frames)"
+            ))),
+        }
     }
 
     fn batch(&self, py: Python<'_>, frames: Vec<Py<Frame>>) -> PyResult<FrameBatch> {

@@ -134,6 +134,19 @@ impl Reader {
     }
 }
 
+/// What random access found.
+pub enum Fetched {
+    /// The frames, in the order asked for.
+    Frames(Vec<Arc<DecodedFrame>>),
+    /// A position past the end (`len` frames in the video).
+    OutOfRange {
+        /// The first position asked for that does not exist.
+        index: u64,
+        /// Frames in the video.
+        len: u64,
+    },
+}
+
 /// Presentation order of an MP4 track: sample indices (decode order) sorted by time.
 pub fn presentation_order(timings: &[Mp4SampleTiming]) -> Vec<u32> {
     let mut order: Vec<u32> = timings.iter().map(|t| t.index).collect();
@@ -149,14 +162,17 @@ pub fn frames_at_indexed(
     timings: &[Mp4SampleTiming],
     order: &[u32],
     wanted: &[u64],
-) -> Result<Vec<Arc<DecodedFrame>>> {
+) -> Result<Fetched> {
+    if let Some(&index) = wanted.iter().find(|&&k| k >= order.len() as u64) {
+        return Ok(Fetched::OutOfRange {
+            index,
+            len: order.len() as u64,
+        });
+    }
     // Per decode start: the latest sample to feed and the presentation times wanted.
     let mut runs: std::collections::BTreeMap<u32, (u32, Vec<i64>)> = Default::default();
     for &k in wanted {
-        let s = *usize::try_from(k)
-            .ok()
-            .and_then(|k| order.get(k))
-            .ok_or_else(|| out_of_range(k, order.len()))?;
+        let s = order[k as usize];
         let start = Mp4SampleTiming::decode_start(timings, s)?;
         let run = runs.entry(start).or_insert((s, Vec::new()));
         run.0 = run.0.max(s);
@@ -181,32 +197,35 @@ pub fn frames_at_indexed(
             )));
         }
     }
-    Ok(wanted
-        .iter()
-        .map(|&k| got[&timings[order[k as usize] as usize].pts.ticks].clone())
-        .collect())
+    Ok(Fetched::Frames(
+        wanted
+            .iter()
+            .map(|&k| got[&timings[order[k as usize] as usize].pts.ticks].clone())
+            .collect(),
+    ))
 }
 
 /// The frames at presentation positions `wanted`, by decoding from the start (inputs
 /// without a sample index).
-pub fn frames_at_sequential(reader: &mut Reader, wanted: &[u64]) -> Result<Vec<Arc<DecodedFrame>>> {
+pub fn frames_at_sequential(reader: &mut Reader, wanted: &[u64]) -> Result<Fetched> {
     let Some(&max) = wanted.iter().max() else {
-        return Ok(Vec::new());
+        return Ok(Fetched::Frames(Vec::new()));
     };
     let mut got: HashMap<u64, Arc<DecodedFrame>> = HashMap::new();
     let mut index = 0u64;
     while index <= max {
         let Some(f) = reader.next_frame()? else {
-            return Err(out_of_range(max, index as usize));
+            return Ok(Fetched::OutOfRange {
+                index: max,
+                len: index,
+            });
         };
         if wanted.contains(&index) {
             got.insert(index, Arc::new(f));
         }
         index += 1;
     }
-    Ok(wanted.iter().map(|k| got[k].clone()).collect())
-}
-
-fn out_of_range(k: u64, len: usize) -> VideoError {
-    VideoError::invalid_input(format!("frame index {k} is out of range ({len} frames)"))
+    Ok(Fetched::Frames(
+        wanted.iter().map(|k| got[k].clone()).collect(),
+    ))
 }

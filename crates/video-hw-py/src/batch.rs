@@ -1,5 +1,6 @@
 //! `video_hw.FrameBatch`: frames stacked into one contiguous host tensor, `(N, H, W, 3)` for
-//! `rgb24`, `(N, 3, H, W)` for `rgb_planar`, `(N, H * 3 / 2, W)` for the YUV formats.
+//! `rgb24`, `(N, 3, H, W)` for `rgb_planar`, `(N, H * 3 / 2, W)` for the YUV formats; CUDA
+//! frames stay separate (a list, each shared through DLPack).
 
 use crate::errors::UnsupportedError;
 use crate::frame::Frame;
@@ -8,10 +9,12 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use std::sync::Arc;
 
-/// Several frames of one size as one tensor (host memory, row-major, a copy).
-#[pyclass(module = "video_hw", frozen)]
+/// Several frames: as one tensor (host frames of one size: row-major, a copy) and as a list.
+#[pyclass(module = "video_hw", frozen, sequence)]
 pub struct FrameBatch {
-    view: TensorView,
+    /// The stacked tensor; `None` for CUDA frames.
+    view: Option<TensorView>,
+    frames: Vec<Py<Frame>>,
     /// Presentation positions of the frames.
     #[pyo3(get)]
     indices: Vec<u64>,
@@ -21,18 +24,20 @@ pub struct FrameBatch {
 }
 
 impl FrameBatch {
-    /// Stacks `frames` (all of one shape, in host memory).
+    /// Stacks `frames` (host frames must all have one shape; CUDA frames are kept as a list).
     pub fn stack(frames: &[Bound<'_, Frame>]) -> PyResult<Self> {
         let views: Vec<&TensorView> = frames.iter().map(|f| f.get().view()).collect();
-        let first = views.first().ok_or_else(|| {
-            pyo3::exceptions::PyValueError::new_err("a batch needs at least one frame")
-        })?;
-        if views.iter().any(|v| v.device != Device::Cpu) {
-            return Err(UnsupportedError::new_err(
-                "batches of CUDA frames are not made in this version: take the frames one by \
-                 one (torch.from_dlpack) and stack them on the device",
-            ));
-        }
+        let list = || frames.iter().map(|f| f.clone().unbind()).collect();
+        let indices = frames.iter().map(|f| f.get().index()).collect();
+        let pts = frames.iter().map(|f| f.get().pts()).collect();
+        let Some(first) = views.first().filter(|v| v.device == Device::Cpu) else {
+            return Ok(Self {
+                view: None,
+                frames: list(),
+                indices,
+                pts,
+            });
+        };
         if views
             .iter()
             .any(|v| v.shape != first.shape || v.bits != first.bits)
@@ -56,7 +61,7 @@ impl FrameBatch {
             step *= d;
         }
         Ok(Self {
-            view: TensorView {
+            view: Some(TensorView {
                 data: bytes.as_ptr() as u64,
                 device: Device::Cpu,
                 bits: first.bits,
@@ -64,9 +69,10 @@ impl FrameBatch {
                 strides,
                 read_only: true,
                 owner: Arc::new(bytes),
-            },
-            indices: frames.iter().map(|f| f.get().index()).collect(),
-            pts: frames.iter().map(|f| f.get().pts()).collect(),
+            }),
+            frames: list(),
+            indices,
+            pts,
         })
     }
 }
@@ -103,22 +109,49 @@ fn copy_contiguous(v: &TensorView, out: &mut Vec<u8>) {
     }
 }
 
+impl FrameBatch {
+    fn tensor(&self) -> PyResult<&TensorView> {
+        self.view.as_ref().ok_or_else(|| {
+            UnsupportedError::new_err(
+                "CUDA frames are not stacked into one tensor in this version: take them from \
+                 batch.frames (torch.from_dlpack each) and stack them on the device",
+            )
+        })
+    }
+}
+
 #[pymethods]
 impl FrameBatch {
-    /// The shape of the tensor.
+    /// The shape of the stacked tensor (`None` for CUDA frames).
     #[getter]
-    fn shape(&self) -> Vec<i64> {
-        self.view.shape.clone()
+    fn shape(&self) -> Option<Vec<i64>> {
+        self.view.as_ref().map(|v| v.shape.clone())
+    }
+
+    /// The frames, one by one.
+    #[getter]
+    fn frames(&self, py: Python<'_>) -> Vec<Py<Frame>> {
+        self.frames.iter().map(|f| f.clone_ref(py)).collect()
     }
 
     fn __len__(&self) -> usize {
-        self.indices.len()
+        self.frames.len()
+    }
+
+    fn __getitem__(&self, py: Python<'_>, i: isize) -> PyResult<Py<Frame>> {
+        let n = self.frames.len() as isize;
+        let k = if i < 0 { i + n } else { i };
+        usize::try_from(k)
+            .ok()
+            .and_then(|k| self.frames.get(k))
+            .map(|f| f.clone_ref(py))
+            .ok_or_else(|| pyo3::exceptions::PyIndexError::new_err("batch index out of range"))
     }
 
     /// NumPy's array interface (read-only).
     #[getter]
     fn __array_interface__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        self.view.array_interface(py)
+        self.tensor()?.array_interface(py)
     }
 
     /// A DLPack capsule sharing the batch's memory.
@@ -131,19 +164,20 @@ impl FrameBatch {
         dl_device: Option<(i32, i32)>,
         copy: Option<bool>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        self.view.export(py, stream, max_version, dl_device, copy)
+        self.tensor()?
+            .export(py, stream, max_version, dl_device, copy)
     }
 
     /// `(1, 0)`: host memory.
-    fn __dlpack_device__(&self) -> (i32, i32) {
-        self.view.dlpack_device()
+    fn __dlpack_device__(&self) -> PyResult<(i32, i32)> {
+        Ok(self.tensor()?.dlpack_device())
     }
 
     fn __repr__(&self) -> String {
         format!(
             "FrameBatch(n={}, shape={:?}, indices={:?})",
             self.indices.len(),
-            self.view.shape,
+            self.view.as_ref().map(|v| &v.shape),
             self.indices
         )
     }

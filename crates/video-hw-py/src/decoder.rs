@@ -111,8 +111,9 @@ pub struct VideoDecoder {
     gpu: i32,
     metadata: Metadata,
     backend: Backend,
-    /// The reader random access uses (its session is reused from one call to the next).
-    random: Mutex<Reader>,
+    /// The reader opened with the decoder: the first iteration takes it while it is fresh,
+    /// else random access uses it (its session reused from one call to the next).
+    reader: Mutex<Option<Reader>>,
     timings: OnceLock<Option<(Vec<Mp4SampleTiming>, Vec<u32>)>>,
 }
 
@@ -155,12 +156,25 @@ fn parse_device(device: &str) -> Result<Option<u32>, VideoError> {
 }
 
 impl VideoDecoder {
+    /// Runs `f` on the decoder's own reader, opening a new one if an iteration took it.
+    fn with_reader<T>(
+        &self,
+        f: impl FnOnce(&mut Reader) -> video_hw::Result<T>,
+    ) -> video_hw::Result<T> {
+        let mut guard = lock(&self.reader);
+        let reader = match guard.as_mut() {
+            Some(r) => r,
+            None => guard.insert(Reader::open(&self.input, self.settings)?),
+        };
+        f(reader)
+    }
+
     fn timings(&self, py: Python<'_>) -> PyResult<Option<&(Vec<Mp4SampleTiming>, Vec<u32>)>> {
         if let Some(t) = self.timings.get() {
             return Ok(t.as_ref());
         }
         let computed = py
-            .detach(|| lock(&self.random).source.sample_timings().transpose())
+            .detach(|| self.with_reader(|r| r.source.sample_timings().transpose()))
             .map_err(to_py)?
             .map(|t| {
                 let order = reader::presentation_order(&t);
@@ -187,15 +201,16 @@ impl VideoDecoder {
         let (input, settings) = (&self.input, self.settings);
         let frames = py
             .detach(|| {
-                let mut r = lock(&self.random);
-                match timings {
-                    Some((t, order)) => reader::frames_at_indexed(&mut r, t, order, wanted),
+                self.with_reader(|r| match timings {
+                    Some((t, order)) => reader::frames_at_indexed(r, t, order, wanted),
                     None => {
                         // No index: a new pass from the start each time.
-                        *r = Reader::open(input, settings)?;
-                        reader::frames_at_sequential(&mut r, wanted)
+                        if !r.is_fresh() {
+                            *r = Reader::open(input, settings)?;
+                        }
+                        reader::frames_at_sequential(r, wanted)
                     }
-                }
+                })
             })
             .map_err(to_py)?;
         match frames {
@@ -246,7 +261,7 @@ impl VideoDecoder {
             layout,
             settings,
             gpu: i32::try_from(settings.gpu).unwrap_or(0),
-            random: Mutex::new(opened),
+            reader: Mutex::new(Some(opened)),
             timings: OnceLock::new(),
         })
     }
@@ -273,10 +288,22 @@ impl VideoDecoder {
         })
     }
 
-    /// Iterates over every frame in presentation order (a new pass each time).
+    /// Iterates over every frame in presentation order (a new pass each time; the first one
+    /// uses the session opened with the decoder).
     fn __iter__(&self, py: Python<'_>) -> PyResult<FrameIter> {
         let (input, settings) = (&self.input, self.settings);
-        let reader = py.detach(|| Reader::open(input, settings)).map_err(to_py)?;
+        let reader = py
+            .detach(|| {
+                let mut guard = lock(&self.reader);
+                match guard.take() {
+                    Some(r) if r.is_fresh() => Ok(r),
+                    other => {
+                        *guard = other;
+                        Reader::open(input, settings)
+                    }
+                }
+            })
+            .map_err(to_py)?;
         Ok(FrameIter {
             reader: Mutex::new(reader),
             layout: self.layout,

@@ -31,6 +31,8 @@ pub struct Reader {
     pending: Option<video_hw::DecodeInput>,
     input_done: bool,
     flushed: bool,
+    /// Whether anything was read or decoded yet.
+    used: bool,
 }
 
 impl Reader {
@@ -52,6 +54,7 @@ impl Reader {
             pending: None,
             input_done: false,
             flushed: false,
+            used: false,
         })
     }
 
@@ -60,8 +63,14 @@ impl Reader {
         self.session.backend()
     }
 
+    /// Whether nothing was read or decoded yet (a first pass can use this reader).
+    pub fn is_fresh(&self) -> bool {
+        !self.used
+    }
+
     /// The next frame in presentation order, `None` at the end of the stream.
     pub fn next_frame(&mut self) -> Result<Option<DecodedFrame>> {
+        self.used = true;
         loop {
             if let Some(f) = self.session.try_reap()? {
                 return Ok(Some(f));
@@ -101,6 +110,7 @@ impl Reader {
         last: u32,
         keep: &mut dyn FnMut(DecodedFrame),
     ) -> Result<()> {
+        self.used = true;
         self.source.seek_to_sample(start)?;
         self.pending = None;
         for _ in start..=last {

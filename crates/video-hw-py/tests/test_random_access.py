@@ -72,3 +72,19 @@ def test_iteration_restarts_and_gives_presentation_order(clip_mp4):
     second = [f.index for f in dec]
     assert second == list(range(50))
     assert first == sorted(first) and len(first) == 50
+
+
+def test_a_batch_is_also_a_list_of_its_frames(clip_mp4):
+    batch = video_hw.VideoDecoder(clip_mp4).get_frames_at([7, 2])
+    assert [f.index for f in batch.frames] == [7, 2]
+    assert batch[-1].index == 2 and len(batch) == 2
+    assert np.array_equal(np.asarray(batch[0]), np.asarray(batch)[0])
+
+
+def test_the_first_pass_and_random_access_share_nothing_visible(clip_mp4):
+    dec = video_hw.VideoDecoder(clip_mp4)
+    it = iter(dec)  # takes the session opened with the decoder
+    first = np.array(next(it))
+    picked = np.asarray(dec.get_frames_at([0]))[0]  # opens its own
+    assert np.array_equal(first, picked)
+    assert sum(1 for _ in it) == 49

@@ -34,9 +34,9 @@ def test_a_missing_file_and_bad_arguments_are_invalid_input(tmp_path, clip_mp4):
 
 
 def test_a_truncated_mp4_is_an_invalid_bitstream(clip_mp4):
-    data = clip_mp4.read_bytes()
+    data = clip_mp4.read_bytes()  # ffmpeg writes the moov last: a third of the file has none
     with pytest.raises(video_hw.InvalidBitstreamError):
-        video_hw.VideoDecoder(data[: len(data) // 3] if data[4:8] == b"ftyp" else data[:40])
+        video_hw.VideoDecoder(data[: len(data) // 3])
 
 
 def test_a_stream_the_software_decoder_cannot_decode_exactly_is_unsupported(tmp_path):

@@ -6,8 +6,8 @@
 //! path is refused when the arrow from the file's unit to that unit is not in [`ARROWS`], or
 //! when it reaches an item through a `lib.rs` re-export (library files import from the
 //! defining module). Test-only code (`#[cfg(test)]` items and modules) tests a layer from
-//! above and is not held to the arrows. The CLI crate may use only the public API: no path
-//! into a backend room (`video_hw::backend::software::...`) and no `#[doc(hidden)]` item.
+//! above and is not held to the arrows. The CLI and Python binding crates may use only the
+//! public API: no path into a backend room (`video_hw::backend::software::...`) and no `#[doc(hidden)]` item.
 //!
 //! Std only: no parser dependency, so the rule stays cheap to run in every `cargo test`.
 
@@ -642,9 +642,10 @@ fn resolve(here: &[String], segs: &[String]) -> Option<Vec<String>> {
     .map(|abs| abs.into_iter().filter(|s| s != "self").collect())
 }
 
-/// Every refused path of the CLI crate under `cli_src`, given the names of the library's
-/// `#[doc(hidden)]` items and its backend rooms.
+/// Every refused path of the crate `name` (the CLI, the Python binding) under `cli_src`, given
+/// the names of the library's `#[doc(hidden)]` items and its backend rooms.
 fn cli_violations(
+    name: &str,
     cli_src: &Path,
     hidden: &BTreeSet<String>,
     rooms: &BTreeSet<String>,
@@ -666,10 +667,7 @@ fn cli_violations(
     for f in files {
         let text = fs::read_to_string(&f).unwrap_or_default();
         let s = scan(&tokenize(&text), &["video_hw"]);
-        let rel = format!(
-            "../video-hw-cli/{}",
-            f.strip_prefix(root).unwrap_or(&f).display()
-        );
+        let rel = format!("../{name}/{}", f.strip_prefix(root).unwrap_or(&f).display());
         for (_, p) in &s.paths {
             if p.segs.first().map(String::as_str) != Some("video_hw") {
                 continue;
@@ -726,7 +724,7 @@ fn library_imports_follow_the_layering_arrows() {
 }
 
 #[test]
-fn cli_uses_only_the_public_api() {
+fn cli_and_python_binding_use_only_the_public_api() {
     let src = crate_dir().join("src");
     let hidden: BTreeSet<String> = library_files(&src)
         .into_iter()
@@ -739,9 +737,15 @@ fn cli_uses_only_the_public_api() {
         .filter(|e| e.path().is_dir())
         .filter_map(|e| e.file_name().to_str().map(str::to_owned))
         .collect();
-    let cli = crate_dir().join("../video-hw-cli/src");
-    let v = cli_violations(&cli, &hidden, &rooms);
-    assert!(v.is_empty(), "{}", report("CLI paths", &v));
+    for name in ["video-hw-cli", "video-hw-py"] {
+        let v = cli_violations(
+            name,
+            &crate_dir().join("..").join(name).join("src"),
+            &hidden,
+            &rooms,
+        );
+        assert!(v.is_empty(), "{}", report(&format!("{name} paths"), &v));
+    }
 }
 
 #[test]

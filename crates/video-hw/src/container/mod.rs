@@ -36,7 +36,7 @@ pub use ivf::{IvfFrame, IvfHeader, IvfReader};
 pub use matroska::{MatroskaDemuxer, MatroskaSummary, MatroskaTrackInfo};
 pub use mp4_demux::{
     DemuxSummary, Mp4AudioReader, Mp4AudioSample, Mp4AudioTrackInfo, Mp4Demuxer, Mp4Sample,
-    Mp4Track, Mp4TrackInfo, Mp4Truncation,
+    Mp4SampleTiming, Mp4Track, Mp4TrackInfo, Mp4Truncation,
 };
 pub use mp4_mux::{Mp4Muxer, MuxSummary};
 pub use mpeg_ts::{MAX_PES_BYTES, MAX_PROBE_BYTES, TsDemuxer, TsStreamInfo, TsSummary};

@@ -5,10 +5,12 @@ mod audio;
 mod edit_list;
 mod fragments;
 mod movie;
+mod random_access;
 mod sample_index;
 mod track;
 
 pub use audio::{Mp4AudioReader, Mp4AudioSample, Mp4AudioTrackInfo};
+pub use random_access::Mp4SampleTiming;
 
 use super::codec_config::{VideoEntry, read_sample_entry};
 use super::read_error;

@@ -156,7 +156,11 @@ impl ParallelPlan {
         }
         let longest = segments.iter().map(|s| s.access_units).max().unwrap_or(1);
         if parallelism == Parallelism::Auto && sessions > 1 {
-            let bytes = frame_bytes(units, &config);
+            // On a backend whose GPU transform converts each frame when its turn comes
+            // (NVIDIA), the frames wait decoded, not converted.
+            let converts_late = backend::select_decoder(backend, codec)
+                .is_ok_and(|s| s.backend == Backend::Nvidia);
+            let bytes = frame_bytes(units, &config, converts_late);
             let fit = (AUTO_MEMORY_BUDGET / (longest as u64 * bytes).max(1)).max(1) as usize;
             if fit < sessions {
                 sessions = fit;
@@ -215,11 +219,13 @@ fn picture(units: &[AccessUnit], codec: Codec) -> (u64, u64, u8) {
     })
 }
 
-/// Bytes of one decoded frame of `units` as `config` asks for it.
-fn frame_bytes(units: &[AccessUnit], config: &DecoderConfig) -> u64 {
+/// Bytes of one decoded frame of `units` as `config` asks for it (as decoded when
+/// `as_decoded`: 4:2:0).
+fn frame_bytes(units: &[AccessUnit], config: &DecoderConfig, as_decoded: bool) -> u64 {
     let (w, h, depth) = picture(units, config.codec);
     let sample = if depth > 8 { 2 } else { 1 };
     let per_pixel_x2 = match config.output {
+        _ if as_decoded => 3 * sample,
         DecodeOutput::Cpu(PixelFormat::Rgb24) => 6,
         DecodeOutput::Cpu(PixelFormat::Rgba | PixelFormat::Bgra | PixelFormat::Argb) => 8,
         _ => 3 * sample,

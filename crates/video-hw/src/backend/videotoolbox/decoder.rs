@@ -236,13 +236,12 @@ impl<C: DecodeCalls> VtDecoder<C> {
             pts: au.pts,
             keyframe: au.keyframe,
         };
-        if au.keyframe {
-            self.since_key.clear();
-            self.answered.clear();
+        self.trim_history();
+        if self.since_key.len() >= MAX_REPLAY {
+            let gone = self.since_key.remove(0);
+            self.answered.remove(&gone.id);
         }
-        if self.since_key.len() < MAX_REPLAY {
-            self.since_key.push(submission.clone());
-        }
+        self.since_key.push(submission.clone());
         let mut status = self.submit(&submission)?;
         if status == INVALID_SESSION {
             // The call said so: no callback comes for it (the recreation decodes it again,
@@ -255,6 +254,21 @@ impl<C: DecodeCalls> VtDecoder<C> {
         check("VTDecompressionSessionDecodeFrame", status)?;
         collected?;
         recovered
+    }
+
+    /// Keeps the samples a recreated session needs: from the latest keyframe before which
+    /// every frame has had its callback.
+    fn trim_history(&mut self) {
+        let oldest_pending = self.in_flight.keys().min().copied();
+        let cut = self
+            .since_key
+            .iter()
+            .rposition(|s| s.keyframe && oldest_pending.is_none_or(|p| s.id <= p));
+        if let Some(cut) = cut {
+            for gone in self.since_key.drain(..cut) {
+                self.answered.remove(&gone.id);
+            }
+        }
     }
 
     /// Submits one sample on the current session; its status.

@@ -234,8 +234,18 @@ impl<C: EncodeCalls> EncoderBackend for VtEncoder<C> {
     }
 
     fn reconfigure(&mut self, new: &EncoderConfig) -> Result<()> {
-        for (key, value) in properties::reconfigure_changes(&self.config, new)? {
-            self.set_property(key, value)?;
+        let changes = properties::reconfigure_changes(&self.config, new)?;
+        let previous = properties::session_properties(&self.config);
+        for (i, (key, value)) in changes.iter().enumerate() {
+            if let Err(e) = self.set_property(*key, *value) {
+                // Put back what was already changed: the active generation stays as it was.
+                for (done, _) in &changes[..i] {
+                    if let Some((_, old)) = previous.iter().find(|(k, _)| k == done) {
+                        let _ = self.set_property(*done, *old);
+                    }
+                }
+                return Err(e);
+            }
         }
         self.config = new.clone();
         self.ticks_per_frame = self.config.timebase.ticks_per_frame(self.config.fps);

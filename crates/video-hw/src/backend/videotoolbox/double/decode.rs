@@ -64,6 +64,7 @@ enum Job {
         submission: u64,
         nals: Vec<Vec<u8>>,
         pts: CmTime,
+        done: Sender<()>,
     },
     Wait(Sender<()>),
 }
@@ -193,7 +194,11 @@ impl DecodeCalls for DoubleDecodeCalls {
                             submission,
                             nals,
                             pts,
-                        } => thread.decode(&mut *engine, call, submission, nals, pts),
+                            done,
+                        } => {
+                            thread.decode(&mut *engine, call, submission, nals, pts);
+                            let _ = done.send(());
+                        }
                         Job::Wait(done) => {
                             thread.finish(&mut *engine);
                             let _ = done.send(());
@@ -221,7 +226,9 @@ impl DecodeCalls for DoubleDecodeCalls {
     ) -> Result<(i32, u32)> {
         self.calls += 1;
         let call = self.calls;
-        self.note(format!("VTDecompressionSessionDecodeFrame #{call}"));
+        self.note(format!(
+            "VTDecompressionSessionDecodeFrame #{call} submission {submission}"
+        ));
         if session.invalid.load(Ordering::SeqCst) {
             return Ok((INVALID_SESSION, 0));
         }
@@ -241,22 +248,27 @@ impl DecodeCalls for DoubleDecodeCalls {
             nals = with_sets;
         }
         let pts = pts.map(to_cmtime);
-        let sent = session.jobs.lock().ok().and_then(|tx| {
-            tx.as_ref().map(|tx| {
-                tx.send(Job::Decode {
-                    call,
-                    submission,
-                    nals,
-                    pts,
-                })
-                .is_ok()
-            })
-        });
-        if sent != Some(true) {
+        let (done, finished) = channel();
+        let job = Job::Decode {
+            call,
+            submission,
+            nals,
+            pts,
+            done,
+        };
+        let sent = session
+            .jobs
+            .lock()
+            .ok()
+            .and_then(|tx| tx.as_ref().map(|tx| tx.send(job).is_ok()));
+        // Without kVTDecodeFrame_EnableAsynchronousDecompression "the video decoder emits every
+        // frame before it returns" (frames temporal processing delays excepted):
+        // <https://developer.apple.com/documentation/videotoolbox/vtdecodeframeflags/kvtdecodeframe_enableasynchronousdecompression.md>.
+        // The callback still runs on the session's own thread.
+        if sent != Some(true) || finished.recv().is_err() {
             return Ok((INVALID_SESSION, 0));
         }
-        // kVTDecodeInfo_Asynchronous.
-        Ok((NO_ERR, 1))
+        Ok((NO_ERR, 0))
     }
 
     fn wait_for_asynchronous_frames(&mut self, session: &DoubleSession) -> i32 {

@@ -68,6 +68,7 @@ pub(crate) struct DoubleEncodeCalls {
     pub log: Arc<Mutex<Log>>,
     calls: usize,
     gop: u32,
+    prepared: bool,
 }
 
 impl DoubleEncodeCalls {
@@ -77,6 +78,7 @@ impl DoubleEncodeCalls {
             log,
             calls: 0,
             gop: 0,
+            prepared: false,
         }
     }
 
@@ -244,7 +246,9 @@ impl EncodeCalls for DoubleEncodeCalls {
         value: &PropertyValue,
     ) -> i32 {
         self.note(format!("VTSessionSetProperty({key:?})"));
-        if self.script.unsupported_properties.contains(&key) {
+        if self.script.unsupported_properties.contains(&key)
+            && (self.prepared || !self.script.refuse_only_mid_stream)
+        {
             return PROPERTY_NOT_SUPPORTED;
         }
         if let (PropertyKey::MaxKeyFrameInterval, PropertyValue::Int(n)) = (key, value) {
@@ -258,6 +262,7 @@ impl EncodeCalls for DoubleEncodeCalls {
 
     fn prepare(&mut self, _s: &DoubleEncodeSession) -> i32 {
         self.note("VTCompressionSessionPrepareToEncodeFrames");
+        self.prepared = true;
         NO_ERR
     }
 

@@ -7,13 +7,16 @@
 //! A [`Script`] says what goes wrong and when (bad data, dropped frames, an interruption that
 //! invalidates the session, properties the encoder refuses, Metal failing); a [`Log`] records
 //! what the adapter called and on which threads the callbacks ran.
+// Outside the unit tests the double only serves the contract suite's row.
+#![cfg_attr(not(test), allow(dead_code))]
 
 mod decode;
 mod encode;
 mod image;
-#[cfg(test)]
+// The tests need the software codecs the double decodes and encodes with.
+#[cfg(all(test, any(feature = "sw-openh264", feature = "sw-ffmpeg")))]
 mod tests_decode;
-#[cfg(test)]
+#[cfg(all(test, any(feature = "sw-openh264", feature = "sw-ffmpeg")))]
 mod tests_encode;
 
 use super::calls::MetalCalls;
@@ -82,6 +85,9 @@ pub(crate) struct Script {
     pub row_padding: usize,
     /// Properties `VTSessionSetProperty` refuses with `kVTPropertyNotSupportedErr`.
     pub unsupported_properties: Vec<PropertyKey>,
+    /// Refuse them only on a running session (after `PrepareToEncodeFrames`): a change the
+    /// encoder cannot take mid-stream.
+    pub refuse_only_mid_stream: bool,
     pub metal: MetalScript,
 }
 

@@ -126,14 +126,8 @@ impl<C: DecodeCalls> VtDecoder<C> {
         Ok(decoder)
     }
 
-    /// The calls (tests inspect the double through it).
-    #[cfg(test)]
-    pub(crate) fn calls(&self) -> &C {
-        &self.calls
-    }
-
-    /// Sessions recreated after an invalidation so far.
-    #[cfg(test)]
+    /// Sessions recreated after an invalidation so far (for the double's tests).
+    #[cfg(all(test, any(feature = "sw-openh264", feature = "sw-ffmpeg")))]
     pub(crate) fn recreated(&self) -> u64 {
         self.recreated
     }
@@ -445,10 +439,10 @@ impl<C: DecodeCalls> VtDecoder<C> {
             DecodeOutput::MetadataOnly => {}
             DecodeOutput::Gpu => frame.data = FrameData::Gpu(self.calls.gpu_surface(image)),
             DecodeOutput::Cpu(target) if !target.is_yuv() => {
-                if let Some(metal) = &self.metal {
-                    if let Ok(converted) = metal.convert(&image, metadata(&frame)) {
-                        return Ok(converted);
-                    }
+                if let Some(metal) = &self.metal
+                    && let Ok(converted) = metal.convert(&image, metadata(&frame))
+                {
+                    return Ok(converted);
                 }
                 // No Metal (or it failed): NV12 converted on the CPU, counted.
                 frame.data = FrameData::Cpu(self.copy_nv12(&image)?);

@@ -72,12 +72,6 @@ impl<C: EncodeCalls> VtEncoder<C> {
         Ok(encoder)
     }
 
-    /// The calls (tests inspect the double through it).
-    #[cfg(test)]
-    pub(crate) fn calls(&self) -> &C {
-        &self.calls
-    }
-
     fn set_property(&mut self, key: PropertyKey, value: PropertyValue) -> Result<()> {
         let status = self.calls.set_property(&self.session, key, &value);
         check(&format!("VTSessionSetProperty({key:?})"), status)

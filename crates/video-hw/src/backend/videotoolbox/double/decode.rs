@@ -414,7 +414,7 @@ impl CallbackThread {
             let Some(call) = f.pts.map(|t| t.ticks as usize) else {
                 continue;
             };
-            if !self.jobs.get(&call).is_some_and(|j| !j.answered) {
+            if self.jobs.get(&call).is_none_or(|j| j.answered) {
                 continue;
             }
             if self.script.bad_data.contains(&call) {

@@ -30,12 +30,15 @@ use crate::backend::videotoolbox::calls::{
 };
 use crate::backend::videotoolbox::color::PIXEL_32BGRA;
 use crate::backend::videotoolbox::properties::{PropertyKey, PropertyValue};
+use crate::backend::videotoolbox::status::status_error;
 use crate::backend::videotoolbox::timing::to_cmtime;
 use crate::bitstream::{layout, nal, split_annexb};
 use std::sync::mpsc::{Sender, channel};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
+/// `kVTCouldNotFindVideoEncoderErr`.
+const NO_ENCODER: i32 = -12908;
 /// `kVTVideoEncoderMalfunctionErr`.
 const ENCODER_MALFUNCTION: i32 = -12912;
 
@@ -229,6 +232,11 @@ impl EncodeCalls for DoubleEncodeCalls {
             log.sessions_created += 1;
         }
         let size = Dimensions::new(width.max(0) as u32, height.max(0) as u32)?;
+        // An encoder for the codec and size, or kVTCouldNotFindVideoEncoderErr (the engine
+        // decides what the double can encode).
+        crate::backend::software::encoder_factory(&EncoderConfig::new(codec, size)).map_err(
+            |e| status_error("VTCompressionSessionCreate", NO_ENCODER).while_doing(e.to_string()),
+        )?;
         Ok(DoubleEncodeSession {
             jobs: Mutex::new(None),
             thread: Mutex::new(None),

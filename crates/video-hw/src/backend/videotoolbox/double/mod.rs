@@ -8,7 +8,10 @@
 //! invalidates the session, properties the encoder refuses, Metal failing); a [`Log`] records
 //! what the adapter called and on which threads the callbacks ran.
 // Outside the unit tests the double only serves the contract suite's row.
-#![cfg_attr(not(test), allow(dead_code))]
+#![cfg_attr(
+    not(all(test, any(feature = "sw-openh264", feature = "sw-ffmpeg"))),
+    allow(dead_code)
+)]
 
 mod decode;
 mod encode;

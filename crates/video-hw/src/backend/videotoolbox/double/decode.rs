@@ -7,7 +7,13 @@
 //! - `VTDecompressionSessionDecodeFrame`: "If an error is returned from this function, there
 //!   will be no callback"; with temporal processing it "may return before the output callback
 //!   function is called"
-//!   (<https://docs.rs/objc2-video-toolbox/0.3.0/objc2_video_toolbox/fn.VTDecompressionSessionDecodeFrame.html>).
+//!   (<https://docs.rs/objc2-video-toolbox/0.3.0/objc2_video_toolbox/fn.VTDecompressionSessionDecodeFrame.html>);
+//!   without asynchronous decompression the decoder "emits every frame before it returns"
+//!   (<https://developer.apple.com/documentation/videotoolbox/vtdecodeframeflags/kvtdecodeframe_enableasynchronousdecompression.md>),
+//!   which the double does, on its callback thread.
+//! - `kVTDecodeInfo_FrameDropped`: the callback runs without an image for a dropped frame
+//!   (<https://developer.apple.com/documentation/videotoolbox/vtdecodeinfoflags/framedropped.md>);
+//!   damaged data is the callback's `kVTVideoDecoderBadDataErr` status for that frame.
 //! - `kVTDecodeFrame_EnableTemporalProcessing`: the decoder may delay frames "at least until
 //!   `VTDecompressionSessionFinishDelayedFrames` or `VTDecompressionSessionInvalidate` is called"
 //!   (<https://developer.apple.com/tutorials/data/documentation/videotoolbox/vtdecodeframeflags/kvtdecodeframe_enabletemporalprocessing.md>);

@@ -4,17 +4,20 @@
 //! the sample's format description only.
 //!
 //! Modelled from Apple's documentation:
-//! - `VTCompressionSessionEncodeFrame` may return before the callback runs; frames may be
-//!   held until `VTCompressionSessionCompleteFrames`, which "forces the encoder to complete
-//!   encoding frames" and returns once every pending frame was emitted
-//!   (<https://developer.apple.com/documentation/videotoolbox/vtcompressionsessioncompleteframes(_:untilpresentationtimestamp:)>).
-//! - `VTSessionSetProperty` returns `kVTPropertyNotSupportedErr` for a property the encoder
-//!   does not support (<https://developer.apple.com/documentation/videotoolbox/kvtpropertynotsupportederr>);
-//!   the script names such keys.
-//! - `kVTEncodeInfo_FrameDropped`: the callback runs with no sample buffer for a dropped frame
-//!   (<https://developer.apple.com/documentation/videotoolbox/vtencodeinfoflags/framedropped>).
-//! - `VTCompressionSessionInvalidate`: no callback after it returns
-//!   (<https://docs.rs/objc2-video-toolbox/0.3.0/objc2_video_toolbox/fn.VTCompressionSessionInvalidate.html>).
+//! - The output callback runs "in decode order (which is not necessarily the same as display
+//!   order)"; its sample buffer "Contains the compressed frame, if compression was successful and
+//!   the frame was not dropped; otherwise, NULL", with `kVTEncodeInfo_FrameDropped` set for a
+//!   dropped frame
+//!   (<https://docs.rs/objc2-video-toolbox/latest/objc2_video_toolbox/type.VTCompressionOutputHandler.html>,
+//!   <https://developer.apple.com/tutorials/data/documentation/videotoolbox/vtencodeinfoflags/framedropped.md>).
+//! - `VTCompressionSessionCompleteFrames` with a non-numeric time: "all pending frames are
+//!   emitted before the function returns"
+//!   (<https://developer.apple.com/documentation/videotoolbox/vtcompressionsessioncompleteframes(_:untilpresentationtimestamp:).md>).
+//! - `kVTPropertyNotSupportedErr` "for unrecognized or unsupported properties"
+//!   (<https://docs.rs/objc2-video-toolbox/0.3.0/objc2_video_toolbox/fn.VTSessionCopyProperty.html>);
+//!   the script names the properties this encoder refuses, at open or only mid-stream.
+//! - `VTCompressionSessionInvalidate`: "a deterministic, orderly teardown"; no callback after
+//!   it returns (<https://docs.rs/objc2-video-toolbox/0.3.0/objc2_video_toolbox/fn.VTCompressionSessionInvalidate.html>).
 
 use super::image::{DoubleImage, Image};
 use super::{Log, Script};

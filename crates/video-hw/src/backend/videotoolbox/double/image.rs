@@ -26,10 +26,11 @@ pub(crate) struct DoubleImage {
 /// Shared handle (retained buffer).
 pub(crate) type Image = Arc<DoubleImage>;
 
-/// Bytes per row of a plane of `row` bytes: Core Video aligns rows (64 bytes on Apple
-/// silicon) and may add more; `padding` is the extra the script asks for.
-/// <https://developer.apple.com/documentation/corevideo/cvpixelbuffergetbytesperrowofplane(_:_:)>
-/// ("bytes per row ... may be larger than width * bytes per pixel").
+/// Bytes per row of a plane of `row` bytes: rows are aligned (64 bytes here) and may be padded
+/// further (`padding`, from the script). Apple: "Do not assume the buffer alignment will be the
+/// same on different hardware. Pay attention to the bytes per row when you are processing each
+/// row of data" (<https://developer.apple.com/library/ios/qa/qa1829/_index.html>,
+/// <https://developer.apple.com/tutorials/data/documentation/corevideo/cvpixelbuffergetbytesperrowofplane(_:_:).md>).
 fn stride(row: usize, padding: usize) -> usize {
     row.div_ceil(64) * 64 + padding
 }

@@ -36,7 +36,6 @@ use crate::api::codec::{Codec, Timestamp};
 use crate::api::config::{DecodeOutput, DecoderConfig, OnError};
 use crate::api::error::{Result, VideoError};
 use crate::api::frame::{GpuSurface, PixelFormat};
-use crate::backend::DecoderBackend;
 use crate::backend::videotoolbox::calls::{
     CmTime, DECODER_BAD_DATA, DecodeCalls, DecodeDelivery, DecodeQueue, INFO_FRAME_DROPPED,
     INVALID_SESSION, ImageInfo, LockStatus, LockedPlane, NO_ERR,
@@ -45,6 +44,7 @@ use crate::backend::videotoolbox::color::to_attachments;
 use crate::backend::videotoolbox::format_description::FormatInputs;
 use crate::backend::videotoolbox::status::status_error;
 use crate::backend::videotoolbox::timing::to_cmtime;
+use crate::backend::{Backend, DecoderBackend};
 use crate::bitstream::{AccessUnit, StreamInfo, layout, nal};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -162,7 +162,7 @@ impl DecodeCalls for DoubleDecodeCalls {
             .with_output(DecodeOutput::Cpu(PixelFormat::I420));
         let mut config = config;
         config.on_error = OnError::Stop;
-        let factory = crate::backend::software::decoder_factory(&config).map_err(|e| {
+        let factory = crate::backend::decoder_factory(Backend::Software, &config).map_err(|e| {
             status_error("VTDecompressionSessionCreate", NO_DECODER).while_doing(e.to_string())
         })?;
         if let Ok(mut log) = self.log.lock() {

@@ -27,6 +27,7 @@ use crate::api::encode_input::{EncodeInput, RawPlane};
 use crate::api::error::{Result, VideoError};
 use crate::api::frame::PixelFormat;
 use crate::api::packet::{BitstreamLayout, EncodedChunk};
+use crate::backend::Backend;
 use crate::backend::videotoolbox::calls::{
     CmTime, EncodeCalls, EncodeDelivery, EncodeQueue, INFO_FRAME_DROPPED, LockStatus,
     LockedPlaneMut, NO_ERR, PROPERTY_NOT_SUPPORTED,
@@ -109,7 +110,7 @@ impl DoubleEncodeCalls {
         if self.gop > 0 {
             config.gop_length = self.gop;
         }
-        let factory = crate::backend::software::encoder_factory(&config)?;
+        let (_, factory) = crate::backend::encoder_factory(Backend::Software, &config)?;
         let (tx, rx) = channel::<Job>();
         let (queue, log, script, codec) = (
             session.queue.clone(),
@@ -237,9 +238,11 @@ impl EncodeCalls for DoubleEncodeCalls {
         let size = Dimensions::new(width.max(0) as u32, height.max(0) as u32)?;
         // An encoder for the codec and size, or kVTCouldNotFindVideoEncoderErr (the engine
         // decides what the double can encode).
-        crate::backend::software::encoder_factory(&EncoderConfig::new(codec, size)).map_err(
-            |e| status_error("VTCompressionSessionCreate", NO_ENCODER).while_doing(e.to_string()),
-        )?;
+        crate::backend::encoder_factory(Backend::Software, &EncoderConfig::new(codec, size))
+            .map(drop)
+            .map_err(|e| {
+                status_error("VTCompressionSessionCreate", NO_ENCODER).while_doing(e.to_string())
+            })?;
         Ok(DoubleEncodeSession {
             jobs: Mutex::new(None),
             thread: Mutex::new(None),

@@ -186,7 +186,7 @@ pub fn on_this_thread() -> VtDoubleGuard {
 /// What the double offers: what VideoToolbox offers (H.264 and HEVC), where the software
 /// engine can serve the codec.
 pub(crate) fn probe() -> BackendReport {
-    let software = crate::backend::software::probe();
+    let software = crate::backend::probe_one(Backend::Software);
     let support = |codec| CodecSupport {
         codec,
         max_width: None,

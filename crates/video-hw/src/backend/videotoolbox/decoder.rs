@@ -211,8 +211,10 @@ impl<C: DecodeCalls> VtDecoder<C> {
         collected
     }
 
-    /// A new session starts with a keyframe: nothing earlier is decoded again.
+    /// A new session starts with a keyframe: nothing earlier is decoded again (and nothing of
+    /// the drained session is still due).
     fn forget_history(&mut self) {
+        self.in_flight.clear();
         self.since_key.clear();
         self.answered.clear();
         self.duplicates.clear();

@@ -525,9 +525,11 @@ fn vp9_annexb_input_is_refused_as_invalid_input(b: Backend) {
 }
 
 macro_rules! backend_tests {
-    ($backend:expr, $decode:expr, [$($t:ident),* $(,)?]) => { $(
+    ($backend:expr, $decode:expr, $setup:expr, [$($t:ident),* $(,)?]) => { $(
         #[test]
         fn $t() {
+            #[allow(clippy::let_unit_value)]
+            let _setup = $setup;
             if usable($backend, Codec::H264, $decode) {
                 super::$t($backend)
             }
@@ -536,9 +538,11 @@ macro_rules! backend_tests {
 }
 
 macro_rules! vp9_tests {
-    ($backend:expr, [$($t:ident),* $(,)?]) => { $(
+    ($backend:expr, $setup:expr, [$($t:ident),* $(,)?]) => { $(
         #[test]
         fn $t() {
+            #[allow(clippy::let_unit_value)]
+            let _setup = $setup;
             if usable($backend, Codec::Vp9, true) {
                 super::$t($backend)
             }
@@ -548,12 +552,17 @@ macro_rules! vp9_tests {
 
 macro_rules! contract_suite {
     ($module:ident, $backend:expr) => {
+        contract_suite!($module, $backend, ());
+    };
+    // `$setup` runs first in every test and lives until its end.
+    ($module:ident, $backend:expr, $setup:expr) => {
         mod $module {
             use super::*;
             const B: Backend = $backend;
             backend_tests!(
                 B,
                 true,
+                $setup,
                 [
                     decode_flush_on_empty_session_yields_nothing,
                     decode_try_reap_and_reap_timeout_return_when_nothing_is_ready,
@@ -570,6 +579,7 @@ macro_rules! contract_suite {
             );
             vp9_tests!(
                 B,
+                $setup,
                 [
                     vp9_decode_frames_in_equal_frames_out_and_match_ffmpeg,
                     vp9_decode_keeps_caller_timestamps_in_order,
@@ -580,6 +590,7 @@ macro_rules! contract_suite {
             backend_tests!(
                 B,
                 false,
+                $setup,
                 [
                     encode_chunks_state_codec_layout_and_timestamps,
                     encode_flush_on_empty_session_yields_nothing,
@@ -595,6 +606,8 @@ macro_rules! contract_suite {
             /// A backend that cannot encode says so with `Unsupported`, and never panics.
             #[test]
             fn encode_unavailable_is_reported_as_unsupported() {
+                #[allow(clippy::let_unit_value)]
+                let _setup = $setup;
                 let encodes = match B {
                     Backend::Auto => video_hw::probe().iter().any(|r| r.encodes(Codec::H264)),
                     b => video_hw::backend::probe_one(b).encodes(Codec::H264),
@@ -615,3 +628,11 @@ contract_suite!(software, Backend::Software);
 contract_suite!(nvidia, Backend::Nvidia);
 contract_suite!(videotoolbox, Backend::VideoToolbox);
 contract_suite!(auto, Backend::Auto);
+// "videotoolbox (double)": the VideoToolbox adapters' control logic on the double of the
+// VideoToolbox calls, on any platform (pictures by the software backend; see
+// docs/videotoolbox.md). `Backend::VideoToolbox` sessions opened on the test's thread use it.
+contract_suite!(
+    videotoolbox_double,
+    Backend::VideoToolbox,
+    video_hw::backend::vt_double_on_this_thread()
+);

@@ -42,6 +42,13 @@ pub(crate) use nvidia::{
 
 pub use crate::api::backend_kind::Backend;
 
+/// The VideoToolbox double for the contract suite's "videotoolbox (double)" row (feature
+/// `vt-double`, tests only): `Backend::VideoToolbox` sessions opened from the calling thread
+/// run the VideoToolbox adapters against it while the guard lives.
+#[cfg(any(test, feature = "vt-double"))]
+#[doc(hidden)]
+pub use videotoolbox::double::{VtDoubleGuard, on_this_thread as vt_double_on_this_thread};
+
 /// What one backend can do for one codec in one direction.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CodecSupport {
@@ -177,6 +184,10 @@ pub fn probe() -> Vec<BackendReport> {
 
 /// Probes one concrete backend (`Auto` probes nothing and reports unavailable).
 pub fn probe_one(backend: Backend) -> BackendReport {
+    #[cfg(any(test, feature = "vt-double"))]
+    if backend == Backend::VideoToolbox && videotoolbox::double::active().is_some() {
+        return videotoolbox::double::probe();
+    }
     match backend {
         Backend::Software => software::probe(),
         #[cfg(all(
@@ -412,6 +423,10 @@ fn delivers(backend: Backend, output: crate::api::config::DecodeOutput) -> bool 
 
 /// A factory that builds `backend`'s decoder adapter on the worker thread.
 fn decoder_factory(backend: Backend, config: &DecoderConfig) -> Result<DecoderFactory> {
+    #[cfg(any(test, feature = "vt-double"))]
+    if let (Backend::VideoToolbox, Some(shared)) = (backend, videotoolbox::double::active()) {
+        return videotoolbox::double::decoder_factory(shared, config);
+    }
     Ok(match backend {
         Backend::Software => software::decoder_factory(config)?,
         #[cfg(all(
@@ -435,6 +450,15 @@ pub(crate) fn encoder_factory(
     config: &EncoderConfig,
 ) -> Result<(Selection, EncoderFactory)> {
     let (selection, _) = select(requested, config.codec, false)?;
+    #[cfg(any(test, feature = "vt-double"))]
+    if let (Backend::VideoToolbox, Some(shared)) =
+        (selection.backend, videotoolbox::double::active())
+    {
+        return Ok((
+            selection,
+            videotoolbox::double::encoder_factory(shared, config)?,
+        ));
+    }
     let factory = match selection.backend {
         Backend::Software => software::encoder_factory(config)?,
         #[cfg(all(feature = "backend-vt", target_vendor = "apple"))]

@@ -9,7 +9,15 @@
 //! ([`reorder`]), copying caller pictures into pixel-buffer planes ([`pixel_upload`]) and what
 //! the decoder decodes exactly ([`capability`]).
 //!
-//! Off Apple targets (or without `backend-vt`) only the tests use these modules.
+//! The adapters' control logic is here too, over the calls behind traits ([`calls`]):
+//! [`decoder`] (session lifetime, invalidation and recreation, reorder, flush, error mapping,
+//! the Metal-first RGB output with its CPU fallback) and [`encoder`] (properties, in-place
+//! changes, sample -> chunk). `apple/` implements the calls with the objc2 bindings; `double/`
+//! (tests and the `vt-double` feature) is a double of them that runs the control logic on
+//! Linux.
+//!
+//! Off Apple targets (or without `backend-vt`) only the tests and the double use these
+//! modules.
 #![cfg_attr(
     not(all(feature = "backend-vt", target_vendor = "apple")),
     allow(dead_code)
@@ -17,8 +25,14 @@
 
 #[cfg(all(feature = "backend-vt", target_vendor = "apple"))]
 mod apple;
+pub(crate) mod callback_queue;
+pub(crate) mod calls;
 pub(crate) mod capability;
 pub(crate) mod color;
+pub(crate) mod decoder;
+#[cfg(any(test, feature = "vt-double"))]
+pub(crate) mod double;
+pub(crate) mod encoder;
 pub(crate) mod format_description;
 pub(crate) mod pixel_upload;
 pub(crate) mod properties;

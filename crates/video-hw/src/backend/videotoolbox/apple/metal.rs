@@ -2,8 +2,8 @@
 //! with `newLibraryWithSource`) reading the decoder's `CVPixelBuffer` planes through a
 //! `CVMetalTextureCache`, writing packed pixels into a shared-memory buffer.
 //!
-//! When no Metal device or pipeline can be made, the decoder hands NV12 to the session,
-//! whose CPU transform converts (the CPU fallback, counted by the session's metrics).
+//! When no Metal device or pipeline can be made, or a conversion fails, the decoder converts
+//! NV12 on the CPU and counts the frame (`conversion_fallbacks`, the session's metrics).
 
 use super::cf::check;
 use crate::api::error::{Result, VideoError};
@@ -228,5 +228,17 @@ impl MetalConverter {
             stride: w * self.bpp,
         }]);
         Ok(frame)
+    }
+}
+
+impl crate::backend::videotoolbox::calls::MetalCalls<super::cf::SendPixelBuffer>
+    for MetalConverter
+{
+    fn convert(
+        &self,
+        image: &super::cf::SendPixelBuffer,
+        frame: DecodedFrame,
+    ) -> Result<DecodedFrame> {
+        MetalConverter::convert(self, &image.0, frame)
     }
 }

@@ -1,6 +1,8 @@
-//! The Apple half of the VideoToolbox backend (Apple platforms with `backend-vt` only):
-//! `VTDecompressionSession` decode, `VTCompressionSession` encode, Metal NV12 -> RGB
-//! conversion.
+//! The Apple half of the VideoToolbox backend (Apple platforms with `backend-vt` only): the
+//! real implementation of the calls (`videotoolbox::calls`) over `VTDecompressionSession`,
+//! `VTCompressionSession`, Core Media, Core Video, and the Metal NV12 -> RGB conversion. All
+//! of the backend's `unsafe` is here; the control logic is in `videotoolbox::{decoder,
+//! encoder}`.
 //!
 //! Everything that needs no Apple call lives in the parent module and is tested on every
 //! platform. This module has been type-checked for `aarch64-apple-darwin` but has not yet run
@@ -12,7 +14,10 @@ mod decode;
 mod encode;
 mod metal;
 
+use super::calls::{MetalCalls, MetalOpener};
 use super::capability;
+use super::decoder::VtDecoder;
+use super::encoder::VtEncoder;
 use crate::api::codec::Codec;
 use crate::api::config::{DecoderConfig, EncoderConfig};
 use crate::api::error::Result;
@@ -73,7 +78,12 @@ pub(crate) fn decoder_factory(config: &DecoderConfig) -> Result<DecoderFactory> 
     codec_type(config.codec)?;
     let config = config.clone();
     Ok(Box::new(move || {
-        Ok(Box::new(decode::VtDecoder::new(config)?) as Box<dyn crate::backend::DecoderBackend>)
+        let metal: MetalOpener<cf::SendPixelBuffer> = Box::new(|target| {
+            metal::MetalConverter::new(target)
+                .map(|m| Box::new(m) as Box<dyn MetalCalls<cf::SendPixelBuffer>>)
+        });
+        let decoder = VtDecoder::new(decode::AppleDecodeCalls, config, metal)?;
+        Ok(Box::new(decoder) as Box<dyn crate::backend::DecoderBackend>)
     }))
 }
 
@@ -83,6 +93,7 @@ pub(crate) fn encoder_factory(config: &EncoderConfig) -> Result<EncoderFactory> 
     super::sample::output_layout(config.codec, config.layout)?;
     let config = config.clone();
     Ok(Box::new(move || {
-        Ok(Box::new(encode::VtEncoder::new(config)?) as Box<dyn crate::backend::EncoderBackend>)
+        let encoder = VtEncoder::new(encode::AppleEncodeCalls, config)?;
+        Ok(Box::new(encoder) as Box<dyn crate::backend::EncoderBackend>)
     }))
 }

@@ -6,12 +6,14 @@ use video_hw::bitstream::hvcc::HevcDecoderConfigurationRecord;
 use video_hw::bitstream::sps::{parse_h264_sps, parse_hevc_sps};
 use video_hw::bitstream::vp9::{parse_frame_header, split_superframe, vpcc};
 use video_hw::bitstream::{
-    AccessUnit, AccessUnitAssembler, AnnexBSplitter, Framing, layout, split_at_idr, syntax,
+    AccessUnit, AccessUnitAssembler, AnnexBSplitter, Framing, layout, split_at_idr,
+    split_at_random_access, syntax,
 };
 use video_hw::container::{IvfReader, MatroskaDemuxer, TsDemuxer};
 
 /// Splits `stream` in chunks of `chunk` bytes, assembles access units for both codecs,
-/// converts them, splits at IDRs (the segments must hold every access unit), and parses
+/// converts them, splits at IDRs and at random-access pictures (the segments must hold every
+/// access unit once), and parses
 /// `stream` as an SPS, a configuration record and length-prefixed data. `selector` picks the
 /// segment size and the length size.
 pub fn bitstream(selector: u8, stream: &[u8]) {
@@ -46,6 +48,19 @@ pub fn bitstream(selector: u8, stream: &[u8]) {
             segments.iter().map(|s| s.access_units).sum::<usize>(),
             aus.len()
         );
+        // Cuts at CRA pictures too: every access unit is a segment's own once (the RASL
+        // pictures a segment leaves out are in the lookahead of the one before).
+        let segments = split_at_random_access(codec, &aus, usize::from(selector % 8));
+        assert_eq!(
+            segments
+                .iter()
+                .map(|s| s.access_units + s.skipped - s.lookahead)
+                .sum::<usize>(),
+            aus.len()
+        );
+        for pair in segments.windows(2) {
+            assert_eq!(pair[0].lookahead.saturating_sub(1), pair[1].skipped);
+        }
     }
     let _ = parse_h264_sps(stream);
     let _ = parse_hevc_sps(stream);

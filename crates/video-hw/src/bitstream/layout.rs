@@ -89,7 +89,9 @@ pub fn length_prefixed_to_annexb(data: &[u8], length_size: u8) -> Result<Vec<u8>
 pub fn input_to_annexb(input: crate::api::packet::DecodeInput) -> Result<Vec<u8>> {
     use crate::api::packet::DecodeInput;
     let with_start_codes = |nals: &[Vec<u8>]| {
-        let mut out = Vec::with_capacity(nals.iter().map(|n| n.len() + 4).sum());
+        let mut out = Vec::with_capacity(nals.iter().fold(0usize, |acc, n| {
+            acc.saturating_add(n.len().saturating_add(4))
+        }));
         for nal in nals {
             out.extend_from_slice(&[0, 0, 0, 1]);
             out.extend_from_slice(nal);

@@ -56,10 +56,10 @@ fn cut_at(codec: Codec, units: &[AccessUnit], i: usize) -> Cut {
     if codec != Codec::Hevc || vcl_type(&units[i]) != Some(hevc_type::CRA) {
         return Cut::None;
     }
-    let mut rasl = 0;
-    for au in &units[i + 1..] {
+    let mut rasl = 0usize;
+    for au in units.iter().skip(i.saturating_add(1)) {
         match vcl_type(au) {
-            Some(t) if RASL.contains(&t) => rasl += 1,
+            Some(t) if RASL.contains(&t) => rasl = rasl.saturating_add(1),
             Some(t) if RADL.contains(&t) => return Cut::None,
             _ => break,
         }
@@ -86,7 +86,7 @@ pub fn split_at_random_access(
     for i in 0..units.len() {
         let long_enough = starts
             .last()
-            .is_none_or(|(s, _)| i - s >= min_access_units.max(1));
+            .is_none_or(|(s, _)| i.saturating_sub(*s) >= min_access_units.max(1));
         if starts.is_empty() {
             starts.push((0, Cut::Clean));
         } else if long_enough {
@@ -99,7 +99,8 @@ pub fn split_at_random_access(
     let mut params = ParameterSetCache::new(codec);
     let mut segments = Vec::with_capacity(starts.len());
     for (k, &(start, cut)) in starts.iter().enumerate() {
-        let end = starts.get(k + 1).map_or(units.len(), |(e, _)| *e);
+        let next_start = starts.get(k.saturating_add(1));
+        let end = next_start.map_or(units.len(), |(e, _)| *e);
         let mut data = Vec::new();
         if k > 0 {
             for ps in missing_parameter_sets(codec, &params, &units[start]) {
@@ -122,19 +123,23 @@ pub fn split_at_random_access(
                 data.extend_from_slice(&au.to_annexb());
             }
         }
-        let lookahead = match starts.get(k + 1) {
+        let lookahead = match next_start {
             Some(&(next, Cut::Cra { rasl })) => {
-                for au in &units[next..=next + rasl] {
+                let taken = rasl.saturating_add(1);
+                for au in units.iter().skip(next).take(taken) {
                     data.extend_from_slice(&au.to_annexb());
                 }
-                rasl + 1
+                taken
             }
             _ => 0,
         };
         segments.push(Segment {
             index: k,
             first_access_unit: start,
-            access_units: end - start - skipped + lookahead,
+            access_units: end
+                .saturating_sub(start)
+                .saturating_sub(skipped)
+                .saturating_add(lookahead),
             data,
             prepended,
             lookahead,

@@ -158,8 +158,8 @@ impl ParallelPlan {
         if parallelism == Parallelism::Auto && sessions > 1 {
             // On a backend whose GPU transform converts each frame when its turn comes
             // (NVIDIA), the frames wait decoded, not converted.
-            let converts_late = backend::select_decoder(backend, codec)
-                .is_ok_and(|s| s.backend == Backend::Nvidia);
+            let converts_late =
+                backend::select_decoder(backend, codec).is_ok_and(|s| s.backend == Backend::Nvidia);
             let bytes = frame_bytes(units, &config, converts_late);
             let fit = (AUTO_MEMORY_BUDGET / (longest as u64 * bytes).max(1)).max(1) as usize;
             if fit < sessions {

@@ -70,8 +70,8 @@ impl Nvml {
                     )
                 })
         };
-        // SAFETY (the transmutes): each pointer is the named NVML function, whose prototype
-        // in nvml.h is the type it becomes.
+        // SAFETY: each pointer below is the named NVML function, whose prototype in nvml.h is
+        // the type it becomes.
         let init: FnInit = unsafe { std::mem::transmute(sym(b"nvmlInit_v2\0")?) };
         // SAFETY: as above.
         let shutdown: FnShutdown = unsafe { std::mem::transmute(sym(b"nvmlShutdown\0")?) };

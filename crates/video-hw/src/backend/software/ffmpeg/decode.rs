@@ -332,7 +332,10 @@ mod gather_tests {
     fn padded_rows_are_copied_without_their_padding() {
         let data: Vec<u8> = (0..21).collect();
         let got = gather_rows(&data, 8, 5, 3).unwrap();
-        assert_eq!(&got[..], &[0, 1, 2, 3, 4, 8, 9, 10, 11, 12, 16, 17, 18, 19, 20]);
+        assert_eq!(
+            &got[..],
+            &[0, 1, 2, 3, 4, 8, 9, 10, 11, 12, 16, 17, 18, 19, 20]
+        );
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! FFmpeg's decoders behind [`DecoderBackend`].
 
+use super::plane_pool::PlanePool;
 use super::{MAX_PENDING, codec_id, ff_error, init, is_again, libavcodec_version};
 use crate::api::codec::{Codec, Dimensions, Timestamp};
 use crate::api::color::{
@@ -31,6 +32,8 @@ pub(crate) struct FfmpegDecoder {
     /// Frames FFmpeg handed out with concealed damage (`decode_error_flags` or the corrupt
     /// flag set).
     concealed: u64,
+    /// The frames' planes, reused once their frames are gone.
+    planes: PlanePool,
 }
 
 impl FfmpegDecoder {
@@ -69,6 +72,7 @@ impl FfmpegDecoder {
             pending: BTreeMap::new(),
             pixels: true,
             concealed: 0,
+            planes: PlanePool::default(),
         })
     }
 
@@ -113,8 +117,9 @@ impl FfmpegDecoder {
         let coded = Dimensions::new(f.width(), f.height())?;
         let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
         let format = f.format();
-        let rows = |i: usize, row: usize, rows: usize, bytes_per_sample: usize| {
-            gather_rows(f.data(i), f.stride(i), row * bytes_per_sample, rows)
+        let pool = &mut self.planes;
+        let mut rows = |i: usize, row: usize, rows: usize, bytes_per_sample: usize| {
+            gather_rows(pool, f.data(i), f.stride(i), row * bytes_per_sample, rows)
         };
         let (pixel_format, planes) = match format {
             Pixel::YUV420P | Pixel::YUVJ420P if !self.pixels => (PixelFormat::I420, Vec::new()),
@@ -182,9 +187,10 @@ impl FfmpegDecoder {
     }
 }
 
-/// `rows` rows of `row` bytes, `stride` bytes apart in `data`, copied once into the frame's
-/// own buffer (no intermediate vector: a 1080p frame is 3 MB).
+/// `rows` rows of `row` bytes, `stride` bytes apart in `data`, copied once into a buffer of
+/// `pool` (reused once its previous frame is gone).
 fn gather_rows(
+    pool: &mut PlanePool,
     data: &[u8],
     stride: usize,
     row: usize,
@@ -201,19 +207,15 @@ fn gather_rows(
     if data.len() < end || stride < row {
         return Err(short());
     }
-    if stride == row {
-        return Ok(std::sync::Arc::from(&data[..end]));
-    }
-    let mut out = std::sync::Arc::<[u8]>::new_uninit_slice(row * rows);
-    let dst = std::sync::Arc::get_mut(&mut out).ok_or_else(short)?;
-    for (r, line) in dst.chunks_exact_mut(row).enumerate() {
-        let src = &data[r * stride..r * stride + row];
-        for (d, s) in line.iter_mut().zip(src) {
-            d.write(*s);
+    Ok(pool.filled(row * rows, |dst| {
+        if stride == row {
+            dst.copy_from_slice(&data[..end]);
+        } else {
+            for (r, line) in dst.chunks_exact_mut(row).enumerate() {
+                line.copy_from_slice(&data[r * stride..r * stride + row]);
+            }
         }
-    }
-    // SAFETY: the loop above wrote every byte: `rows` chunks of `row` bytes cover the slice.
-    Ok(unsafe { out.assume_init() })
+    }))
 }
 
 /// The colour description FFmpeg read from the stream (H.273 code points), or defaults.
@@ -326,12 +328,12 @@ impl DecoderBackend for FfmpegDecoder {
 
 #[cfg(test)]
 mod gather_tests {
-    use super::gather_rows;
+    use super::{PlanePool, gather_rows};
 
     #[test]
     fn padded_rows_are_copied_without_their_padding() {
         let data: Vec<u8> = (0..21).collect();
-        let got = gather_rows(&data, 8, 5, 3).unwrap();
+        let got = gather_rows(&mut PlanePool::default(), &data, 8, 5, 3).unwrap();
         assert_eq!(
             &got[..],
             &[0, 1, 2, 3, 4, 8, 9, 10, 11, 12, 16, 17, 18, 19, 20]
@@ -341,14 +343,21 @@ mod gather_tests {
     #[test]
     fn unpadded_rows_are_one_copy_of_the_plane() {
         let data: Vec<u8> = (0..12).collect();
-        assert_eq!(&gather_rows(&data, 4, 4, 3).unwrap()[..], &data[..]);
+        assert_eq!(
+            &gather_rows(&mut PlanePool::default(), &data, 4, 4, 3).unwrap()[..],
+            &data[..]
+        );
     }
 
     #[test]
     fn a_plane_shorter_than_its_rows_is_an_error() {
         let data = [0u8; 20];
-        assert!(gather_rows(&data, 8, 5, 3).is_err());
-        assert!(gather_rows(&data, 4, 5, 2).is_err(), "stride below the row");
-        assert!(gather_rows(&data, 8, 5, 0).unwrap().is_empty());
+        let pool = &mut PlanePool::default();
+        assert!(gather_rows(pool, &data, 8, 5, 3).is_err());
+        assert!(
+            gather_rows(pool, &data, 4, 5, 2).is_err(),
+            "stride below the row"
+        );
+        assert!(gather_rows(pool, &data, 8, 5, 0).unwrap().is_empty());
     }
 }

@@ -20,6 +20,7 @@
 mod decode;
 mod encode;
 mod logs;
+mod plane_pool;
 
 pub(crate) use decode::FfmpegDecoder;
 pub(crate) use encode::{FfmpegEncoder, check_encoder_config};

@@ -25,32 +25,12 @@ pub fn nvdec_counters() -> NvdecCounters {
     crate::backend::nvdec_counters()
 }
 
-/// Starts reading the decoder and GPU utilisation of NVIDIA device `gpu` through NVML (opened
-/// at run time) every 100 ms; [`crate::metrics::UtilizationMonitor::stop`] gives the summary.
-/// `Unsupported` where NVML cannot be opened.
-///
-/// ```no_run
-/// # fn main() -> video_hw::Result<()> {
-/// let monitor = video_hw::diagnostics::utilization_monitor(0)?;
-/// // ... decode ...
-/// println!("{}", monitor.stop());
-/// # Ok(())
-/// # }
-/// ```
+/// NVDEC and GPU utilisation during a run, through NVML ([`utilization_monitor`]).
 #[cfg(all(
     feature = "backend-nvidia",
     any(target_os = "linux", target_os = "windows")
 ))]
-pub fn utilization_monitor(
-    gpu: u32,
-) -> crate::api::error::Result<crate::metrics::UtilizationMonitor> {
-    let nvml = crate::backend::nvidia::nvml::Nvml::open(gpu)
-        .map_err(crate::api::error::VideoError::unsupported)?;
-    Ok(crate::metrics::UtilizationMonitor::start(
-        nvml,
-        std::time::Duration::from_millis(100),
-    ))
-}
+pub use crate::backend::utilization_monitor;
 
 /// Free and total memory of CUDA device 0 in bytes (`cuMemGetInfo`), for leak checks.
 /// `Unsupported` without the CUDA driver. Keeps device 0's primary context alive for the rest

@@ -110,3 +110,35 @@ fn matroska_block_with_timestamp_i16_min_is_an_error_not_a_panic() {
         }
     }
 }
+
+/// bitstream crash (2026-12-02): an HEVC stream where an access unit counted among a CRA
+/// picture's RASL pictures also holds an IDR slice; the random-access splitter cut there, inside
+/// the leading pictures, and a segment's lookahead overlapped the next segment.
+const IDR_INSIDE_CRA_LEADING: &[u8] =
+    include_bytes!("../../../fuzz/regressions/bitstream/idr-slice-inside-cra-leading-pictures.bin");
+
+#[test]
+fn random_access_cuts_never_fall_inside_a_cra_pictures_leading_pictures() {
+    let (selector, stream) = IDR_INSIDE_CRA_LEADING.split_first().unwrap();
+    for codec in [Codec::H264, Codec::Hevc] {
+        let aus = video_hw::bitstream::assemble_annexb(codec, stream);
+        let segments =
+            video_hw::bitstream::split_at_random_access(codec, &aus, usize::from(selector % 8));
+        let own: usize = segments
+            .iter()
+            .map(|s| s.access_units + s.skipped - s.lookahead)
+            .sum();
+        assert_eq!(
+            own,
+            aus.len(),
+            "{codec}: every access unit is one segment's own"
+        );
+        for pair in segments.windows(2) {
+            assert_eq!(
+                pair[0].lookahead.saturating_sub(1),
+                pair[1].skipped,
+                "{codec}"
+            );
+        }
+    }
+}

@@ -30,6 +30,12 @@ pub(crate) mod nvidia;
 pub mod software;
 mod videotoolbox;
 
+/// NVDEC and GPU utilisation through NVML, public through [`crate::diagnostics`].
+#[cfg(all(
+    feature = "backend-nvidia",
+    any(target_os = "linux", target_os = "windows")
+))]
+pub use nvidia::nvml::utilization_monitor;
 /// NVIDIA diagnostics, public through [`crate::diagnostics`].
 #[cfg(all(
     feature = "backend-nvidia",

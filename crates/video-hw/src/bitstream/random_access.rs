@@ -84,9 +84,15 @@ pub fn split_at_random_access(
     // Where segments start, and the cut there.
     let mut starts: Vec<(usize, Cut)> = Vec::new();
     for i in 0..units.len() {
-        let long_enough = starts
-            .last()
-            .is_none_or(|(s, _)| i.saturating_sub(*s) >= min_access_units.max(1));
+        // Never inside the leading pictures of the CRA picture the segment starts at (a
+        // damaged stream may put an IDR slice there).
+        let long_enough = starts.last().is_none_or(|(s, cut)| {
+            let leading = match cut {
+                Cut::Cra { rasl } => *rasl,
+                _ => 0,
+            };
+            i.saturating_sub(*s) >= min_access_units.max(1).max(leading.saturating_add(1))
+        });
         if starts.is_empty() {
             starts.push((0, Cut::Clean));
         } else if long_enough {

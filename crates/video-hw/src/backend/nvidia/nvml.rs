@@ -4,7 +4,8 @@
 //! [`crate::metrics::UtilizationMonitor`] and is tested there against a double; only the
 //! four NVML calls are here.
 
-use crate::metrics::{UtilizationSample, UtilizationSource};
+use crate::api::error::{Result, VideoError};
+use crate::metrics::{UtilizationMonitor, UtilizationSample, UtilizationSource};
 use std::ffi::{c_char, c_uint, c_void};
 
 /// The file name of NVML on this platform.
@@ -34,6 +35,26 @@ type FnDecoderUtilization =
 type FnUtilizationRates = unsafe extern "C" fn(NvmlDevice, *mut NvmlUtilization) -> NvmlReturn;
 type FnDeviceName = unsafe extern "C" fn(NvmlDevice, *mut c_char, c_uint) -> NvmlReturn;
 
+/// Starts reading the decoder and GPU utilisation of NVIDIA device `gpu` through NVML (opened
+/// at run time) every 100 ms; [`UtilizationMonitor::stop`] gives the summary. `Unsupported`
+/// where NVML cannot be opened.
+///
+/// ```no_run
+/// # fn main() -> video_hw::Result<()> {
+/// let monitor = video_hw::diagnostics::utilization_monitor(0)?;
+/// // ... decode ...
+/// println!("{}", monitor.stop());
+/// # Ok(())
+/// # }
+/// ```
+pub fn utilization_monitor(gpu: u32) -> Result<UtilizationMonitor> {
+    let nvml = Nvml::open(gpu).map_err(VideoError::unsupported)?;
+    Ok(UtilizationMonitor::start(
+        nvml,
+        std::time::Duration::from_millis(100),
+    ))
+}
+
 /// One device read through NVML; NVML is shut down on drop.
 pub(crate) struct Nvml {
     device: NvmlDevice,
@@ -53,7 +74,7 @@ unsafe impl Send for Nvml {}
 impl Nvml {
     /// Opens NVML and device `index` (NVML's numbering, which is CUDA's on a host whose
     /// `CUDA_VISIBLE_DEVICES` is unset), or says why not.
-    pub(crate) fn open(index: u32) -> Result<Self, String> {
+    pub(crate) fn open(index: u32) -> std::result::Result<Self, String> {
         // SAFETY: loading the driver's NVML runs its initialisers, which have no
         // preconditions on our side.
         let lib = unsafe { libloading::Library::new(NVML_LIBRARY) }

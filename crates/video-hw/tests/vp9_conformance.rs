@@ -66,7 +66,7 @@ const EXACT: &[Recipe] = &[
     ),
     (
         "vp9-8bit-lossless",
-        "128x96",
+        "128x128",
         8,
         "yuv420p",
         &["-lossless", "1"],

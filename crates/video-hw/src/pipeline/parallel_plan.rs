@@ -118,10 +118,11 @@ impl ParallelPlan {
     ) -> Self {
         let codec = config.codec;
         let frames = units.len();
+        // The backend a session will run on, and its engines: asked once.
+        let (concrete, engines) = engines_for(backend, codec);
         let (wanted, mut reason) = match parallelism {
             Parallelism::Sessions(n) => (n.max(1), format!("{n} session(s) asked for")),
             Parallelism::Auto => {
-                let (concrete, engines) = engines_for(backend, codec);
                 let by_length = (frames / AUTO_MIN_FRAMES_PER_SESSION).max(1);
                 // Decode work in 1080p frames, against what one more session costs.
                 let (w, h, _) = picture(units, codec);
@@ -158,8 +159,7 @@ impl ParallelPlan {
         if parallelism == Parallelism::Auto && sessions > 1 {
             // On a backend whose GPU transform converts each frame when its turn comes
             // (NVIDIA), the frames wait decoded, not converted.
-            let converts_late =
-                backend::select_decoder(backend, codec).is_ok_and(|s| s.backend == Backend::Nvidia);
+            let converts_late = concrete == Backend::Nvidia;
             let bytes = frame_bytes(units, &config, converts_late);
             let fit = (AUTO_MEMORY_BUDGET / (longest as u64 * bytes).max(1)).max(1) as usize;
             if fit < sessions {

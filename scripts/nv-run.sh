@@ -9,6 +9,9 @@
 #   bash DIR/.gpu/nv-run.sh onefile   # one file, whole process, output alike: video-hw (default --parallel auto
 #                                     # and --parallel 1) against FFmpeg -hwaccel cuda and FFmpeg on the CPU,
 #                                     # BASELINE.md's three inputs, ROUNDS interleaved rounds (default 3)
+#   bash DIR/.gpu/nv-run.sh gpus      # GPU choice on whatever GPUs the machine has: probe --json, a GPU that
+#                                     # does not exist, --sessions 14 on --gpu 0 against --gpus all
+#                                     # (interleaved, ROUNDS), --parallel auto --gpus all against one session's MD5
 # Binaries staged as NAME.xz (to fit a call beside FFmpeg) are unpacked first.
 # Results go to $OUT (when set) as well as to stdout; the last lines are a summary table.
 set -uo pipefail
@@ -219,5 +222,24 @@ final)
   bash "$0" ffmpeg
   timeout 240 "$g"/tests/nvidia_decode --test-threads 1 --nocapture --skip churn --skip nvdec_decodes_8bit 2>&1 | tee "$out/nvidia_decode.txt" | grep -E "^test |test result|PIPELINE|FAILED|panicked"
   VIDEO_HW_CONFORMANCE=$g/data/conformance timeout 200 "$g"/tests/contract --test-threads 4 nvidia 2>&1 | tee "$out/contract.txt" | grep -E "test result|FAILED|panicked"
+  ;;
+gpus)
+  VH=$g/bin/video-hw; IN=$g/data/bench/in1080.h264
+  nvidia-smi -L | tee "$out/gpus.txt"
+  "$VH" probe --json > "$out/probe.json"; "$VH" probe | tee -a "$out/gpus.txt"
+  n=$(nvidia-smi -L | wc -l)
+  for bad in "--gpu $n" "--gpus 0,$n"; do
+    "$VH" decode "$IN" $bad --json -q > "$out/missing.json"; echo "MISSING|$bad|exit $?|$(tr -d '\n' < "$out/missing.json")" | tee -a "$out/gpus.txt"
+  done
+  for r in $(seq "${ROUNDS:-3}"); do
+    for variant in "--gpu 0" "--gpus all"; do
+      "$VH" decode "$IN" --backend nvidia --sessions 14 $variant --json -q > "$out/s14.json"
+      python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print("SESSIONS|%s|%.1f|%d|%s" % (sys.argv[2], d["fps"], d["frames"], d.get("gpus", [])))' "$out/s14.json" "$variant" | tee -a "$out/gpus.txt"
+    done
+  done
+  for variant in "--parallel 1" "--parallel auto --gpus all"; do
+    "$VH" decode "$IN" --backend nvidia $variant --md5 --json -q > "$out/par.json"
+    python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print("PARALLEL|%s|%s|%d sessions|%.1f fps|%s" % (sys.argv[2], d["md5"], d["sessions"], d["fps"], d.get("gpus", [])))' "$out/par.json" "$variant" | tee -a "$out/gpus.txt"
+  done
   ;;
 esac

@@ -74,9 +74,21 @@ pub fn class_of(e: &anyhow::Error) -> &'static str {
 }
 
 /// Prints the error document for `message` of `class`, if JSON was asked for. Failing to
-/// write it changes nothing: the message is on stderr already.
+/// write it changes nothing: the message is on stderr already. An existing `--json-file` is
+/// left as it is under `-n` or when the run was refused (the refusal may be about that very
+/// file): a good report is never replaced by the error of a run that did nothing.
 pub fn emit_error(common: &Common, media_on_stdout: bool, class: &str, message: String) {
     if !common.wants_json() {
+        return;
+    }
+    if let Some(path) = &common.json_file
+        && path.exists()
+        && (class == "refused" || common.overwrite_policy() == output_file::Overwrite::No)
+    {
+        eprintln!(
+            "video-hw: {} exists and was left as it is: the error is above",
+            path.display()
+        );
         return;
     }
     let doc = ErrorDoc {

@@ -96,6 +96,19 @@ impl Common {
         }
     }
 
+    /// The GPUs to run on: those of `gpus` (`--gpus`) or the one of `--gpu`, checked against
+    /// the driver when the backend may use it (a GPU that does not exist is an error naming
+    /// the ones that do, never a silent fallback).
+    pub fn resolve_gpus(&self, gpus: Option<&video_hw::GpuSelection>) -> anyhow::Result<Vec<u32>> {
+        let default = video_hw::GpuSelection::List(vec![self.gpu]);
+        let asked = gpus.unwrap_or(&default);
+        if gpus.is_none() && self.gpu == 0 {
+            // The default: GPU 0, which a session checks when it opens.
+            return Ok(vec![0]);
+        }
+        Ok(video_hw::backend::resolve_gpus(self.backend, asked)?)
+    }
+
     /// Checks the command's outputs (and `--json-file`) against its inputs and the overwrite
     /// policy ([`output_file::check`]).
     pub fn check_outputs(&self, outputs: &[&Path], inputs: &[&Path]) -> anyhow::Result<()> {

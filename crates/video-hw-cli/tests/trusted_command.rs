@@ -580,3 +580,31 @@ fn an_encode_that_writes_nothing_is_an_error_shown_with_no_file_left() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(!out.exists());
 }
+
+#[test]
+fn a_refused_run_leaves_an_existing_json_report_as_it_is() {
+    let stream = pattern_stream("report-kept.h264", 10);
+    let out = temp("report-kept.yuv");
+    let report = temp("report-kept.json");
+    std::fs::write(&out, b"earlier output").unwrap();
+    std::fs::write(&report, b"{\"frames\": 10}\n").unwrap();
+    for policy in [&["-n"][..], &[][..]] {
+        let mut args = vec![
+            "decode",
+            stream.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "--json-file",
+            report.to_str().unwrap(),
+        ];
+        args.extend_from_slice(policy);
+        let o = video_hw(&args);
+        assert_eq!(o.status.code(), Some(2), "{policy:?}: {}", stderr(&o));
+        assert_eq!(std::fs::read(&out).unwrap(), b"earlier output");
+        assert_eq!(
+            std::fs::read_to_string(&report).unwrap(),
+            "{\"frames\": 10}\n",
+            "{policy:?}: the report was replaced"
+        );
+    }
+}

@@ -36,6 +36,7 @@ pub use api::config::{
 pub use api::encode_input::{EncodeInput, PlaneBuffer, RawPlane};
 pub use api::error::{ErrorKind, Rejected, Result, VideoError};
 pub use api::frame::{CropRect, DecodedFrame, FrameData, GpuApi, GpuSurface, PixelFormat, Plane};
+pub use api::gpus::{GpuDecoder, GpuInfo, GpuSelection};
 pub use api::packet::{BitstreamLayout, DecodeInput, EncodedChunk};
 pub use backend::{Backend, BackendReport, CodecSupport, DecodeCapability, Hop, Selection, probe};
 pub use pipeline::{
@@ -43,6 +44,6 @@ pub use pipeline::{
     decode_segmented_with_metrics,
 };
 pub use session::{
-    DecodeSession, DecodeSummary, EncodeSession, EncodeSummary, SessionOrigin,
+    DecodePool, DecodeSession, DecodeSummary, EncodeSession, EncodeSummary, GpuLoad, SessionOrigin,
     SessionSwitchRequest, SwitchMode, SwitchStats,
 };

@@ -162,7 +162,7 @@ fn segmented_decode_runs_on_the_pipeline_scheduler_and_matches_one_session() {
         Backend::Software,
         &config,
         &segments,
-        cfg,
+        cfg.clone(),
         &metrics,
         |frame| {
             match frame {

@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 use std::sync::Arc;
 use std::time::Instant;
-use video_hw::metrics::Metrics;
+use video_hw::metrics::{Metrics, UtilizationReport};
 use video_hw::{
     Backend, Codec, DecodeOutput, DecodeSession, DecoderConfig, Dimensions, EncodeSession,
     EncoderConfig, PixelFormat, bitstream, pattern,
@@ -416,6 +416,7 @@ impl Run<'_> {
         let ff_args = self.ff.decode_args(self.backend, &input, to, write_to);
         let sessions = self.args.sessions;
         let (mut vh_t, mut ff_t, mut st_t) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut vh_u, mut ff_u) = (Vec::new(), Vec::new());
         let mut frames_per_session = None;
         let total = self.args.warmup + self.args.repeat;
         for i in 0..total {
@@ -425,8 +426,12 @@ impl Run<'_> {
                 i + 1,
                 if timed { "" } else { " (warm-up)" }
             ));
+            let monitor = super::utilization_monitor(self.backend, gpu);
             let v = time_processes(&self.exe, &vh_args, sessions, |_| None)?;
+            let v_u = monitor.map(|m| m.stop());
+            let monitor = super::utilization_monitor(self.backend, gpu);
             let f = time_processes(&self.ff.ffmpeg, &ff_args, sessions, |_| None)?;
+            let f_u = monitor.map(|m| m.stop());
             let s = match &plan {
                 Some(plan) => inproc::decode_parallel(self.backend, plan, &self.metrics)?,
                 None => inproc::decode(self.backend, &config, &units, sessions, &self.metrics)?,
@@ -446,6 +451,8 @@ impl Run<'_> {
                 vh_t.push(v);
                 ff_t.push(f);
                 st_t.push(s.seconds);
+                vh_u.extend(v_u);
+                ff_u.extend(f_u);
             }
         }
         let frames = frames_per_session.unwrap_or(0) * sessions as u64;
@@ -453,11 +460,13 @@ impl Run<'_> {
             command: command_line(&self.exe, &vh_args),
             process: TimingStats::new(frames, vh_t),
             steady_state: Some(TimingStats::new(frames, st_t)),
+            utilization: UtilizationReport::combine(&vh_u),
         };
         let ffmpeg = Side {
             command: command_line(&self.ff.ffmpeg, &ff_args),
             process: TimingStats::new(frames, ff_t),
             steady_state: None,
+            utilization: UtilizationReport::combine(&ff_u),
         };
         let verify = if self.args.verify {
             self.verify_decode(&input, codec, frames_per_session.unwrap_or(0))?
@@ -660,11 +669,14 @@ impl Run<'_> {
             command: command_line(&self.exe, &vh_out(0).unwrap_or_default()),
             process: TimingStats::new(frames, vh_t),
             steady_state: Some(TimingStats::new(frames, st_t)),
+            // Encode: NVENC has no utilisation reading here (decode workloads only).
+            utilization: None,
         };
         let ffmpeg = Side {
             command: command_line(&self.ff.ffmpeg, &ff_out(0).unwrap_or_default()),
             process: TimingStats::new(frames, ff_t),
             steady_state: None,
+            utilization: None,
         };
         let mut verify = Vec::new();
         if args.verify {

@@ -16,8 +16,8 @@ use std::process::ExitCode;
 use video_hw::metrics::{Metrics, MetricsReport, PictureCounts, PipelineSwitch};
 use video_hw::pipeline::{IngestItem, Output, PipelineConfig, PipelineScheduler};
 use video_hw::{
-    Codec, ConversionPath, DecodeInput, DecodeOutput, DecodeSession, DecoderConfig, OnError,
-    ParallelPlan, Parallelism, PixelFormat,
+    Codec, ConversionPath, DecodeInput, DecodeOutput, DecodePool, DecodeSession, DecoderConfig,
+    GpuLoad, GpuSelection, OnError, ParallelPlan, Parallelism, PixelFormat,
 };
 
 /// Arguments of `decode`.
@@ -53,6 +53,11 @@ pub struct DecodeArgs {
     /// aggregate frame rate (the input is read into memory).
     #[arg(long, default_value_t = 1)]
     pub sessions: usize,
+    /// Spread the sessions (`--sessions`, `--parallel`) over these GPUs by their free decode
+    /// engines: `all`, or GPU numbers such as `0,1`. Each frame stays on the GPU that
+    /// decoded it. Default: the one `--gpu` names.
+    #[arg(long, value_name = "all|0,1,...", conflicts_with = "gpu")]
+    pub gpus: Option<GpuSelection>,
     /// Print the pipeline metrics (stage latencies, queue depths, transform paths) on stderr.
     #[arg(long)]
     pub metrics: bool,
@@ -88,6 +93,10 @@ struct DecodeReport {
     hops: Vec<video_hw::Hop>,
     implementation: String,
     sessions: usize,
+    /// Sessions per GPU, when they were spread over GPUs (`--gpus`, `--sessions`,
+    /// `--parallel`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    gpus: Vec<GpuLoad>,
     frames: u64,
     errors: Vec<String>,
     /// Things done otherwise than asked (what the cut of a stopped run caused).
@@ -148,16 +157,17 @@ pub fn run(args: DecodeArgs) -> Result<ExitCode> {
     };
     let outputs: Vec<&std::path::Path> = args.output.iter().map(|p| p.as_path()).collect();
     args.common.check_outputs(&outputs, &[&args.input])?;
+    let gpus = args.common.resolve_gpus(args.gpus.as_ref())?;
     if args.sessions == 1 {
         stop::install()?;
     }
     let source = Source::open_track(&args.input, args.codec, args.chunk_size, args.track)?;
     // The backend starts (CUDA, NVDEC) while the input is read and parsed.
-    video_hw::backend::prepare_decode(args.common.backend, source.codec);
+    video_hw::backend::prepare_decode(args.common.backend, source.codec, gpus[0]);
     let codec = source.codec;
     let pixels = args.md5 || args.output.is_some() || args.to.is_some();
     let mut config = DecoderConfig::new(codec)
-        .with_gpu(args.common.gpu)
+        .with_gpu(gpus[0])
         .with_on_error(args.on_error)
         .with_output(match args.to {
             Some(f) => DecodeOutput::Cpu(f),
@@ -171,7 +181,7 @@ pub fn run(args: DecodeArgs) -> Result<ExitCode> {
     let container = source.container;
     let expected = source.frames;
     let monitor = (args.common.wants_json() || args.metrics)
-        .then(|| utilization_monitor(args.common.backend, args.common.gpu))
+        .then(|| super::utilization_monitor(args.common.backend, gpus[0]))
         .flatten();
     let stream_bytes = (!is_std(&args.input))
         .then(|| std::fs::metadata(&args.input).ok().map(|m| m.len()))
@@ -179,7 +189,7 @@ pub fn run(args: DecodeArgs) -> Result<ExitCode> {
     let planned = args.sessions == 1
         && ParallelPlan::worth_planning(parallel, args.common.backend, codec, stream_bytes);
     let mut report = if planned {
-        match decode_parallel(&args, parallel, config.clone(), source)? {
+        match decode_parallel(&args, parallel, config.clone(), source, &gpus)? {
             Planned::Done(report) => *report,
             // One session after all: decode the file as it is read.
             Planned::OneSession => {
@@ -191,7 +201,7 @@ pub fn run(args: DecodeArgs) -> Result<ExitCode> {
     } else if args.sessions == 1 {
         decode_stream(&args, config, source)?
     } else {
-        decode_many(&args, config, source)?
+        decode_many(&args, config, source, &gpus)?
     };
     report.stopped_by = stop::requested().then(stop::signal_name);
     report.utilization = monitor
@@ -299,22 +309,6 @@ fn layout(args: &DecodeArgs, timed: bool) -> Layout {
     }
 }
 
-/// Reads NVDEC and GPU utilisation during the run where the NVIDIA backend may run.
-fn utilization_monitor(
-    backend: video_hw::Backend,
-    gpu: u32,
-) -> Option<video_hw::metrics::UtilizationMonitor> {
-    #[cfg(all(
-        feature = "backend-nvidia",
-        any(target_os = "linux", target_os = "windows")
-    ))]
-    if matches!(backend, video_hw::Backend::Nvidia | video_hw::Backend::Auto) {
-        return video_hw::diagnostics::utilization_monitor(gpu).ok();
-    }
-    let _ = (backend, gpu);
-    None
-}
-
 /// NVDEC's process-wide counters (copies, host buffers, fallbacks), when the NVIDIA decoder
 /// ran in this process.
 fn nvdec_counters() -> Option<serde_json::Value> {
@@ -419,6 +413,7 @@ fn decode_stream(args: &DecodeArgs, config: DecoderConfig, source: Source) -> Re
         hops: summary.hops,
         implementation: summary.origin.implementation,
         sessions: 1,
+        gpus: Vec::new(),
         frames,
         errors,
         warnings,
@@ -443,18 +438,26 @@ fn decode_stream(args: &DecodeArgs, config: DecoderConfig, source: Source) -> Re
 /// scheduler ([`PipelineScheduler::run_decode_many`]); every copy must give the same MD5. The
 /// scheduler's queue depth follows `VIDEO_HW_PIPELINE_QUEUE` (or the backend's
 /// `VIDEO_HW_NV_PIPELINE_QUEUE` / `VIDEO_HW_VT_PIPELINE_QUEUE`).
-fn decode_many(args: &DecodeArgs, config: DecoderConfig, source: Source) -> Result<DecodeReport> {
+fn decode_many(
+    args: &DecodeArgs,
+    config: DecoderConfig,
+    source: Source,
+    gpus: &[u32],
+) -> Result<DecodeReport> {
     let inputs: Vec<DecodeInput> = source.collect::<Result<_>>()?;
     let backend = args.common.backend;
-    // Open every session first so that start-up is not part of the timing.
+    // Open every session first so that start-up is not part of the timing; the pool puts
+    // each on the GPU with the most free engines.
     let opening = std::time::Instant::now();
+    let pool = DecodePool::new(backend, &GpuSelection::List(gpus.to_vec()))?;
     let mut sessions = Vec::with_capacity(args.sessions);
     for i in 0..args.sessions {
         sessions.push(
-            DecodeSession::new(backend, config.clone())
+            pool.open(config.clone())
                 .with_context(|| format!("opening decoder {i}"))?,
         );
     }
+    let loads = pool.loads(config.codec);
     let first = &sessions[0];
     let (backend_name, selection) = (
         first.backend().to_string(),
@@ -497,6 +500,7 @@ fn decode_many(args: &DecodeArgs, config: DecoderConfig, source: Source) -> Resu
         hops: Vec::new(),
         implementation,
         sessions: args.sessions,
+        gpus: if gpus.len() > 1 { loads } else { Vec::new() },
         frames,
         errors,
         warnings: Vec::new(),

@@ -139,6 +139,7 @@ pub fn run(args: EncodeArgs) -> Result<ExitCode> {
     if args.frames == Some(0) {
         bail!("--frames 0: nothing to encode");
     }
+    args.common.resolve_gpus(None)?;
     stop::install()?;
     let (mut pictures, input_size, input_format, rate) = open_input(&args)?;
     let frame_bytes = input_format.frame_size(input_size);

@@ -310,3 +310,19 @@ pub fn switch_and_settle(
     }
     Ok(outcome)
 }
+
+/// Reads NVDEC and GPU utilisation during the run where the NVIDIA backend may run.
+pub fn utilization_monitor(
+    backend: video_hw::Backend,
+    gpu: u32,
+) -> Option<video_hw::metrics::UtilizationMonitor> {
+    #[cfg(all(
+        feature = "backend-nvidia",
+        any(target_os = "linux", target_os = "windows")
+    ))]
+    if matches!(backend, video_hw::Backend::Nvidia | video_hw::Backend::Auto) {
+        return video_hw::diagnostics::utilization_monitor(gpu).ok();
+    }
+    let _ = (backend, gpu);
+    None
+}

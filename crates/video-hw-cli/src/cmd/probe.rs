@@ -25,6 +25,9 @@ pub fn run(args: ProbeArgs) -> Result<ExitCode> {
             "unavailable"
         };
         println!("{:<13} {state}: {}", r.backend.name(), r.detail);
+        for g in &r.gpus {
+            println!("  {}", describe_gpu(g));
+        }
         for (dir, list) in [("decode", &r.decode), ("encode", &r.encode)] {
             if !r.available {
                 continue;
@@ -59,4 +62,64 @@ pub fn run(args: ProbeArgs) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// "GPU 0: NVIDIA H200 (0000:19:00.0, 140 GiB); decode: h264 7 engines up to 4096x4096, ...".
+fn describe_gpu(g: &video_hw::GpuInfo) -> String {
+    let decoders: Vec<String> = g
+        .decoders
+        .iter()
+        .map(|d| {
+            format!(
+                "{} {} engine{} up to {}x{}",
+                d.codec.name(),
+                d.engines,
+                if d.engines == 1 { "" } else { "s" },
+                d.max_width,
+                d.max_height
+            )
+        })
+        .collect();
+    let mut line = format!(
+        "GPU {}: {} ({}, {} GiB); decode: {}",
+        g.index,
+        g.name,
+        g.pci_bus_id,
+        g.memory_bytes >> 30,
+        if decoders.is_empty() {
+            "none".to_owned()
+        } else {
+            decoders.join(", ")
+        }
+    );
+    for n in &g.notes {
+        line.push_str(&format!("; note: {n}"));
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_gpu_line_names_its_engines_and_limits() {
+        let g = video_hw::GpuInfo {
+            index: 1,
+            name: "NVIDIA H200".into(),
+            pci_bus_id: "0000:19:00.0".into(),
+            memory_bytes: 150 << 30,
+            decoders: vec![video_hw::GpuDecoder {
+                codec: video_hw::Codec::H264,
+                engines: 7,
+                max_width: 4096,
+                max_height: 4096,
+            }],
+            notes: Vec::new(),
+        };
+        assert_eq!(
+            describe_gpu(&g),
+            "GPU 1: NVIDIA H200 (0000:19:00.0, 150 GiB); decode: h264 7 engines up to 4096x4096"
+        );
+    }
 }

@@ -129,12 +129,13 @@ impl Tally {
 pub fn run(args: TranscodeArgs) -> Result<ExitCode> {
     args.common.check_outputs(&[&args.output], &[&args.input])?;
     crate::sink_chunks::check_output(&args.output, args.fragmented, args.format, args.enc.codec)?;
+    let gpu = args.common.resolve_gpus(None)?[0];
     stop::install()?;
     // Small pieces of an Annex-B stream keep what is in flight (drained when a signal stops
     // the run) to a few dozen pictures.
     let source = Source::open_track(&args.input, args.input_codec, 64 << 10, args.track)?;
     // The backend starts (CUDA, NVDEC) while the encoder and the output are set up.
-    video_hw::backend::prepare_decode(args.common.backend, source.codec);
+    video_hw::backend::prepare_decode(args.common.backend, source.codec, gpu);
     let container_in = source.container;
     let mut notes = Vec::new();
     let audio = audio_copy::plan(

@@ -207,6 +207,9 @@ pub struct GpuSurface {
     pub pitches: Vec<usize>,
     /// The stream the producer used (`CUstream` on CUDA); synchronise on it before reading.
     pub stream: u64,
+    /// The GPU that holds the planes, as the driver numbers it (CUDA device ordinal; 0 on
+    /// VideoToolbox): the one that decoded the frame.
+    pub device: u32,
     /// Holds the backend resources behind the pointers; dropping it releases them.
     pub keepalive: Box<dyn std::any::Any + Send + Sync>,
 }
@@ -217,6 +220,7 @@ impl fmt::Debug for GpuSurface {
             .field("api", &self.api)
             .field("planes", &self.planes)
             .field("pitches", &self.pitches)
+            .field("device", &self.device)
             .finish_non_exhaustive()
     }
 }

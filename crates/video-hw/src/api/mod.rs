@@ -7,6 +7,7 @@ pub mod config;
 pub mod encode_input;
 pub mod error;
 pub mod frame;
+pub mod gpus;
 pub mod nvidia_options;
 pub mod packet;
 

@@ -409,6 +409,7 @@ mod nvidia_paths {
             planes: vec![luma.ptr, chroma.ptr],
             pitches: vec![pic.w, pic.w],
             stream: 0,
+            device: 0,
             keepalive: Box::new(()),
         });
         let out = transform

@@ -4,23 +4,25 @@
 use super::{Backend, probe_for};
 use crate::api::codec::Codec;
 
-/// Engines that decode `codec` at once on `backend` (a concrete backend), each able to run
-/// one session at full speed:
-/// - NVIDIA: the NVDEC engines of device 0, as the driver reports them (`nNumNVDECs` of the
-///   decoder capabilities; 7 on an H100 or H200);
+/// Engines that decode `codec` at once on `backend` (a concrete backend) on GPU `gpu`, each
+/// able to run one session at full speed:
+/// - NVIDIA: the NVDEC engines of device `gpu`, as the driver reports them (`nNumNVDECs` of
+///   the decoder capabilities; 7 on an H100 or H200);
 /// - software, when OpenH264 serves the codec: the CPU cores (OpenH264 decodes on one
 ///   thread), at most [`MAX_SOFTWARE_ENGINES`];
 /// - software through FFmpeg, which threads one decode over every core already, and
 ///   VideoToolbox: 1.
 ///
-/// 1 when the backend cannot decode `codec` here.
-pub fn decode_engines(backend: Backend, codec: Codec) -> usize {
+/// 1 when the backend cannot decode `codec` there. Backends without a choice of GPU ignore
+/// `gpu`.
+pub fn decode_engines(backend: Backend, codec: Codec, gpu: u32) -> usize {
+    let _ = gpu;
     match backend {
         #[cfg(all(
             feature = "backend-nvidia",
             any(target_os = "linux", target_os = "windows")
         ))]
-        Backend::Nvidia => super::nvidia::nvdec_engines(codec).max(1),
+        Backend::Nvidia => super::nvidia::nvdec_engines(gpu, codec).max(1),
         Backend::Software => {
             let report = probe_for(Backend::Software, true, codec);
             let first = report.decode.iter().find(|c| c.codec == codec);
@@ -61,7 +63,7 @@ mod tests {
     fn every_backend_has_at_least_one_engine() {
         for b in Backend::CONCRETE {
             for c in Codec::ALL {
-                assert!(decode_engines(b, c) >= 1, "{b} {c}");
+                assert!(decode_engines(b, c, 0) >= 1, "{b} {c}");
             }
         }
     }
@@ -71,7 +73,7 @@ mod tests {
     fn openh264_counts_the_cpu_cores() {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         assert_eq!(
-            decode_engines(Backend::Software, Codec::H264),
+            decode_engines(Backend::Software, Codec::H264, 0),
             cores.min(MAX_SOFTWARE_ENGINES)
         );
     }
@@ -79,6 +81,6 @@ mod tests {
     #[cfg(feature = "sw-ffmpeg")]
     #[test]
     fn ffmpeg_threads_one_decode_itself() {
-        assert_eq!(decode_engines(Backend::Software, Codec::H264), 1);
+        assert_eq!(decode_engines(Backend::Software, Codec::H264, 0), 1);
     }
 }

@@ -14,8 +14,10 @@ use crate::bitstream::AccessUnit;
 
 pub mod capability;
 mod engines;
+mod gpus;
 mod prepare;
 pub use engines::{MAX_SOFTWARE_ENGINES, decode_engines, decode_session_cost};
+pub use gpus::{gpus, resolve_gpus};
 pub use prepare::prepare_decode;
 #[cfg(test)]
 mod color_paths_tests;
@@ -86,6 +88,10 @@ pub struct BackendReport {
     /// What each decoder implementation decodes exactly (checked at every sequence header).
     #[serde(default)]
     pub decode_capabilities: Vec<DecodeCapability>,
+    /// The GPUs it runs on, each with its decode engines and limits (NVIDIA: every CUDA
+    /// device, from [`probe`]; empty for the backends without a choice of GPU).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gpus: Vec<crate::api::gpus::GpuInfo>,
 }
 
 impl BackendReport {
@@ -98,6 +104,7 @@ impl BackendReport {
             decode: Vec::new(),
             encode: Vec::new(),
             decode_capabilities: Vec::new(),
+            gpus: Vec::new(),
         }
     }
 

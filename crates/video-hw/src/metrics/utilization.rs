@@ -65,6 +65,28 @@ impl UtilizationReport {
     }
 }
 
+impl UtilizationReport {
+    /// The readings of several runs of the same source taken as one (means weighted by
+    /// readings, the highest peak); `None` when there is no reading at all.
+    pub fn combine(reports: &[UtilizationReport]) -> Option<Self> {
+        let samples: usize = reports.iter().map(|r| r.samples).sum();
+        if samples == 0 {
+            return None;
+        }
+        let mean = |f: fn(&UtilizationReport) -> f64| {
+            reports.iter().map(|r| f(r) * r.samples as f64).sum::<f64>() / samples as f64
+        };
+        Some(Self {
+            source: reports.iter().find(|r| r.samples > 0)?.source.clone(),
+            samples,
+            decoder_mean: mean(|r| r.decoder_mean),
+            decoder_max: reports.iter().map(|r| r.decoder_max).max().unwrap_or(0),
+            gpu_mean: mean(|r| r.gpu_mean),
+            gpu_max: reports.iter().map(|r| r.gpu_max).max().unwrap_or(0),
+        })
+    }
+}
+
 impl std::fmt::Display for UtilizationReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
@@ -196,5 +218,29 @@ mod tests {
         // The third reading (30%) was missing: never counted.
         assert_eq!(r.gpu_max, 5);
         assert!(r.decoder_max >= 20);
+    }
+
+    #[test]
+    fn runs_combine_into_means_weighted_by_readings_and_the_highest_peak() {
+        let a = UtilizationReport::of(
+            "NVML".into(),
+            &[UtilizationSample {
+                decoder: 100,
+                gpu: 10,
+            }; 3],
+        );
+        let b = UtilizationReport::of(
+            "NVML".into(),
+            &[UtilizationSample {
+                decoder: 20,
+                gpu: 90,
+            }],
+        );
+        let c = UtilizationReport::combine(&[a, b]).unwrap();
+        assert_eq!(c.samples, 4);
+        assert!((c.decoder_mean - 80.0).abs() < 1e-9, "{c}");
+        assert!((c.gpu_mean - 30.0).abs() < 1e-9, "{c}");
+        assert_eq!((c.decoder_max, c.gpu_max), (100, 90));
+        assert!(UtilizationReport::combine(&[]).is_none());
     }
 }

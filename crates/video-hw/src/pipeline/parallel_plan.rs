@@ -94,7 +94,7 @@ impl ParallelPlan {
             Parallelism::Sessions(n) => n > 1,
             Parallelism::Auto => {
                 stream_bytes.is_some_and(|b| b <= AUTO_MAX_STREAM_BYTES)
-                    && engines_for(backend, codec).1 > 1
+                    && engines_for(backend, codec, &[0]).1 > 1
             }
         }
     }
@@ -112,14 +112,33 @@ impl ParallelPlan {
     /// pieces. Memory: a session ahead of the caller holds up to a whole piece of frames.
     pub fn new(
         backend: Backend,
-        mut config: DecoderConfig,
+        config: DecoderConfig,
         units: &[AccessUnit],
         parallelism: Parallelism,
     ) -> Self {
+        Self::on_gpus(backend, config, units, parallelism, &[])
+    }
+
+    /// As [`ParallelPlan::new`], with the sessions spread over `gpus` (empty: `config.gpu`
+    /// alone): [`Parallelism::Auto`] counts the engines of every GPU listed, and the plan's
+    /// [`SegmentedConfig::gpus`] places the sessions by their engines. Resolve a
+    /// [`crate::GpuSelection`] with [`backend::resolve_gpus`].
+    pub fn on_gpus(
+        backend: Backend,
+        mut config: DecoderConfig,
+        units: &[AccessUnit],
+        parallelism: Parallelism,
+        gpus: &[u32],
+    ) -> Self {
         let codec = config.codec;
         let frames = units.len();
-        // The backend a session will run on, and its engines: asked once.
-        let (concrete, engines) = engines_for(backend, codec);
+        let gpus = if gpus.is_empty() {
+            vec![config.gpu]
+        } else {
+            gpus.to_vec()
+        };
+        // The backend a session will run on, and its engines on every GPU: asked once.
+        let (concrete, engines) = engines_for(backend, codec, &gpus);
         let (wanted, mut reason) = match parallelism {
             Parallelism::Sessions(n) => (n.max(1), format!("{n} session(s) asked for")),
             Parallelism::Auto => {
@@ -138,7 +157,15 @@ impl ParallelPlan {
                         ),
                     )
                 } else {
-                    (engines, format!("auto: {engines} engine(s) for {codec}"))
+                    let on = if gpus.len() > 1 {
+                        format!(" on {} GPUs", gpus.len())
+                    } else {
+                        String::new()
+                    };
+                    (
+                        engines,
+                        format!("auto: {engines} engine(s) for {codec}{on}"),
+                    )
                 }
             }
         };
@@ -176,6 +203,7 @@ impl ParallelPlan {
             bitstream::split_at_random_access(codec, units, usize::MAX)
         };
         let mut segmented = SegmentedConfig::new(sessions);
+        segmented.gpus = gpus;
         segmented.frames_ahead = segments.iter().map(|s| s.access_units).max().unwrap_or(1);
         config.output_queue = config.output_queue.max(segmented.frames_ahead);
         Self {
@@ -192,12 +220,20 @@ impl ParallelPlan {
     }
 }
 
-/// The backend `backend` picks for `codec` and its engines (1 when none can decode it).
-fn engines_for(backend: Backend, codec: Codec) -> (Backend, usize) {
+/// The backend `backend` picks for `codec` and its engines on `gpus` together (1 when none
+/// can decode it). Backends without a choice of GPU count their engines once.
+fn engines_for(backend: Backend, codec: Codec, gpus: &[u32]) -> (Backend, usize) {
     match backend::select_decoder(backend, codec) {
+        Ok(selection) if selection.backend == Backend::Nvidia => (
+            selection.backend,
+            gpus.iter()
+                .map(|g| backend::decode_engines(selection.backend, codec, *g))
+                .sum::<usize>()
+                .max(1),
+        ),
         Ok(selection) => (
             selection.backend,
-            backend::decode_engines(selection.backend, codec),
+            backend::decode_engines(selection.backend, codec, 0),
         ),
         Err(_) => (backend, 1),
     }

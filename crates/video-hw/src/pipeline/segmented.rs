@@ -28,7 +28,7 @@ use crate::session::open_group;
 use std::time::{Duration, Instant};
 
 /// How [`decode_segmented`] shares the work.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SegmentedConfig {
     /// Sessions decoding at once (scheduler lanes; on NVIDIA, engines).
     pub sessions: usize,
@@ -39,6 +39,10 @@ pub struct SegmentedConfig {
     pub frames_ahead: usize,
     /// Bytes handed to a session per submit.
     pub chunk_size: usize,
+    /// The GPUs the sessions are spread over, by their decode engines (empty: the config's
+    /// `gpu` alone). Each frame stays on the GPU that decoded it (`GpuSurface::device`),
+    /// and a GPU-transform conversion runs on that GPU.
+    pub gpus: Vec<u32>,
 }
 
 impl SegmentedConfig {
@@ -48,6 +52,7 @@ impl SegmentedConfig {
             sessions,
             frames_ahead: 64,
             chunk_size: 64 << 10,
+            gpus: Vec::new(),
         }
     }
 }
@@ -71,6 +76,8 @@ pub struct SegmentedSummary {
     pub open_time: Duration,
     /// How frames became the output asked for.
     pub conversion: ConversionPath,
+    /// The GPU of each session, in the order they were opened.
+    pub gpus: Vec<u32>,
 }
 
 /// Decodes `segments` (in order, as [`split_at_idr`](crate::bitstream::split_at_idr) made
@@ -105,7 +112,7 @@ pub fn decode_segmented_with_metrics(
     }
     let opening = Instant::now();
     let count = cfg.sessions.min(segments.len()).max(1);
-    let mut group = open_group(backend, config, count, metrics)?;
+    let mut group = open_group(backend, config, count, &cfg.gpus, metrics)?;
     let sessions = std::mem::take(&mut group.sessions);
     let first = &sessions[0];
     let mut summary = SegmentedSummary {
@@ -117,6 +124,7 @@ pub fn decode_segmented_with_metrics(
         frames: 0,
         open_time: opening.elapsed(),
         conversion: group.conversion(),
+        gpus: sessions.iter().map(|s| s.gpu()).collect(),
     };
     let data: Vec<&[u8]> = segments.iter().map(|s| s.data.as_slice()).collect();
     let drop_last: Vec<usize> = segments.iter().map(|s| s.drop_last).collect();

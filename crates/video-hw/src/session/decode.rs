@@ -97,6 +97,10 @@ pub struct DecodeSession {
     /// A pipeline's transform pool converts the frames (see [`DecodeSession::take_conversion`]).
     deferred: bool,
     metrics: Metrics,
+    /// The GPU it decodes on (`DecoderConfig::gpu`).
+    gpu: u32,
+    /// The place it holds in a [`super::DecodePool`], given back after the worker ended.
+    place: Option<super::pool::PoolPlace>,
 }
 
 impl DecodeSession {
@@ -150,6 +154,7 @@ impl DecodeSession {
         chain: Vec<Candidate>,
     ) -> Result<Self> {
         let plan = Arc::new(plan);
+        let gpu = config.gpu;
         let summary = Arc::new(Mutex::new(DecodeSummary {
             origin: SessionOrigin::chosen(&selection, config.codec),
             conversion: plan.path,
@@ -188,7 +193,20 @@ impl DecodeSession {
             plan,
             deferred: false,
             metrics,
+            gpu,
+            place: None,
         })
+    }
+
+    /// The GPU it decodes on, as the driver numbers it (`DecoderConfig::gpu`, or the one a
+    /// [`super::DecodePool`] chose). Backends without a choice of GPU ignore it.
+    pub fn gpu(&self) -> u32 {
+        self.gpu
+    }
+
+    /// Holds `place` in a pool until the session is dropped.
+    pub(super) fn hold_place(&mut self, place: super::pool::PoolPlace) {
+        self.place = Some(place);
     }
 
     /// How this session turns the decoder's frames into the output asked for.

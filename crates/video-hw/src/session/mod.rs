@@ -48,6 +48,7 @@ mod generation;
 mod group;
 mod origin;
 mod placement;
+mod pool;
 mod worker;
 
 pub use decode::{DecodeSession, DecodeSummary};
@@ -55,3 +56,5 @@ pub use encode::{EncodeSession, EncodeSummary};
 pub use generation::{SessionSwitchRequest, SwitchMode, SwitchStats};
 pub(crate) use group::open_group;
 pub use origin::SessionOrigin;
+pub(crate) use pool::spread as spread_over_gpus;
+pub use pool::{DecodePool, GpuLoad};

@@ -82,7 +82,7 @@ pub fn decode_parallel(
         backend,
         &plan.config,
         &plan.segments,
-        plan.segmented,
+        plan.segmented.clone(),
         metrics,
         |frame| {
             match frame {

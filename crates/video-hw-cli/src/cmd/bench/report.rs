@@ -123,6 +123,10 @@ pub struct Side {
     pub process: TimingStats,
     /// In-process steady state (sessions opened before the clock starts); video-hw only.
     pub steady_state: Option<TimingStats>,
+    /// Decoder (NVDEC) and GPU utilisation during the timed whole-process runs, through NVML
+    /// (decode workloads where the NVIDIA backend may run).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub utilization: Option<video_hw::metrics::UtilizationReport>,
 }
 
 /// One verification result.
@@ -201,6 +205,14 @@ impl BenchReport {
                 );
             }
             row(&mut s, "FFmpeg (process)", &w.ffmpeg.process, Some(1.0));
+            for (side, u) in [
+                ("video-hw", &w.video_hw.utilization),
+                ("FFmpeg", &w.ffmpeg.utilization),
+            ] {
+                if let Some(u) = u {
+                    let _ = writeln!(s, "\nUtilisation during {side}'s timed runs: {u}");
+                }
+            }
             let _ = writeln!(s, "\nCommands:\n");
             let _ = writeln!(s, "- video-hw: `{}`", w.video_hw.command);
             let _ = writeln!(s, "- FFmpeg: `{}`\n", w.ffmpeg.command);

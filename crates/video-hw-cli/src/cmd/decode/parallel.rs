@@ -29,6 +29,7 @@ pub(super) fn decode_parallel(
     parallelism: Parallelism,
     config: DecoderConfig,
     source: Source,
+    gpus: &[u32],
 ) -> Result<Planned> {
     let opening = std::time::Instant::now();
     let codec = config.codec;
@@ -45,7 +46,7 @@ pub(super) fn decode_parallel(
     let units = video_hw::bitstream::assemble_annexb(codec, &data);
     drop(data);
     let backend = args.common.backend;
-    let plan = ParallelPlan::new(backend, config, &units, parallelism);
+    let plan = ParallelPlan::on_gpus(backend, config, &units, parallelism, gpus);
     drop(units);
     if plan.sessions() == 1 && parallelism == Parallelism::Auto {
         log::debug!("parallel decode: one session ({})", plan.reason);
@@ -57,7 +58,7 @@ pub(super) fn decode_parallel(
         plan.segments.len(),
         plan.reason
     );
-    let mut cfg = plan.segmented;
+    let mut cfg = plan.segmented.clone();
     cfg.chunk_size = args.chunk_size;
     let metrics = Metrics::new();
     let mut sink = FrameSink::with_layout(args.output.as_deref(), args.md5, layout(args, false))?;
@@ -111,6 +112,7 @@ pub(super) fn decode_parallel(
                 frames,
                 open_time: std::time::Duration::ZERO,
                 conversion: video_hw::ConversionPath::None,
+                gpus: Vec::new(),
             }
         }
         Err(e) => return Err(e).context("decoding in parallel"),
@@ -126,6 +128,17 @@ pub(super) fn decode_parallel(
         hops: Vec::new(),
         implementation: summary.implementation,
         sessions: summary.sessions,
+        gpus: if gpus.len() > 1 {
+            gpus.iter()
+                .map(|g| video_hw::GpuLoad {
+                    gpu: *g,
+                    sessions: summary.gpus.iter().filter(|s| *s == g).count(),
+                    engines: video_hw::backend::decode_engines(summary.backend, codec, *g),
+                })
+                .collect()
+        } else {
+            Vec::new()
+        },
         frames,
         errors,
         warnings: Vec::new(),

@@ -22,13 +22,15 @@ pub(crate) use cuda::{rgb, transform as cuda_transform};
 pub(crate) use nvenc::encoder_factory;
 pub use nvenc::{nvenc_abi_layout, nvenc_open_check};
 pub(crate) use probe::{
-    decode_capability, environment, nvdec_engines, prepare, probe, probe_decode_codec,
+    decode_capability, environment, gpus, nvdec_engines, prepare, probe, probe_decode_codec,
 };
 use std::sync::OnceLock;
 
 /// A factory that builds the NVDEC decoder on the session's worker thread.
 pub(crate) fn decoder_factory(config: &DecoderConfig) -> Result<DecoderFactory> {
-    let (lib, device) = environment().map_err(VideoError::unsupported)?;
+    let (lib, device) = probe::environment_on(config.gpu).map_err(VideoError::unsupported)?;
+    // A GPU that does not exist is refused here, naming the ones that do.
+    cuda::device(config.gpu)?;
     let config = config.clone();
     Ok(Box::new(move || {
         let dec = nvdec::decoder::NvdecDecoder::new(lib, &config, device)?;

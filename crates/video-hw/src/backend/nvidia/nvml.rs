@@ -30,6 +30,7 @@ struct NvmlUtilization {
 type FnInit = unsafe extern "C" fn() -> NvmlReturn;
 type FnShutdown = unsafe extern "C" fn() -> NvmlReturn;
 type FnHandleByIndex = unsafe extern "C" fn(c_uint, *mut NvmlDevice) -> NvmlReturn;
+type FnHandleByPciBusId = unsafe extern "C" fn(*const c_char, *mut NvmlDevice) -> NvmlReturn;
 type FnDecoderUtilization =
     unsafe extern "C" fn(NvmlDevice, *mut c_uint, *mut c_uint) -> NvmlReturn;
 type FnUtilizationRates = unsafe extern "C" fn(NvmlDevice, *mut NvmlUtilization) -> NvmlReturn;
@@ -48,7 +49,10 @@ type FnDeviceName = unsafe extern "C" fn(NvmlDevice, *mut c_char, c_uint) -> Nvm
 /// # }
 /// ```
 pub fn utilization_monitor(gpu: u32) -> Result<UtilizationMonitor> {
-    let nvml = Nvml::open(gpu).map_err(VideoError::unsupported)?;
+    // NVML numbers the GPUs its own way (it ignores `CUDA_VISIBLE_DEVICES`): find CUDA's
+    // device `gpu` by its PCI bus id where the driver gives it.
+    let bus_id = super::cuda::device_facts(gpu).ok().map(|(bus, _)| bus);
+    let nvml = Nvml::open(gpu, bus_id.as_deref()).map_err(VideoError::unsupported)?;
     Ok(UtilizationMonitor::start(
         nvml,
         std::time::Duration::from_millis(100),
@@ -72,9 +76,10 @@ pub(crate) struct Nvml {
 unsafe impl Send for Nvml {}
 
 impl Nvml {
-    /// Opens NVML and device `index` (NVML's numbering, which is CUDA's on a host whose
+    /// Opens NVML and the device at PCI bus id `bus_id` (CUDA device `index`), or, without
+    /// one, NVML's device `index` (NVML's numbering, which is CUDA's on a host whose
     /// `CUDA_VISIBLE_DEVICES` is unset), or says why not.
-    pub(crate) fn open(index: u32) -> std::result::Result<Self, String> {
+    pub(crate) fn open(index: u32, bus_id: Option<&str>) -> std::result::Result<Self, String> {
         // SAFETY: loading the driver's NVML runs its initialisers, which have no
         // preconditions on our side.
         let lib = unsafe { libloading::Library::new(NVML_LIBRARY) }
@@ -113,9 +118,18 @@ impl Nvml {
         if status != NVML_SUCCESS {
             return Err(format!("nvmlInit failed ({status})"));
         }
+        // SAFETY: as above.
+        let by_bus: FnHandleByPciBusId =
+            unsafe { std::mem::transmute(sym(b"nvmlDeviceGetHandleByPciBusId_v2\0")?) };
         let mut device: NvmlDevice = std::ptr::null_mut();
-        // SAFETY: writes one handle.
-        let status = unsafe { by_index(index, &mut device) };
+        let bus = bus_id.and_then(|b| std::ffi::CString::new(b).ok());
+        let status = match &bus {
+            // SAFETY: `b` is a NUL-terminated string that outlives the call, which writes one
+            // handle.
+            Some(b) if unsafe { by_bus(b.as_ptr(), &mut device) } == NVML_SUCCESS => NVML_SUCCESS,
+            // SAFETY: writes one handle.
+            _ => unsafe { by_index(index, &mut device) },
+        };
         if status != NVML_SUCCESS {
             // SAFETY: balances the successful init above.
             unsafe { shutdown() };

@@ -33,7 +33,7 @@ pub(crate) fn map_error(e: DriverError, what: &str) -> VideoError {
     }
 }
 
-/// What `cuInit` said, once per process: the device count and first device's name, or why not.
+/// What `cuInit` said, once per process: the device count and the devices' names, or why not.
 pub(crate) fn driver() -> std::result::Result<&'static DriverInfo, String> {
     static DRIVER: OnceLock<std::result::Result<DriverInfo, String>> = OnceLock::new();
     DRIVER
@@ -49,8 +49,17 @@ pub(crate) struct DriverInfo {
     pub version: i32,
     /// Devices the driver reports (`cuDeviceGetCount`).
     pub devices: u32,
-    /// Name of device 0.
-    pub device_name: String,
+    /// Name of every device, by ordinal.
+    pub names: Vec<String>,
+}
+
+impl DriverInfo {
+    /// The name of device `gpu` (`unknown GPU` past the end).
+    pub fn name(&self, gpu: u32) -> &str {
+        self.names
+            .get(gpu as usize)
+            .map_or("unknown GPU", String::as_str)
+    }
 }
 
 fn init_driver() -> std::result::Result<DriverInfo, String> {
@@ -63,16 +72,39 @@ fn init_driver() -> std::result::Result<DriverInfo, String> {
     if count < 1 {
         return Err("the CUDA driver reports no device".into());
     }
-    let dev = cu::device::get(0).map_err(|e| format!("cuDeviceGet(0): {e:?}"))?;
-    let device_name = cu::device::get_name(dev).unwrap_or_else(|_| "unknown GPU".into());
+    let names: Vec<String> = (0..count)
+        .map(|i| {
+            cu::device::get(i)
+                .and_then(cu::device::get_name)
+                .unwrap_or_else(|_| "unknown GPU".into())
+        })
+        .collect();
     let mut version = 0;
     // SAFETY: writes one int.
     unsafe { sys::cuDriverGetVersion(&mut version) };
     Ok(DriverInfo {
         version,
         devices: u32::try_from(count).unwrap_or(0),
-        device_name,
+        names,
     })
+}
+
+/// What the driver says of device `gpu`: its PCI bus id (`0000:19:00.0`) and memory in
+/// bytes.
+pub(crate) fn device_facts(gpu: u32) -> Result<(String, u64)> {
+    let dev = device(gpu)?;
+    let mut bus = [0 as std::ffi::c_char; 32];
+    // SAFETY: `dev` is a valid device; the call writes at most `bus.len()` bytes, NUL included.
+    let res = unsafe { sys::cuDeviceGetPCIBusId(bus.as_mut_ptr(), bus.len() as i32, dev) };
+    check(res, "cuDeviceGetPCIBusId")?;
+    // SAFETY: the driver wrote a NUL-terminated string into `bus`.
+    let bus_id = unsafe { std::ffi::CStr::from_ptr(bus.as_ptr()) }
+        .to_string_lossy()
+        .into_owned();
+    // SAFETY: `dev` is a device returned by `cuDeviceGet`.
+    let memory =
+        unsafe { cu::device::total_mem(dev) }.map_err(|e| map_error(e, "cuDeviceTotalMem"))?;
+    Ok((bus_id, memory as u64))
 }
 
 /// The device with ordinal `gpu` (`DecoderConfig::gpu`, `EncoderConfig::gpu`); `Unsupported`
@@ -81,8 +113,8 @@ pub(crate) fn device(gpu: u32) -> Result<CUdevice> {
     let info = driver().map_err(VideoError::unsupported)?;
     if gpu >= info.devices {
         return Err(VideoError::unsupported(format!(
-            "GPU {gpu} does not exist: the CUDA driver reports {} device(s), numbered from 0",
-            info.devices
+            "GPU {gpu} does not exist: {}",
+            crate::api::gpus::describe_gpus(info.devices, &info.names)
         )));
     }
     cu::device::get(gpu as i32).map_err(|e| map_error(e, "cuDeviceGet"))
@@ -146,6 +178,8 @@ impl ContextMode {
 pub(crate) struct Context {
     ctx: CUcontext,
     dev: CUdevice,
+    /// The device's ordinal (`DecoderConfig::gpu`).
+    gpu: u32,
     /// Created by `cuCtxCreate` (destroyed on drop) rather than retained.
     owned: bool,
 }
@@ -178,6 +212,7 @@ impl Context {
         let c = Arc::new(Self {
             ctx,
             dev,
+            gpu,
             owned: false,
         });
         c.make_current()?;
@@ -198,6 +233,7 @@ impl Context {
         let c = Arc::new(Self {
             ctx,
             dev,
+            gpu,
             owned: true,
         });
         c.make_current()?;
@@ -211,6 +247,11 @@ impl Context {
             ContextMode::Primary => Self::retain(gpu),
             ContextMode::PerSession => Self::create_owned(gpu),
         }
+    }
+
+    /// The ordinal of the device it belongs to.
+    pub fn gpu(&self) -> u32 {
+        self.gpu
     }
 
     /// Binds the context to the calling thread.

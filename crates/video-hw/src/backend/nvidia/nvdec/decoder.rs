@@ -67,6 +67,7 @@ impl<C: NvdecCalls, O: Output> NvdecDecoder<C, O> {
             codec: config.codec,
             timebase: config.timebase,
             gpu_name,
+            gpu: config.gpu,
             options,
             decoder: None,
             queue: VecDeque::new(),
@@ -246,7 +247,8 @@ impl<C: NvdecCalls, O: Output> DecoderBackend for NvdecDecoder<C, O> {
     }
 
     fn capability(&self) -> crate::backend::DecodeCapability {
-        crate::backend::nvidia::decode_capability(self.state_ref().codec)
+        let s = self.state_ref();
+        crate::backend::nvidia::decode_capability(s.gpu, s.codec)
     }
 
     fn implementation(&self) -> String {

@@ -47,6 +47,8 @@ pub(super) struct State<C: NvdecCalls, O: Output> {
     pub codec: Codec,
     pub timebase: Timebase,
     pub gpu_name: String,
+    /// The device it decodes on (`DecoderConfig::gpu`).
+    pub gpu: u32,
     /// The tuning in effect (config plus environment overrides).
     pub options: NvidiaOptions,
     pub decoder: Option<ActiveDecoder<C>>,

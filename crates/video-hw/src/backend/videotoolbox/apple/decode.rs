@@ -224,6 +224,7 @@ impl DecodeCalls for AppleDecodeCalls {
                 .map(|i| CVPixelBufferGetBytesPerRowOfPlane(pb, i))
                 .collect(),
             stream: 0,
+            device: 0,
             keepalive: Box::new(image),
         }
     }

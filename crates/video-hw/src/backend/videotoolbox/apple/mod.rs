@@ -70,6 +70,7 @@ pub(crate) fn probe() -> BackendReport {
             .iter()
             .map(|c| capability::decode_capability(*c))
             .collect(),
+        gpus: Vec::new(),
     }
 }
 

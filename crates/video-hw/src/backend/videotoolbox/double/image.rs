@@ -169,6 +169,7 @@ impl DoubleImage {
             planes: vec![Arc::as_ptr(&image) as usize as u64],
             pitches: image.strides.clone(),
             stream: 0,
+            device: 0,
             keepalive: Box::new(image),
         }
     }

@@ -213,6 +213,7 @@ pub(crate) fn probe() -> BackendReport {
             .iter()
             .map(|c| super::capability::decode_capability(*c))
             .collect(),
+        gpus: Vec::new(),
     }
 }
 

@@ -201,6 +201,7 @@ impl CudaOutput {
                     planes: vec![dst, dst_chroma],
                     pitches: vec![dst_pitch, dst_pitch],
                     stream: stream as u64,
+                    device: self.ctx.gpu(),
                     keepalive: Box::new(buf),
                 };
                 let coded = dims(coded_w, coded_h)?;

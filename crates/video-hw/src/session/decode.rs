@@ -633,10 +633,17 @@ impl DecodeWorker {
         if !self.emit_frames(&mut frames, ports) {
             return false;
         }
-        if let Err(e) = result
-            && !self.emit_error(e, ports)
-        {
-            return false;
+        // Damage an asynchronous adapter finds only now is counted like damage found at
+        // `decode` (skipped under `OnError::Skip`); anything else is delivered.
+        if let Err(e) = result {
+            let delivered = if e.kind() == ErrorKind::Unsupported {
+                self.emit_error(e, ports)
+            } else {
+                self.damaged(e, ports)
+            };
+            if !delivered {
+                return false;
+            }
         }
         // Nothing is lost silently: input that produced no picture and no error is an error.
         let nothing = self.frames_since_flush == 0 && self.errors_since_flush == 0;

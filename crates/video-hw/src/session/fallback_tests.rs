@@ -99,17 +99,22 @@ struct Run {
     frames: Vec<DecodedFrame>,
     errors: Vec<VideoError>,
     selection: Selection,
+    damaged_units: u64,
 }
 
 /// Decodes `data` in small chunks on a session over `chain`.
 fn run(chain: Vec<Candidate>, data: &[u8]) -> Run {
+    run_with(DecoderConfig::new(Codec::H264), chain, data)
+}
+
+/// [`run`] with `config`.
+fn run_with(config: DecoderConfig, chain: Vec<Candidate>, data: &[u8]) -> Run {
     let selection = Selection {
         backend: chain[0].backend,
         reason: "test chain".into(),
         hops: Vec::new(),
     };
-    let mut dec = DecodeSession::with_chain(selection, DecoderConfig::new(Codec::H264), chain)
-        .expect("session");
+    let mut dec = DecodeSession::with_chain(selection, config, chain).expect("session");
     let (mut frames, mut errors) = (Vec::new(), Vec::new());
     let mut take = |dec: &mut DecodeSession| {
         loop {
@@ -134,6 +139,7 @@ fn run(chain: Vec<Candidate>, data: &[u8]) -> Run {
         frames,
         errors,
         selection: dec.selection().clone(),
+        damaged_units: dec.summary().damaged_units,
     }
 }
 
@@ -305,4 +311,56 @@ fn a_refusal_at_the_first_b_picture_mid_gop_replays_without_loss_or_duplicates()
         "{hops:?}"
     );
     assert!(hops[0].at_access_unit > 0, "mid-GOP: {hops:?}");
+}
+
+/// OpenH264 whose flush also reports bad data, as an asynchronous decoder (VideoToolbox)
+/// reports a damaged unit only when its callback comes, which may be at the flush.
+struct DamagedAtFlush(Box<dyn DecoderBackend>);
+
+impl DecoderBackend for DamagedAtFlush {
+    fn decode(&mut self, au: &AccessUnit, out: &mut Vec<DecodedFrame>) -> Result<()> {
+        self.0.decode(au, out)
+    }
+    fn flush(&mut self, out: &mut Vec<DecodedFrame>) -> Result<()> {
+        self.0.flush(out)?;
+        Err(VideoError::invalid_bitstream("bad data found at the flush"))
+    }
+    fn implementation(&self) -> String {
+        "damaged at flush".to_owned()
+    }
+    fn capability(&self) -> DecodeCapability {
+        self.0.capability()
+    }
+}
+
+fn damaged_at_flush() -> Candidate {
+    let factory: DecoderFactory = Box::new(|| {
+        let inner = crate::backend::software::decoder_factory(&DecoderConfig::new(Codec::H264))?()?;
+        Ok(Box::new(DamagedAtFlush(inner)) as Box<dyn DecoderBackend>)
+    });
+    Candidate {
+        backend: Backend::Software,
+        factory,
+    }
+}
+
+#[test]
+fn damage_reported_at_the_flush_is_counted_under_skip_and_delivered_under_stop() {
+    let data = stream(&[(64, 48, 10)]);
+    let skip = run_with(
+        DecoderConfig::new(Codec::H264).with_on_error(crate::OnError::Skip),
+        vec![damaged_at_flush()],
+        &data,
+    );
+    assert!(skip.errors.is_empty(), "{:?}", skip.errors);
+    assert_eq!(skip.damaged_units, 1);
+    assert_eq!(skip.frames.len(), 10);
+    let stop = run_with(
+        DecoderConfig::new(Codec::H264).with_on_error(crate::OnError::Stop),
+        vec![damaged_at_flush()],
+        &data,
+    );
+    assert_eq!(stop.errors.len(), 1, "{:?}", stop.errors);
+    assert_eq!(stop.errors[0].kind(), ErrorKind::InvalidBitstream);
+    assert_eq!(stop.damaged_units, 0);
 }

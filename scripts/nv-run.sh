@@ -12,6 +12,8 @@
 #   bash DIR/.gpu/nv-run.sh gpus      # GPU choice on whatever GPUs the machine has: probe --json, a GPU that
 #                                     # does not exist, --sessions 14 on --gpu 0 against --gpus all
 #                                     # (interleaved, ROUNDS), --parallel auto --gpus all against one session's MD5
+#   bash DIR/.gpu/nv-run.sh rgbcheck  # RGB24 through the GPU transform: --parallel auto (and --gpus all) against
+#                                     # one session's MD5, then a short bench (its NVDEC utilisation lines)
 # Binaries staged as NAME.xz (to fit a call beside FFmpeg) are unpacked first.
 # Results go to $OUT (when set) as well as to stdout; the last lines are a summary table.
 set -uo pipefail
@@ -241,5 +243,18 @@ gpus)
     "$VH" decode "$IN" --backend nvidia $variant --md5 --json -q > "$out/par.json"
     python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print("PARALLEL|%s|%s|%d sessions|%.1f fps|%s" % (sys.argv[2], d["md5"], d["sessions"], d["fps"], d.get("gpus", [])))' "$out/par.json" "$variant" | tee -a "$out/gpus.txt"
   done
+  ;;
+rgbcheck)
+  FF=/tmp/peer-ffmpeg; xz -T0 -dc "$g"/peers/ffmpeg.xz > $FF && chmod +x $FF
+  IN=/tmp/in1080.h264; VH=$g/bin/video-hw
+  $FF -hide_banner -v error -y -f lavfi -i "testsrc2=size=1920x1080:rate=30,noise=alls=6:allf=t" -frames:v 600 \
+      -c:v libx264 -preset fast -b:v 5M -g 60 -bf 3 -pix_fmt yuv420p $IN
+  for variant in "--parallel 1" "--parallel auto" "--parallel auto --gpus all"; do
+    "$VH" decode $IN --backend nvidia --to rgb24 $variant --md5 --json -q > "$out/rgb.json"
+    python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print("RGB|%s|%s|%d sessions|%s|%s" % (sys.argv[2], d.get("md5"), d.get("sessions", 0), d.get("conversion"), d.get("errors") or d.get("error")))' "$out/rgb.json" "$variant" | tee -a "$out/rgbcheck.txt"
+  done
+  timeout 120 "$VH" bench --backend nvidia --codec h264 --workload decode --input $IN --ffmpeg $FF --warmup 0 \
+    --repeat 2 --to rgb24 --out "$out/bench-rgb24" -q --json > "$out/bench-rgb24.json"; echo "bench exit $?"
+  grep -h -i "utilisation\|^| " "$out"/bench-rgb24/*.md | tee -a "$out/rgbcheck.txt"
   ;;
 esac

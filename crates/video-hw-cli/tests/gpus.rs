@@ -3,28 +3,11 @@
 
 mod common;
 
-use common::{stderr, stdout, temp, video_hw};
+use common::{pattern_h264, stderr, stdout, video_hw};
 
-/// An H.264 pattern of `frames` frames with an IDR picture every 30, encoded by our own
-/// software encoder.
+/// An H.264 pattern of `frames` frames with an IDR picture every 30.
 fn pattern(name: &str, frames: u32) -> std::path::PathBuf {
-    let stream = temp(name);
-    let o = video_hw(&[
-        "encode",
-        "--pattern",
-        "--frames",
-        &frames.to_string(),
-        "--size",
-        "176x144",
-        "--gop",
-        "30",
-        "-o",
-        stream.to_str().unwrap(),
-        "-y",
-        "-q",
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    stream
+    pattern_h264(name, frames, "176x144", 30)
 }
 
 /// `decode` with `args` and `--md5 --json -q`: the exit status and the JSON document.
@@ -38,44 +21,31 @@ fn decode_json(args: &[&str]) -> (bool, serde_json::Value) {
     (o.status.success(), doc)
 }
 
-#[test]
-fn sessions_spread_over_all_gpus_give_the_one_session_md5() {
-    let stream = pattern("gpus-sessions.h264", 90);
+/// Decodes a `frames`-picture pattern with one session, then with `spread` (and
+/// `--gpus all`): the same MD5; returns the second report.
+fn spread_against_one_session(name: &str, frames: u32, spread: &[&str]) -> serde_json::Value {
+    let stream = pattern(name, frames);
     let path = stream.to_str().unwrap();
     let (ok, one) = decode_json(&[path, "--backend", "software", "--parallel", "1"]);
     assert!(ok, "{one}");
-    let (ok, many) = decode_json(&[
-        path,
-        "--backend",
-        "software",
-        "--sessions",
-        "3",
-        "--gpus",
-        "all",
-    ]);
-    assert!(ok, "{many}");
-    assert_eq!(many["md5"], one["md5"]);
+    let mut args = vec![path, "--backend", "software", "--gpus", "all"];
+    args.extend_from_slice(spread);
+    let (ok, spread) = decode_json(&args);
+    assert!(ok, "{spread}");
+    assert_eq!(spread["md5"], one["md5"]);
+    spread
+}
+
+#[test]
+fn sessions_spread_over_all_gpus_give_the_one_session_md5() {
+    let many = spread_against_one_session("gpus-sessions.h264", 90, &["--sessions", "3"]);
     assert_eq!(many["sessions"], 3);
     assert_eq!(many["frames"], 3 * 90);
 }
 
 #[test]
 fn parallel_pieces_over_all_gpus_give_the_one_session_md5() {
-    let stream = pattern("gpus-parallel.h264", 120);
-    let path = stream.to_str().unwrap();
-    let (ok, one) = decode_json(&[path, "--backend", "software", "--parallel", "1"]);
-    assert!(ok, "{one}");
-    let (ok, split) = decode_json(&[
-        path,
-        "--backend",
-        "software",
-        "--parallel",
-        "3",
-        "--gpus",
-        "all",
-    ]);
-    assert!(ok, "{split}");
-    assert_eq!(split["md5"], one["md5"]);
+    let split = spread_against_one_session("gpus-parallel.h264", 120, &["--parallel", "3"]);
     assert_eq!(split["sessions"], 3, "{split}");
 }
 

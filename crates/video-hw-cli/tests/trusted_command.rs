@@ -23,21 +23,7 @@ fn md5_of(path: &Path) -> String {
 
 /// A short H.264 stream from the built-in pattern.
 fn pattern_stream(name: &str, frames: u32) -> PathBuf {
-    let path = temp(name);
-    let o = video_hw(&[
-        "encode",
-        "--pattern",
-        "--frames",
-        &frames.to_string(),
-        "--size",
-        "64x48",
-        "-o",
-        path.to_str().unwrap(),
-        "-q",
-        "-y",
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    path
+    pattern_h264(name, frames, "64x48", 60)
 }
 
 /// Temporary files `video-hw` left beside `path` (`.NAME.video-hw-PID.EXT`).

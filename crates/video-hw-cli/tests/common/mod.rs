@@ -12,6 +12,29 @@ pub fn video_hw(args: &[&str]) -> Output {
         .expect("video-hw runs")
 }
 
+/// An H.264 stream of `frames` pictures of the built-in pattern at `size` (`WxH`), an IDR
+/// picture every `gop`, encoded by our own software encoder into the temporary `name`.
+pub fn pattern_h264(name: &str, frames: u32, size: &str, gop: u32) -> PathBuf {
+    let path = temp(name);
+    let (frames, gop) = (frames.to_string(), gop.to_string());
+    let o = video_hw(&[
+        "encode",
+        "--pattern",
+        "--frames",
+        &frames,
+        "--size",
+        size,
+        "--gop",
+        &gop,
+        "-o",
+        path.to_str().unwrap(),
+        "-q",
+        "-y",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    path
+}
+
 /// A temporary path unique to this process and `name`.
 pub fn temp(name: &str) -> PathBuf {
     std::env::temp_dir().join(format!("video-hw-cli-{}-{name}", std::process::id()))

@@ -274,14 +274,16 @@ impl DecodeSession {
     /// thread, never on the decoder's worker.
     pub fn try_reap(&mut self) -> Result<Option<DecodedFrame>> {
         self.refresh_selection();
-        let frame = self.worker.try_reap()?;
+        let frame = self.worker.try_reap();
+        let frame = self.watch(frame)?;
         frame.map(|f| self.finish(f)).transpose()
     }
 
     /// The next decoded frame, waiting at most `timeout`.
     pub fn reap_timeout(&mut self, timeout: Duration) -> Result<Option<DecodedFrame>> {
         self.refresh_selection();
-        let frame = self.worker.reap_timeout(timeout)?;
+        let frame = self.worker.reap_timeout(timeout);
+        let frame = self.watch(frame)?;
         frame.map(|f| self.finish(f)).transpose()
     }
 
@@ -289,8 +291,19 @@ impl DecodeSession {
     /// frame available to `try_reap`. The session can take a new stream afterwards.
     pub fn flush(&mut self) -> Result<()> {
         let flushed = self.worker.flush();
+        let flushed = self.watch(flushed);
         self.refresh_selection();
         flushed
+    }
+
+    /// `result` as it is; a lost device also retires this session's GPU from its pool.
+    fn watch<T>(&self, result: Result<T>) -> Result<T> {
+        if let (Err(e), Some(place)) = (&result, &self.place)
+            && e.kind() == ErrorKind::DeviceLost
+        {
+            place.lost();
+        }
+        result
     }
 
     /// Takes the hops the worker made into `selection` (they happen on the worker; the

@@ -4,12 +4,12 @@
 use super::DecodeSession;
 use crate::api::codec::Codec;
 use crate::api::config::DecoderConfig;
-use crate::api::error::Result;
+use crate::api::error::{ErrorKind, Result, VideoError};
 use crate::api::gpus::GpuSelection;
 use crate::backend::{self, Backend};
 use crate::metrics::Metrics;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// Hands out decode sessions over several GPUs: each [`DecodePool::open`] puts the session on
 /// the GPU of the pool with the most free decode engines (its engines for the codec, from the
@@ -17,6 +17,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 /// engine of every GPU. A session gives its place back when it is dropped. On backends
 /// without a choice of GPU (software, VideoToolbox) the pool is one "GPU" and simply opens
 /// sessions.
+///
+/// A GPU is lost to the pool when one of its sessions reports `DeviceLost` (from a reap or a
+/// flush), when opening a session there fails with `DeviceLost`, or when the caller says so
+/// ([`DecodePool::retire`]): no new session goes there, and [`DecodePool::loads`] says so.
+/// Sessions already open on it are the caller's to close.
 ///
 /// ```no_run
 /// use video_hw::{Backend, Codec, DecodePool, DecoderConfig, GpuSelection};
@@ -40,6 +45,8 @@ pub struct DecodePool {
 struct GpuSlot {
     gpu: u32,
     open: AtomicUsize,
+    /// No new session goes here (a session reported `DeviceLost`, or the caller retired it).
+    lost: AtomicBool,
 }
 
 /// What one GPU of a pool holds ([`DecodePool::loads`]).
@@ -51,11 +58,25 @@ pub struct GpuLoad {
     pub sessions: usize,
     /// Its decode engines for the codec asked about.
     pub engines: usize,
+    /// Lost to the pool: no new session goes there ([`DecodePool::retire`]).
+    pub lost: bool,
 }
 
 /// A place taken in a pool, given back when the session holding it is dropped.
 #[derive(Debug)]
 pub(crate) struct PoolPlace(Arc<GpuSlot>);
+
+impl PoolPlace {
+    /// Its GPU was lost: no new session of the pool goes there.
+    pub(crate) fn lost(&self) {
+        if !self.0.lost.swap(true, Ordering::AcqRel) {
+            log::warn!(
+                "GPU {} reported a lost device: the pool places no new session there",
+                self.0.gpu
+            );
+        }
+    }
+}
 
 impl Drop for PoolPlace {
     fn drop(&mut self) {
@@ -73,6 +94,7 @@ impl DecodePool {
                 Arc::new(GpuSlot {
                     gpu,
                     open: AtomicUsize::new(0),
+                    lost: AtomicBool::new(false),
                 })
             })
             .collect();
@@ -98,13 +120,24 @@ impl DecodePool {
                 gpu: s.gpu,
                 sessions: s.open.load(Ordering::Acquire),
                 engines: backend::decode_engines(concrete, codec, s.gpu),
+                lost: s.lost.load(Ordering::Acquire),
             })
             .collect()
     }
 
+    /// Places no new session on `gpu` (after a failure the caller saw, such as `DeviceLost`
+    /// from a session of its own); sessions open there go on.
+    pub fn retire(&self, gpu: u32) {
+        for s in self.slots.iter().filter(|s| s.gpu == gpu) {
+            s.lost.store(true, Ordering::Release);
+        }
+    }
+
     /// Opens a session for `config` on the GPU with the most free engines for its codec
     /// (`config.gpu` is set to it; see [`DecodeSession::gpu`]). When every engine is taken,
-    /// the GPU with the fewest sessions per engine.
+    /// the GPU with the fewest sessions per engine. A GPU where opening fails with
+    /// `DeviceLost` is lost to the pool and the next one is tried; `DeviceLost` when every GPU
+    /// of the pool is lost.
     pub fn open(&self, config: DecoderConfig) -> Result<DecodeSession> {
         self.open_with_metrics(config, Metrics::new())
     }
@@ -115,23 +148,42 @@ impl DecodePool {
         mut config: DecoderConfig,
         metrics: Metrics,
     ) -> Result<DecodeSession> {
-        let place = self.take_place(config.codec);
-        config.gpu = place.0.gpu;
-        let mut session = DecodeSession::with_metrics(self.backend, config, metrics)?;
-        session.hold_place(place);
-        Ok(session)
+        loop {
+            let place = self.take_place(config.codec)?;
+            config.gpu = place.0.gpu;
+            match DecodeSession::with_metrics(self.backend, config.clone(), metrics.clone()) {
+                Ok(mut session) => {
+                    session.hold_place(place);
+                    return Ok(session);
+                }
+                Err(e) if e.kind() == ErrorKind::DeviceLost => place.lost(),
+                Err(e) => return Err(e),
+            }
+        }
     }
 
-    /// Takes a place on the GPU [`pick`] chooses for a session of `codec`.
-    fn take_place(&self, codec: Codec) -> PoolPlace {
-        let loads: Vec<(usize, usize)> = self
-            .loads(codec)
+    /// Takes a place on the GPU [`pick`] chooses for a session of `codec` among those not
+    /// lost; `DeviceLost` when none is left.
+    fn take_place(&self, codec: Codec) -> Result<PoolPlace> {
+        let loads = self.loads(codec);
+        let live: Vec<usize> = (0..loads.len()).filter(|i| !loads[*i].lost).collect();
+        if live.is_empty() {
+            return Err(VideoError::device_lost(format!(
+                "every GPU of the pool ({}) was lost",
+                self.gpus()
+                    .iter()
+                    .map(u32::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+        let candidates: Vec<(usize, usize)> = live
             .iter()
-            .map(|l| (l.engines, l.sessions))
+            .map(|i| (loads[*i].engines, loads[*i].sessions))
             .collect();
-        let slot = self.slots[pick(&loads)].clone();
+        let slot = self.slots[live[pick(&candidates)]].clone();
         slot.open.fetch_add(1, Ordering::AcqRel);
-        PoolPlace(slot)
+        Ok(PoolPlace(slot))
     }
 }
 
@@ -232,5 +284,109 @@ mod tests {
         assert_eq!(pool.loads(Codec::H264)[0].sessions, 1);
         drop(b);
         assert_eq!(pool.loads(Codec::H264)[0].sessions, 0);
+    }
+
+    #[cfg(feature = "sw-openh264")]
+    #[test]
+    fn a_retired_gpu_takes_no_new_session_and_an_empty_pool_says_device_lost() {
+        let pool = DecodePool::new(Backend::Software, &GpuSelection::All).unwrap();
+        let open = pool.open(DecoderConfig::new(Codec::H264)).unwrap();
+        pool.retire(0);
+        assert!(pool.loads(Codec::H264)[0].lost);
+        let Err(e) = pool.open(DecoderConfig::new(Codec::H264)) else {
+            panic!("a session opened on a retired GPU")
+        };
+        assert_eq!(e.kind(), ErrorKind::DeviceLost, "{e}");
+        assert!(
+            e.to_string().contains("every GPU of the pool (0) was lost"),
+            "{e}"
+        );
+        // The session already open goes on.
+        assert_eq!(open.gpu(), 0);
+    }
+
+    /// OpenH264 whose device is lost at the first access unit.
+    #[cfg(feature = "sw-openh264")]
+    struct LosesItsDevice(Box<dyn crate::backend::DecoderBackend>);
+
+    #[cfg(feature = "sw-openh264")]
+    impl crate::backend::DecoderBackend for LosesItsDevice {
+        fn decode(
+            &mut self,
+            _au: &crate::bitstream::AccessUnit,
+            _out: &mut Vec<crate::api::frame::DecodedFrame>,
+        ) -> Result<()> {
+            Err(VideoError::device_lost("the GPU fell off the bus (test)"))
+        }
+        fn flush(&mut self, out: &mut Vec<crate::api::frame::DecodedFrame>) -> Result<()> {
+            self.0.flush(out)
+        }
+        fn implementation(&self) -> String {
+            "loses its device".to_owned()
+        }
+        fn capability(&self) -> crate::backend::DecodeCapability {
+            self.0.capability()
+        }
+    }
+
+    /// Ten pictures of the pattern, H.264 Annex-B, from the software encoder.
+    #[cfg(feature = "sw-openh264")]
+    fn ten_pictures() -> Vec<u8> {
+        let size = crate::Dimensions::new(64, 48).unwrap();
+        let config = crate::EncoderConfig::new(Codec::H264, size);
+        let mut enc = crate::EncodeSession::new(Backend::Software, config).unwrap();
+        for i in 0..10 {
+            let input = crate::pattern::encode_input(size, i).unwrap();
+            enc.submit(input).map_err(|r| r.error).unwrap();
+        }
+        enc.drain()
+            .unwrap()
+            .iter()
+            .flat_map(|c| c.data.iter().copied())
+            .collect()
+    }
+
+    #[cfg(feature = "sw-openh264")]
+    #[test]
+    fn a_session_that_loses_its_device_retires_its_gpu_from_the_pool() {
+        let pool = DecodePool::new(Backend::Software, &GpuSelection::All).unwrap();
+        let config = DecoderConfig::new(Codec::H264);
+        let factory: crate::backend::DecoderFactory = Box::new(|| {
+            let inner =
+                crate::backend::software::decoder_factory(&DecoderConfig::new(Codec::H264))?()?;
+            Ok(Box::new(LosesItsDevice(inner)) as Box<dyn crate::backend::DecoderBackend>)
+        });
+        let chain = vec![crate::backend::Candidate {
+            backend: Backend::Software,
+            factory,
+        }];
+        let selection = crate::backend::Selection {
+            backend: Backend::Software,
+            reason: "test".into(),
+            hops: Vec::new(),
+        };
+        let mut session = DecodeSession::with_chain(selection, config.clone(), chain).unwrap();
+        session.hold_place(pool.take_place(Codec::H264).unwrap());
+        assert!(!pool.loads(Codec::H264)[0].lost);
+        session
+            .submit(crate::DecodeInput::annexb(ten_pictures()))
+            .map_err(|r| r.error)
+            .unwrap();
+        let mut lost = session
+            .flush()
+            .is_err_and(|e| e.kind() == ErrorKind::DeviceLost);
+        loop {
+            match session.try_reap() {
+                Ok(Some(_)) => {}
+                Ok(None) => break,
+                Err(e) => lost |= e.kind() == ErrorKind::DeviceLost,
+            }
+        }
+        assert!(lost, "the session reported the lost device");
+        assert!(pool.loads(Codec::H264)[0].lost);
+        assert!(
+            pool.open(config)
+                .is_err_and(|e| e.kind() == ErrorKind::DeviceLost)
+        );
     }
 }

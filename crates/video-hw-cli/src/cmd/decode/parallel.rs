@@ -134,6 +134,7 @@ pub(super) fn decode_parallel(
                     gpu: *g,
                     sessions: summary.gpus.iter().filter(|s| *s == g).count(),
                     engines: video_hw::backend::decode_engines(summary.backend, codec, *g),
+                    lost: false,
                 })
                 .collect()
         } else {

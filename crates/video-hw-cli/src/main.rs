@@ -7,6 +7,7 @@ mod frame_layout;
 mod input_file;
 mod json_out;
 mod logging;
+mod lost_device;
 mod output_file;
 mod progress;
 mod sink;
@@ -161,16 +162,13 @@ fn main() -> ExitCode {
         Command::Soak(a) => cmd::soak::run(a),
     };
     match result {
-        Ok(code) => code,
+        Ok(code) => lost_device::exit_code(code),
         Err(e) => {
             eprintln!("video-hw: error: {e:#}");
-            json_out::emit_error(
-                &common,
-                media_on_stdout,
-                json_out::class_of(&e),
-                format!("{e:#}"),
-            );
-            stop::exit_code().unwrap_or(ExitCode::from(2))
+            let class = json_out::class_of(&e);
+            json_out::emit_error(&common, media_on_stdout, class, format!("{e:#}"));
+            lost_device::note_class(class);
+            stop::exit_code().unwrap_or_else(|| lost_device::exit_code(ExitCode::from(2)))
         }
     }
 }

@@ -153,6 +153,7 @@ impl PendingFile {
             .map(|e| format!(".{}", e.to_string_lossy()))
             .unwrap_or_default();
         let temp = target.with_file_name(format!(".{name}.video-hw-{}{ext}", std::process::id()));
+        remove_stale_temporaries(target, &name, &ext);
         Self {
             target: target.to_path_buf(),
             temp,
@@ -178,12 +179,16 @@ impl PendingFile {
             .with_context(|| format!("cannot create {}", self.target.display()))
     }
 
-    /// Moves the finished file to its final name.
+    /// Moves the finished file to its final name, its bytes on the disk first (so that a
+    /// crash after the rename never leaves a short file under the final name).
     pub fn commit(mut self) -> Result<()> {
         if self.direct {
             self.committed = true;
             return Ok(());
         }
+        std::fs::File::open(&self.temp)
+            .and_then(|f| f.sync_all())
+            .with_context(|| format!("cannot write {}", self.target.display()))?;
         std::fs::rename(&self.temp, &self.target)
             .with_context(|| format!("cannot write {}", self.target.display()))?;
         self.committed = true;
@@ -195,6 +200,43 @@ impl Drop for PendingFile {
     fn drop(&mut self) {
         if !self.committed && !self.direct {
             let _ = std::fs::remove_file(&self.temp);
+        }
+    }
+}
+
+/// Removes the temporary files of `target` (`.NAME.video-hw-PID.EXT`) left by a process that
+/// no longer runs (killed, or out of memory, before it could remove its own). Linux only
+/// (`/proc` tells which processes run); a file that cannot be removed is left.
+fn remove_stale_temporaries(target: &Path, name: &str, ext: &str) {
+    if !cfg!(target_os = "linux") {
+        return;
+    }
+    let dir = match target.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let prefix = format!(".{name}.video-hw-");
+    for entry in entries.flatten() {
+        let file = entry.file_name();
+        let Some(pid) = file
+            .to_str()
+            .and_then(|f| f.strip_prefix(&prefix))
+            .and_then(|rest| rest.strip_suffix(ext))
+            .and_then(|pid| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid != std::process::id() && !Path::new("/proc").join(pid.to_string()).exists() {
+            match std::fs::remove_file(entry.path()) {
+                Ok(()) => log::info!(
+                    "removed {}, left by process {pid}, which no longer runs",
+                    entry.path().display()
+                ),
+                Err(e) => log::debug!("cannot remove {}: {e}", entry.path().display()),
+            }
         }
     }
 }
@@ -245,5 +287,29 @@ mod tests {
     fn same_path_is_the_same_file_even_when_missing() {
         assert!(same_file(Path::new("a/b.mp4"), Path::new("a/b.mp4")));
         assert!(!same_file(Path::new("a/b.mp4"), Path::new("a/c.mp4")));
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_dead_process_temporary_is_removed_and_a_live_one_kept() {
+        let dir = std::env::temp_dir().join(format!("vh-stale-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let target = dir.join("out.mp4");
+        // No process has PID 0x7fff_fffe; PID 1 always runs.
+        let dead = dir.join(".out.mp4.video-hw-2147483646.mp4");
+        let live = dir.join(".out.mp4.video-hw-1.mp4");
+        let other = dir.join(".other.mp4.video-hw-2147483646.mp4");
+        for p in [&dead, &live, &other] {
+            std::fs::write(p, b"partial").unwrap();
+        }
+        let pending = PendingFile::new(&target);
+        assert!(!dead.exists(), "a dead process's temporary stays");
+        assert!(live.exists() && other.exists());
+        let mut f = pending.create().unwrap();
+        f.write_all(b"done").unwrap();
+        drop(f);
+        pending.commit().unwrap();
+        assert_eq!(std::fs::read(&target).unwrap(), b"done");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

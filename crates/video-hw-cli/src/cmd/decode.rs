@@ -389,11 +389,14 @@ fn decode_stream(args: &DecodeArgs, config: DecoderConfig, source: Source) -> Re
                     progress.tick(frames);
                 }
                 Output::Chunk(_) => {}
-                Output::Error { stage, error } => stop::file_error(
-                    &mut errors,
-                    &mut warnings,
-                    format!("{}: {error}", stage.name()),
-                ),
+                Output::Error { stage, error } => {
+                    crate::lost_device::note(&error);
+                    stop::file_error(
+                        &mut errors,
+                        &mut warnings,
+                        format!("{}: {error}", stage.name()),
+                    )
+                }
             }
             Ok(())
         },
@@ -552,7 +555,10 @@ impl SessionCopy {
                     .map_err(|e| video_hw::VideoError::backend(format!("{e:#}")))?;
                 self.frames += 1;
             }
-            Output::Error { error, .. } => self.errors.push(error.to_string()),
+            Output::Error { error, .. } => {
+                crate::lost_device::note(&error);
+                self.errors.push(error.to_string())
+            }
             Output::Chunk(_) => {}
         }
         Ok(())

@@ -176,7 +176,10 @@ pub fn run(args: EncodeArgs) -> Result<ExitCode> {
                 out.write(&c)?;
                 written += 1;
             }
-            Err(e) => errors.push(e.to_string()),
+            Err(e) => {
+                crate::lost_device::note(&e);
+                errors.push(e.to_string())
+            }
         }
         Ok(())
     };

@@ -363,6 +363,7 @@ fn scheduled(
                 }
                 Output::Frame(_) => {}
                 Output::Error { stage, error } => {
+                    crate::lost_device::note(&error);
                     stop::file_error(errors, warnings, format!("{}: {error}", stage.name()))
                 }
             }
@@ -399,6 +400,7 @@ fn direct(
         match c {
             Ok(c) => tally.add(out, &c),
             Err(e) => {
+                crate::lost_device::note(&e);
                 encode_errors.push(e.to_string());
                 Ok(())
             }

@@ -91,7 +91,10 @@ pub(super) fn decode_parallel(
                     frames += 1;
                     progress.tick(frames);
                 }
-                Err(e) => errors.push(e.to_string()),
+                Err(e) => {
+                    crate::lost_device::note(&e);
+                    errors.push(e.to_string())
+                }
             }
             Ok(())
         },

@@ -34,6 +34,27 @@ fn write(common: &Common, media_on_stdout: bool, text: &str) -> Result<()> {
     Ok(())
 }
 
+/// A command line the command refuses after clap accepted it (a value out of range, options
+/// that exclude each other): class `usage`, as clap's own refusals.
+#[derive(Debug)]
+pub struct Usage(pub String);
+
+impl std::fmt::Display for Usage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Usage {}
+
+/// Returns early with a [`Usage`] error made from a format string.
+macro_rules! usage {
+    ($($arg:tt)*) => {
+        return Err($crate::json_out::Usage(format!($($arg)*)).into())
+    };
+}
+pub(crate) use usage;
+
 #[derive(Serialize)]
 struct ErrorDoc<'a> {
     error: ErrorBody<'a>,
@@ -52,6 +73,9 @@ pub fn class_of(e: &anyhow::Error) -> &'static str {
     for cause in e.chain() {
         if cause.is::<Refused>() {
             return "refused";
+        }
+        if cause.is::<Usage>() {
+            return "usage";
         }
         if let Some(v) = cause.downcast_ref::<video_hw::VideoError>() {
             return match v.kind() {

@@ -44,7 +44,9 @@ mod tests {
         note(&video_hw::VideoError::backend("driver hiccup"));
         note_class("unsupported");
         assert_eq!(exit_code(ExitCode::FAILURE), ExitCode::FAILURE);
-        note(&video_hw::VideoError::device_lost("the GPU fell off the bus"));
+        note(&video_hw::VideoError::device_lost(
+            "the GPU fell off the bus",
+        ));
         assert_eq!(exit_code(ExitCode::FAILURE), ExitCode::from(EXIT_CODE));
         assert_eq!(exit_code(ExitCode::from(2)), ExitCode::from(EXIT_CODE));
         assert_eq!(exit_code(ExitCode::SUCCESS), ExitCode::SUCCESS);

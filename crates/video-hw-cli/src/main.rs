@@ -174,17 +174,38 @@ fn main() -> ExitCode {
 }
 
 /// A command line clap refuses: its message as usual, and as a JSON error document when
-/// `--json` is among the arguments.
+/// `--json` is among the arguments, or in the `--json-file` named (when no such file exists
+/// yet: a refused command line replaces nothing).
 fn usage_error(e: clap::Error) -> ExitCode {
     use clap::error::ErrorKind;
+    let args: Vec<String> = std::env::args().collect();
+    let json = args.iter().any(|a| a == "--json");
+    let json_file = json_file_arg(&args);
     if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion)
-        || !std::env::args().any(|a| a == "--json")
+        || (!json && json_file.is_none())
     {
         e.exit();
     }
     let _ = e.print();
     let message = e.render().to_string();
     let doc = serde_json::json!({ "error": { "class": "usage", "message": message.trim() } });
-    println!("{doc:#}");
+    match json_file {
+        Some(path) if !path.exists() => {
+            let _ = output_file::write_whole(&path, format!("{doc:#}\n").as_bytes());
+        }
+        Some(_) => {}
+        None => println!("{doc:#}"),
+    }
     ExitCode::from(2)
+}
+
+/// The file `--json-file F` (or `--json-file=F`) names among raw arguments.
+fn json_file_arg(args: &[String]) -> Option<PathBuf> {
+    args.iter().enumerate().find_map(|(i, a)| {
+        if a == "--json-file" {
+            args.get(i + 1).map(PathBuf::from)
+        } else {
+            a.strip_prefix("--json-file=").map(PathBuf::from)
+        }
+    })
 }

@@ -594,3 +594,31 @@ fn a_refused_run_leaves_an_existing_json_report_as_it_is() {
         );
     }
 }
+
+#[test]
+fn a_command_line_refused_after_parsing_is_a_usage_error_in_json() {
+    let stream = pattern_stream("usage.h264", 5);
+    let o = video_hw(&[
+        "decode",
+        stream.to_str().unwrap(),
+        "--sessions",
+        "0",
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert_eq!(json_document(&stdout(&o))["error"]["class"], "usage");
+    // One clap refuses, with the document in --json-file only.
+    let report = temp("usage-report.json");
+    let _ = std::fs::remove_file(&report);
+    let o = video_hw(&[
+        "decode",
+        stream.to_str().unwrap(),
+        "--parallel",
+        "zero",
+        "--json-file",
+        report.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let doc = json_document(&std::fs::read_to_string(&report).unwrap());
+    assert_eq!(doc["error"]["class"], "usage", "{doc}");
+}

@@ -129,7 +129,7 @@ struct Run<'a> {
 /// Runs the bench.
 pub fn run(args: BenchArgs) -> Result<ExitCode> {
     if args.repeat == 0 || args.sessions == 0 || args.frames == 0 {
-        bail!("--repeat, --sessions and --frames must be at least 1");
+        crate::json_out::usage!("--repeat, --sessions and --frames must be at least 1");
     }
     let date_utc = utc_now();
     let ff = Ffmpeg::new(args.ffmpeg.clone(), args.threads, args.preset.clone());

@@ -3,11 +3,12 @@
 mod parallel;
 
 use crate::decode_source::Source;
+use crate::json_out::usage;
 use crate::output_file::is_std;
 use crate::progress::Progress;
 use crate::sink::{FrameSink, Layout};
 use crate::{json_out, stop, y4m_io};
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use clap::Args;
 use parallel::{Planned, decode_parallel};
 use serde::Serialize;
@@ -143,13 +144,13 @@ struct DecodeReport {
 /// Decodes a stream.
 pub fn run(args: DecodeArgs) -> Result<ExitCode> {
     if args.sessions == 0 {
-        bail!("--sessions must be at least 1");
+        usage!("--sessions must be at least 1");
     }
     if args.chunk_size == 0 {
-        bail!("--chunk-size must be at least 1");
+        usage!("--chunk-size must be at least 1");
     }
     let parallel = match (args.parallel, args.sessions) {
-        (Parallelism::Sessions(n), s) if n > 1 && s > 1 => bail!(
+        (Parallelism::Sessions(n), s) if n > 1 && s > 1 => usage!(
             "--parallel (one input shared by sessions) and --sessions (copies) exclude each other"
         ),
         (_, s) if s > 1 => Parallelism::Sessions(1),

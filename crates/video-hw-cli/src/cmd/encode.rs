@@ -1,6 +1,7 @@
 //! `video-hw encode`.
 
 use super::{EncodeOpts, SwitchOutcome, finish_encode, submit_encode, switch_and_settle};
+use crate::json_out::usage;
 use crate::output_file::{PendingFile, is_std};
 use crate::progress::Progress;
 use crate::sink_chunks::ChunkOut;
@@ -92,8 +93,8 @@ enum Pictures {
 /// Opens the input: Y4M by its header, else raw frames, which need `--size`.
 fn open_input(args: &EncodeArgs) -> Result<(Pictures, Dimensions, PixelFormat, Option<Rational>)> {
     let path = match (&args.input, args.pattern) {
-        (Some(_), true) => bail!("give an input file or --pattern, not both"),
-        (None, false) => bail!("give an input file of frames (Y4M or raw), or --pattern"),
+        (Some(_), true) => usage!("give an input file or --pattern, not both"),
+        (None, false) => usage!("give an input file of frames (Y4M or raw), or --pattern"),
         (None, true) => {
             let size = args.size.unwrap_or(Dimensions::new(640, 360)?);
             return Ok((Pictures::Pattern, size, PixelFormat::I420, None));
@@ -137,7 +138,7 @@ pub fn run(args: EncodeArgs) -> Result<ExitCode> {
     args.common.check_outputs(&[&args.output], &inputs)?;
     crate::sink_chunks::check_output(&args.output, args.fragmented, args.format, args.enc.codec)?;
     if args.frames == Some(0) {
-        bail!("--frames 0: nothing to encode");
+        usage!("--frames 0: nothing to encode");
     }
     args.common.resolve_gpus(None)?;
     stop::install()?;

@@ -105,7 +105,9 @@ impl std::fmt::Display for UtilizationReport {
 /// Reads a [`UtilizationSource`] on a thread of its own until [`UtilizationMonitor::stop`].
 pub struct UtilizationMonitor {
     stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<Vec<UtilizationSample>>>,
+    /// The readings and what the source says of itself once done (it may learn more of its
+    /// device while it reads).
+    thread: Option<JoinHandle<(Vec<UtilizationSample>, String)>>,
     source: String,
 }
 
@@ -123,7 +125,7 @@ impl UtilizationMonitor {
                     samples.extend(source.read());
                     std::thread::park_timeout(period);
                 }
-                samples
+                (samples, source.describe())
             })
             .ok();
         Self {
@@ -135,19 +137,17 @@ impl UtilizationMonitor {
 
     /// Stops reading and summarises what was read.
     pub fn stop(mut self) -> UtilizationReport {
-        let samples = self.finish();
-        UtilizationReport::of(self.source.clone(), &samples)
+        let (samples, source) = self.finish();
+        UtilizationReport::of(source, &samples)
     }
 
-    fn finish(&mut self) -> Vec<UtilizationSample> {
+    fn finish(&mut self) -> (Vec<UtilizationSample>, String) {
         self.stop.store(true, Ordering::Release);
-        match self.thread.take() {
-            Some(t) => {
-                t.thread().unpark();
-                t.join().unwrap_or_default()
-            }
-            None => Vec::new(),
-        }
+        let done = self.thread.take().and_then(|t| {
+            t.thread().unpark();
+            t.join().ok()
+        });
+        done.unwrap_or_else(|| (Vec::new(), self.source.clone()))
     }
 }
 

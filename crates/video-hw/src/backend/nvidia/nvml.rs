@@ -49,10 +49,7 @@ type FnDeviceName = unsafe extern "C" fn(NvmlDevice, *mut c_char, c_uint) -> Nvm
 /// # }
 /// ```
 pub fn utilization_monitor(gpu: u32) -> Result<UtilizationMonitor> {
-    // NVML numbers the GPUs its own way (it ignores `CUDA_VISIBLE_DEVICES`): find CUDA's
-    // device `gpu` by its PCI bus id where the driver gives it.
-    let bus_id = super::cuda::device_facts(gpu).ok().map(|(bus, _)| bus);
-    let nvml = Nvml::open(gpu, bus_id.as_deref()).map_err(VideoError::unsupported)?;
+    let nvml = Nvml::open(gpu).map_err(VideoError::unsupported)?;
     Ok(UtilizationMonitor::start(
         nvml,
         std::time::Duration::from_millis(100),
@@ -64,6 +61,11 @@ pub(crate) struct Nvml {
     device: NvmlDevice,
     index: u32,
     name: String,
+    /// Whether the device was looked up again by CUDA's PCI bus id (on the first reading,
+    /// on the monitor's thread: asking CUDA for the bus id waits for `cuInit`).
+    by_bus_looked_up: bool,
+    by_bus: FnHandleByPciBusId,
+    device_name: FnDeviceName,
     decoder: FnDecoderUtilization,
     rates: FnUtilizationRates,
     shutdown: FnShutdown,
@@ -76,10 +78,11 @@ pub(crate) struct Nvml {
 unsafe impl Send for Nvml {}
 
 impl Nvml {
-    /// Opens NVML and the device at PCI bus id `bus_id` (CUDA device `index`), or, without
-    /// one, NVML's device `index` (NVML's numbering, which is CUDA's on a host whose
-    /// `CUDA_VISIBLE_DEVICES` is unset), or says why not.
-    pub(crate) fn open(index: u32, bus_id: Option<&str>) -> std::result::Result<Self, String> {
+    /// Opens NVML and its device `index` (NVML's numbering, which is CUDA's on a host whose
+    /// `CUDA_VISIBLE_DEVICES` is unset), or says why not. The first reading looks the device
+    /// up again by the PCI bus id of CUDA's device `index`, since NVML ignores
+    /// `CUDA_VISIBLE_DEVICES`.
+    pub(crate) fn open(index: u32) -> std::result::Result<Self, String> {
         // SAFETY: loading the driver's NVML runs its initialisers, which have no
         // preconditions on our side.
         let lib = unsafe { libloading::Library::new(NVML_LIBRARY) }
@@ -113,48 +116,71 @@ impl Nvml {
         // SAFETY: as above.
         let device_name: FnDeviceName =
             unsafe { std::mem::transmute(sym(b"nvmlDeviceGetName\0")?) };
+        // SAFETY: as above.
+        let by_bus: FnHandleByPciBusId =
+            unsafe { std::mem::transmute(sym(b"nvmlDeviceGetHandleByPciBusId_v2\0")?) };
         // SAFETY: no arguments; NVML counts its initialisations.
         let status = unsafe { init() };
         if status != NVML_SUCCESS {
             return Err(format!("nvmlInit failed ({status})"));
         }
-        // SAFETY: as above.
-        let by_bus: FnHandleByPciBusId =
-            unsafe { std::mem::transmute(sym(b"nvmlDeviceGetHandleByPciBusId_v2\0")?) };
         let mut device: NvmlDevice = std::ptr::null_mut();
-        let bus = bus_id.and_then(|b| std::ffi::CString::new(b).ok());
-        let status = match &bus {
-            // SAFETY: `b` is a NUL-terminated string that outlives the call, which writes one
-            // handle.
-            Some(b) if unsafe { by_bus(b.as_ptr(), &mut device) } == NVML_SUCCESS => NVML_SUCCESS,
-            // SAFETY: writes one handle.
-            _ => unsafe { by_index(index, &mut device) },
-        };
+        // SAFETY: writes one handle.
+        let status = unsafe { by_index(index, &mut device) };
         if status != NVML_SUCCESS {
             // SAFETY: balances the successful init above.
             unsafe { shutdown() };
             return Err(format!("NVML has no device {index} ({status})"));
         }
-        let mut buf = [0 as c_char; 96];
-        // SAFETY: writes at most `buf.len()` bytes, NUL-terminated.
-        let named = unsafe { device_name(device, buf.as_mut_ptr(), buf.len() as c_uint) };
-        let name = if named == NVML_SUCCESS {
-            // SAFETY: NVML NUL-terminated the name within the buffer.
-            unsafe { std::ffi::CStr::from_ptr(buf.as_ptr()) }
-                .to_string_lossy()
-                .into_owned()
-        } else {
-            "unknown GPU".into()
-        };
+        let name = name_of(device_name, device);
         Ok(Self {
             device,
             index,
             name,
+            by_bus_looked_up: false,
+            by_bus,
+            device_name,
             decoder,
             rates,
             shutdown,
             _lib: lib,
         })
+    }
+}
+
+/// NVML's name of `device`.
+fn name_of(device_name: FnDeviceName, device: NvmlDevice) -> String {
+    let mut buf = [0 as c_char; 96];
+    // SAFETY: `device` is a valid handle; writes at most `buf.len()` bytes, NUL-terminated.
+    let named = unsafe { device_name(device, buf.as_mut_ptr(), buf.len() as c_uint) };
+    if named == NVML_SUCCESS {
+        // SAFETY: NVML NUL-terminated the name within the buffer.
+        unsafe { std::ffi::CStr::from_ptr(buf.as_ptr()) }
+            .to_string_lossy()
+            .into_owned()
+    } else {
+        "unknown GPU".into()
+    }
+}
+
+impl Nvml {
+    /// Takes NVML's device at the PCI bus id of CUDA's device `index` instead, where both
+    /// answer (once).
+    fn look_up_by_bus(&mut self) {
+        self.by_bus_looked_up = true;
+        let Ok((bus, _)) = super::cuda::device_facts(self.index) else {
+            return;
+        };
+        let Ok(bus) = std::ffi::CString::new(bus) else {
+            return;
+        };
+        let mut device: NvmlDevice = std::ptr::null_mut();
+        // SAFETY: `bus` is a NUL-terminated string that outlives the call, which writes one
+        // handle.
+        if unsafe { (self.by_bus)(bus.as_ptr(), &mut device) } == NVML_SUCCESS {
+            self.device = device;
+            self.name = name_of(self.device_name, device);
+        }
     }
 }
 
@@ -164,6 +190,9 @@ impl UtilizationSource for Nvml {
     }
 
     fn read(&mut self) -> Option<UtilizationSample> {
+        if !self.by_bus_looked_up {
+            self.look_up_by_bus();
+        }
         let (mut decoder, mut period) = (0 as c_uint, 0 as c_uint);
         // SAFETY: the handle is valid until shutdown; writes two integers.
         let d = unsafe { (self.decoder)(self.device, &mut decoder, &mut period) };

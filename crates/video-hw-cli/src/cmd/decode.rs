@@ -141,6 +141,40 @@ struct DecodeReport {
     nvdec: Option<serde_json::Value>,
 }
 
+impl DecodeReport {
+    /// The report of `frames` decoded from `args.input` in `seconds`, the rest empty: each
+    /// way of decoding fills in what it knows (`..DecodeReport::timed(...)`).
+    fn timed(args: &DecodeArgs, codec: Codec, frames: u64, seconds: f64) -> Self {
+        Self {
+            input: args.input.display().to_string(),
+            codec,
+            backend: String::new(),
+            selection: String::new(),
+            hops: Vec::new(),
+            implementation: String::new(),
+            sessions: 1,
+            gpus: Vec::new(),
+            frames,
+            errors: Vec::new(),
+            warnings: Vec::new(),
+            stopped_by: None,
+            sizes: Vec::new(),
+            conversion: ConversionPath::None,
+            segments: None,
+            open_seconds: 0.0,
+            first_frame_seconds: None,
+            last_frame_seconds: None,
+            seconds,
+            fps: frames as f64 / seconds.max(1e-9),
+            md5: None,
+            pictures: None,
+            metrics: None,
+            utilization: None,
+            nvdec: nvdec_counters(),
+        }
+    }
+}
+
 /// Decodes a stream.
 pub fn run(args: DecodeArgs) -> Result<ExitCode> {
     if args.sessions == 0 {
@@ -410,31 +444,21 @@ fn decode_stream(args: &DecodeArgs, config: DecoderConfig, source: Source) -> Re
     let report = metrics.report();
     video_hw::metrics::print_if_requested(backend, &report);
     Ok(DecodeReport {
-        input: args.input.display().to_string(),
-        codec,
         backend: summary.origin.backend.unwrap_or(backend).to_string(),
         selection,
         hops: summary.hops,
         implementation: summary.origin.implementation,
-        sessions: 1,
-        gpus: Vec::new(),
-        frames,
         errors,
         warnings,
-        stopped_by: None,
         sizes,
         conversion,
-        segments: None,
         open_seconds,
         first_frame_seconds: first_frame,
         last_frame_seconds: last_frame,
-        seconds,
-        fps: frames as f64 / seconds.max(1e-9),
         md5: sink.finish()?,
         pictures: Some(report.pictures),
         metrics: (args.metrics || args.common.wants_json()).then_some(report),
-        utilization: None,
-        nvdec: nvdec_counters(),
+        ..DecodeReport::timed(args, codec, frames, seconds)
     })
 }
 
@@ -497,31 +521,16 @@ fn decode_many(
         errors.push(format!("sessions disagree on the output: {digests:?}"));
     }
     Ok(DecodeReport {
-        input: args.input.display().to_string(),
-        codec: config.codec,
         backend: backend_name,
         selection,
-        hops: Vec::new(),
         implementation,
         sessions: args.sessions,
         gpus: if gpus.len() > 1 { loads } else { Vec::new() },
-        frames,
         errors,
-        warnings: Vec::new(),
-        stopped_by: None,
-        sizes: Vec::new(),
         conversion,
-        segments: None,
         open_seconds,
-        first_frame_seconds: None,
-        last_frame_seconds: None,
-        seconds,
-        fps: frames as f64 / seconds.max(1e-9),
         md5: digests.into_iter().next().flatten(),
-        pictures: None,
-        metrics: None,
-        utilization: None,
-        nvdec: nvdec_counters(),
+        ..DecodeReport::timed(args, config.codec, frames, seconds)
     })
 }
 

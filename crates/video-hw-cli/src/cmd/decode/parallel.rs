@@ -2,7 +2,7 @@
 //! library plans it ([`ParallelPlan`]) and runs it ([`video_hw::decode_segmented_with_metrics`]);
 //! this writes the frames in stream order.
 
-use super::{DecodeArgs, DecodeReport, layout, nvdec_counters};
+use super::{DecodeArgs, DecodeReport, layout};
 use crate::decode_source::Source;
 use crate::progress::Progress;
 use crate::sink::FrameSink;
@@ -124,11 +124,8 @@ pub(super) fn decode_parallel(
     let seconds = total.saturating_sub(summary.open_time).as_secs_f64();
     let report = metrics.report();
     Ok(Planned::Done(Box::new(DecodeReport {
-        input: args.input.display().to_string(),
-        codec,
         backend: summary.backend.to_string(),
         selection: format!("{}; {}", summary.selection, plan.reason),
-        hops: Vec::new(),
         implementation: summary.implementation,
         sessions: summary.sessions,
         gpus: if gpus.len() > 1 {
@@ -143,22 +140,15 @@ pub(super) fn decode_parallel(
         } else {
             Vec::new()
         },
-        frames,
         errors,
-        warnings: Vec::new(),
-        stopped_by: None,
         sizes,
         conversion: summary.conversion,
         segments: Some(summary.segments),
         open_seconds: (split + summary.open_time).as_secs_f64(),
         first_frame_seconds: first_frame.map(|t| t.saturating_sub(summary.open_time).as_secs_f64()),
-        last_frame_seconds: None,
-        seconds,
-        fps: frames as f64 / seconds.max(1e-9),
         md5: sink.finish()?,
         pictures: Some(report.pictures),
         metrics: (args.metrics || args.common.wants_json()).then_some(report),
-        utilization: None,
-        nvdec: nvdec_counters(),
+        ..DecodeReport::timed(args, codec, frames, seconds)
     })))
 }

@@ -36,16 +36,9 @@ fn write(common: &Common, media_on_stdout: bool, text: &str) -> Result<()> {
 
 /// A command line the command refuses after clap accepted it (a value out of range, options
 /// that exclude each other): class `usage`, as clap's own refusals.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
 pub struct Usage(pub String);
-
-impl std::fmt::Display for Usage {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for Usage {}
 
 /// Returns early with a [`Usage`] error made from a format string.
 macro_rules! usage {

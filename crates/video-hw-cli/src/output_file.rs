@@ -24,16 +24,9 @@ pub enum Overwrite {
 }
 
 /// The error class of a refused output (`--json`'s `error.class`).
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
 pub struct Refused(pub String);
-
-impl std::fmt::Display for Refused {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for Refused {}
 
 /// Whether `path` names stdout (or stdin).
 pub fn is_std(path: &Path) -> bool {

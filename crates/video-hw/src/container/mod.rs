@@ -81,6 +81,20 @@ fn read_error(what: &str, e: std::io::Error) -> VideoError {
     }
 }
 
+/// Fills `buf` from `reader` at byte `offset`; a short file is a truncated `what`
+/// ([`read_error`]).
+fn read_at(
+    reader: &mut (impl std::io::Read + std::io::Seek),
+    offset: u64,
+    buf: &mut [u8],
+    what: &str,
+) -> Result<(), VideoError> {
+    reader
+        .seek(std::io::SeekFrom::Start(offset))
+        .and_then(|_| reader.read_exact(buf))
+        .map_err(|e| read_error(what, e))
+}
+
 /// Maps an I/O error while writing a container.
 fn write_error(what: &str, e: std::io::Error) -> VideoError {
     VideoError::invalid_input(format!("{what}: {e}")).with_source(e)

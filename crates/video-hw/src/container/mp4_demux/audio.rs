@@ -2,7 +2,7 @@
 //! another MP4 with [`crate::container::Mp4Muxer::add_audio_track`]).
 
 use super::super::audio_entry::{AudioCodec, read_audio_entry};
-use super::super::read_error;
+use super::super::{read_at, read_error};
 use super::movie::read_movie;
 use super::track::index_track;
 use super::{IndexedSample, Mp4Truncation};
@@ -208,12 +208,7 @@ impl<R: Read + Seek> Mp4AudioReader<R> {
             .and_then(|d| d.checked_add(s.cto))
             .ok_or_else(overflow)?;
         let mut data = vec![0; s.size as usize];
-        self.reader
-            .seek(SeekFrom::Start(s.offset))
-            .map_err(|e| read_error("MP4 audio sample", e))?;
-        self.reader
-            .read_exact(&mut data)
-            .map_err(|e| read_error("MP4 audio sample", e))?;
+        read_at(&mut self.reader, s.offset, &mut data, "MP4 audio sample")?;
         self.next = self.next.saturating_add(1);
         Ok(Some(Mp4AudioSample {
             index: n,

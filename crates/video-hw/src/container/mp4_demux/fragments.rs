@@ -4,13 +4,13 @@
 //! or (neither) the `moof` for the first `traf` and the end of the previous one's data after
 //! it. `sidx`, `styp`, `mfra` and other top-level boxes are skipped.
 
-use super::super::read_error;
+use super::super::read_at;
 use super::super::sample_bounds::{check_sample_count, moof_claimed_samples};
 use super::sample_index::{IndexedSample, Truncation};
 use crate::api::error::{Result, VideoError};
 use shiguredo_mp4::boxes::{MoofBox, TrafBox, TrexBox};
 use shiguredo_mp4::{BoxHeader, Decode};
-use std::io::{Read, Seek, SeekFrom};
+use std::io::{Read, Seek};
 
 /// Largest `moof` box read into memory.
 const MAX_MOOF_BYTES: u64 = 64 << 20;
@@ -49,12 +49,12 @@ pub(super) fn index_fragments<R: Read + Seek>(
         let remaining = file_len.saturating_sub(offset);
         let mut head = [0u8; BoxHeader::MAX_SIZE];
         let available = remaining.min(head.len() as u64) as usize;
-        reader
-            .seek(SeekFrom::Start(offset))
-            .map_err(|e| read_error("MP4 fragment header", e))?;
-        reader
-            .read_exact(&mut head[..available])
-            .map_err(|e| read_error("MP4 fragment header", e))?;
+        read_at(
+            reader,
+            offset,
+            &mut head[..available],
+            "MP4 fragment header",
+        )?;
         let Ok((header, header_len)) = BoxHeader::decode(&head[..available]) else {
             // A few stray bytes at the end: nothing more can be located.
             index.truncation.bytes = index.truncation.bytes.max(remaining);
@@ -86,12 +86,7 @@ pub(super) fn index_fragments<R: Read + Seek>(
                 )));
             }
             let mut bytes = vec![0u8; size as usize];
-            reader
-                .seek(SeekFrom::Start(offset))
-                .map_err(|e| read_error("MP4 moof", e))?;
-            reader
-                .read_exact(&mut bytes)
-                .map_err(|e| read_error("MP4 moof", e))?;
+            read_at(reader, offset, &mut bytes, "MP4 moof")?;
             // The MP4 crate allocates per sample a `trun` claims: check the claims of every
             // moof so far against the file first.
             if let Some(n) = moof_claimed_samples(&bytes) {

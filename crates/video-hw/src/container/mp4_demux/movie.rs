@@ -2,11 +2,11 @@
 //! each track on its own, so that one track the MP4 crate cannot read (a QuickTime sound
 //! description, an unusual timecode track) is skipped instead of failing the whole file.
 
-use super::super::{describe_mp4_error, mp4_error, read_error};
+use super::super::{describe_mp4_error, mp4_error, read_at};
 use crate::api::error::{Result, VideoError};
 use shiguredo_mp4::boxes::{MoofBox, MoovBox, MvexBox, MvhdBox, SampleEntry, TrakBox};
 use shiguredo_mp4::{BoxHeader, Decode};
-use std::io::{Read, Seek, SeekFrom};
+use std::io::{Read, Seek};
 use std::num::NonZeroU32;
 use std::ops::Range;
 
@@ -124,12 +124,7 @@ pub(super) fn read_movie<R: Read + Seek>(reader: &mut R, file_len: u64) -> Resul
         // offset < file_len (the loop condition).
         let remaining = file_len.saturating_sub(offset);
         let available = remaining.min(head.len() as u64) as usize;
-        reader
-            .seek(SeekFrom::Start(offset))
-            .map_err(|e| read_error("MP4 box header", e))?;
-        reader
-            .read_exact(&mut head[..available])
-            .map_err(|e| read_error("MP4 box header", e))?;
+        read_at(reader, offset, &mut head[..available], "MP4 box header")?;
         let (header, header_len) = BoxHeader::decode(&head[..available])
             .map_err(|e| mp4_error(&format!("MP4 box header at byte {offset}"), e))?;
         let size = match header.box_size.get() {
@@ -155,12 +150,7 @@ pub(super) fn read_movie<R: Read + Seek>(reader: &mut R, file_len: u64) -> Resul
                 )));
             }
             let mut bytes = vec![0u8; size as usize];
-            reader
-                .seek(SeekFrom::Start(offset))
-                .map_err(|e| read_error("MP4 moov", e))?;
-            reader
-                .read_exact(&mut bytes)
-                .map_err(|e| read_error("MP4 moov", e))?;
+            read_at(reader, offset, &mut bytes, "MP4 moov")?;
             return parse_moov(&mut bytes, offset, header_len);
         }
         saw_moof |= header.box_type == MoofBox::TYPE;

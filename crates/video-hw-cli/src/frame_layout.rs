@@ -24,49 +24,7 @@ pub fn write_frame(
         );
     }
     match to {
-        PixelFormat::Nv12 => write_semi_planar(frame, 1, out),
-        PixelFormat::P016 => write_semi_planar(frame, 2, out),
+        PixelFormat::Nv12 | PixelFormat::P016 => Ok(frame.write_semi_planar(out)?),
         _ => Ok(frame.write_planar(out)?),
     }
-}
-
-/// A luma plane then one plane of interleaved chroma pairs, `bytes` per sample, cropped.
-fn write_semi_planar(
-    frame: &DecodedFrame,
-    bytes: usize,
-    out: &mut impl std::io::Write,
-) -> Result<()> {
-    let Some(planes) = frame.planes().filter(|p| p.len() >= 2) else {
-        bail!("the frame has no CPU planes to write");
-    };
-    let c = frame.crop;
-    let (l, t, w, h) = (
-        c.left as usize,
-        c.top as usize,
-        c.width as usize,
-        c.height as usize,
-    );
-    let rows = |plane: &video_hw::Plane, first: usize, count: usize, x0: usize, len: usize| {
-        (first..first + count).try_for_each(|r| {
-            let start = r * plane.stride + x0;
-            match plane.data.get(start..start + len) {
-                Some(row) => Ok(out.write_all(row)?),
-                None => bail!(
-                    "plane of {} bytes (stride {}) too short for row {r}",
-                    plane.data.len(),
-                    plane.stride
-                ),
-            }
-        })
-    };
-    let mut rows = rows;
-    rows(&planes[0], t, h, l * bytes, w * bytes)?;
-    // Chroma: one pair per 2x2 luma block; an odd crop offset rounds down, as in write_planar.
-    rows(
-        &planes[1],
-        t / 2,
-        h.div_ceil(2),
-        (l / 2) * 2 * bytes,
-        w.div_ceil(2) * 2 * bytes,
-    )
 }

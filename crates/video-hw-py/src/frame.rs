@@ -282,30 +282,8 @@ fn packed_yuv(frame: &DecodedFrame, layout: Layout) -> Result<Vec<u8>, VideoErro
         frame.write_planar(&mut out)?;
         return Ok(out);
     }
-    let planes = frame
-        .planes()
-        .ok_or_else(|| VideoError::backend("NV12 frame without host planes"))?;
-    let c = frame.crop;
-    let (l, t, w, h) = (
-        c.left as usize,
-        c.top as usize,
-        c.width as usize,
-        c.height as usize,
-    );
-    let (cw, ch) = (w.div_ceil(2) * 2, h.div_ceil(2));
-    let mut out = Vec::with_capacity(w * h + cw * ch);
-    for r in t..t + h {
-        out.extend_from_slice(row(&planes[0], r, l, w)?);
-    }
-    for r in t / 2..t / 2 + ch {
-        out.extend_from_slice(row(&planes[1], r, (l / 2) * 2, cw)?);
-    }
+    let (w, h) = (frame.crop.width as usize, frame.crop.height as usize);
+    let mut out = Vec::with_capacity(w * h + w.div_ceil(2) * 2 * h.div_ceil(2));
+    frame.write_semi_planar(&mut out)?;
     Ok(out)
-}
-
-/// `n` bytes of row `r` of `p` from byte `x`.
-fn row(p: &video_hw::Plane, r: usize, x: usize, n: usize) -> Result<&[u8], VideoError> {
-    p.data
-        .get(r * p.stride + x..r * p.stride + x + n)
-        .ok_or_else(|| VideoError::backend("NV12 plane shorter than its crop"))
 }

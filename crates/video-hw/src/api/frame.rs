@@ -389,4 +389,39 @@ impl DecodedFrame {
         }
         Ok(())
     }
+
+    /// Writes the visible picture of an NV12 or P016 frame with its chroma interleaved as it
+    /// lies: the luma rows, then the chroma-pair rows (FFmpeg's `nv12` and `p010le` layouts;
+    /// an odd crop offset rounds down, as in [`DecodedFrame::write_planar`]). Other formats
+    /// are `InvalidInput`.
+    pub fn write_semi_planar(&self, out: &mut impl std::io::Write) -> Result<()> {
+        let b = match self.format {
+            PixelFormat::Nv12 => 1,
+            PixelFormat::P016 => 2,
+            f => {
+                return Err(VideoError::invalid_input(format!(
+                    "{f} frames have no interleaved chroma plane"
+                )));
+            }
+        };
+        let planes = self.planes().filter(|p| p.len() >= 2).ok_or_else(|| {
+            VideoError::invalid_input("frame has no CPU pixels (GPU or metadata-only frame)")
+        })?;
+        let c = self.crop;
+        let (l, t, w, h) = (
+            c.left as usize,
+            c.top as usize,
+            c.width as usize,
+            c.height as usize,
+        );
+        write_rows(out, &planes[0], t..t + h, l * b, w * b)?;
+        let ct = t / 2;
+        write_rows(
+            out,
+            &planes[1],
+            ct..ct + h.div_ceil(2),
+            (l / 2) * 2 * b,
+            w.div_ceil(2) * 2 * b,
+        )
+    }
 }

@@ -99,9 +99,13 @@ class VideoDecoder:
     """Decodes a video (MP4/MOV, Matroska/WebM, MPEG-TS, IVF or raw H.264/HEVC) given as a
     path, bytes or a binary file object.
 
-    device: "cpu", "cuda" or "cuda:N" (NVIDIA; frames stay in device memory as NV12).
+    device: "cpu", "cuda" or "cuda:N" (NVIDIA; frames stay in device memory: "nv12" as the
+    decoder's surface, "rgb24" / "rgb_planar" converted on the GPU; "i420" is host only).
     format: "rgb24" (H, W, 3), "rgb_planar" (3, H, W), "nv12" or "i420" (H * 3 / 2, W).
     backend: "auto" picks the best one available ("nvidia" under device="cuda").
+    parallel: sessions sharing one pass over a seekable H.264/HEVC input: None or "auto"
+    (the library's plan: one per decode engine, fewer for short videos), or a number (1: one
+    session). Frames always come out in presentation order.
     """
 
     def __init__(
@@ -110,6 +114,7 @@ class VideoDecoder:
         device: str = "cpu",
         format: Format = "rgb24",
         backend: BackendName = "auto",
+        parallel: Union[None, str, int] = None,
     ) -> None: ...
     @property
     def metadata(self) -> Metadata: ...
@@ -117,7 +122,7 @@ class VideoDecoder:
     def backend(self) -> str: ...
     def __len__(self) -> int:
         """Frames in the video (MP4); TypeError where the container does not say."""
-    def __iter__(self) -> Iterator[Frame]:
+    def __iter__(self) -> FrameIter:
         """Every frame in presentation order; a new pass each time."""
     def __getitem__(self, index: int) -> Frame: ...
     def get_frames_at(self, indices: Sequence[int]) -> FrameBatch:
@@ -125,6 +130,15 @@ class VideoDecoder:
         drops what was not asked for; other containers decode from the start."""
     def get_frames_played_at(self, seconds: Sequence[float]) -> FrameBatch:
         """The frames on screen at each time (MP4/MOV input)."""
+
+class FrameIter(Iterator[Frame]):
+    """One pass over a VideoDecoder's frames."""
+
+    def __iter__(self) -> FrameIter: ...
+    def __next__(self) -> Frame: ...
+    @property
+    def sessions(self) -> Optional[int]:
+        """Sessions decoding this pass (None before its first frame is asked for)."""
 
 class VideoEncoder:
     """Encodes (H, W, 3) uint8 RGB frames (format="rgb24") or (H * 3 / 2, W) I420/NV12

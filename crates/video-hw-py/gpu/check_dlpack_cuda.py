@@ -6,7 +6,9 @@
 Decodes INPUT twice with the NVIDIA backend: device="cuda" (NV12 in device memory, taken through
 DLPack by a ctypes consumer and copied back with cuMemcpyDtoH) and device="cpu", format="nv12"
 (host). Compares the visible luma and chroma of every frame. Prints one line per check and
-`DLPACK CUDA OK: N frames, max |diff| D` at the end (D must be <= 1; NVDEC gives 0).
+`DLPACK CUDA OK: N frames, max |diff| D` at the end (D must be <= 1; NVDEC gives 0). Then the
+same for device="cuda", format="rgb24" (RGB converted on the GPU) against host RGB24:
+`DLPACK CUDA RGB24 OK: ...`.
 """
 import gc
 import sys
@@ -54,7 +56,36 @@ def main(argv):
     assert n > 0, "no frames"
     verdict = "OK" if worst <= 1 else "FAILED"
     print(f"DLPACK {'CPU' if cpu else 'CUDA'} {verdict}: {n} frames, max |diff| {worst}")
-    return 0 if worst <= 1 else 1
+    rgb_worst = 0 if cpu else check_rgb(path, 10**9, cuda)  # every frame: the whole parallel pass
+    return 0 if max(worst, rgb_worst) <= 1 else 1
+
+
+def check_rgb(path, limit, cuda):
+    """CUDA RGB24 (converted on the GPU, shared through DLPack; the default parallel pass)
+    against host RGB24 of one session (the decoder's kernel, copied to the host), frame by
+    frame."""
+    host = iter(video_hw.VideoDecoder(path, device="cpu", format="rgb24", backend="nvidia",
+                                      parallel=1))
+    dev = video_hw.VideoDecoder(path, device="cuda", format="rgb24", backend="nvidia")
+    n, worst = 0, 0
+    it = iter(dev)
+    for frame in it:
+        want = host_bytes(next(host))
+        device, shape, strides, bits, rows = take(frame, stream=1, cuda=cuda)
+        assert device[0] == KDL_CUDA, device
+        got = b"".join(rows)
+        assert len(got) == len(want), (len(got), len(want), shape)
+        diff = 0 if got == want else max(abs(a - b) for a, b in zip(got, want))
+        worst = max(worst, diff)
+        if n == 0:
+            print(f"rgb frame 0: DLPack device {device}, shape {shape}, strides {strides}, "
+                  f"{it.sessions} session(s)")
+        n += 1
+        if n >= limit:
+            break
+    verdict = "OK" if n > 0 and worst <= 1 else "FAILED"
+    print(f"DLPACK CUDA RGB24 {verdict}: {n} frames, max |diff| {worst}")
+    return worst if n > 0 else 255
 
 
 if __name__ == "__main__":

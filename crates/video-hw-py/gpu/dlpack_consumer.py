@@ -76,25 +76,30 @@ class Cuda:
 def take(obj, stream=None, cuda=None):
     """Consumes `obj.__dlpack__` like a DLPack consumer: returns (device, shape, strides in
     elements, bits, rows of bytes: a list of each row's visible bytes), then calls the deleter.
-    2-D tensors only (video_hw frames of nv12/i420 layout)."""
+    2-D tensors (nv12/i420 layouts), and 3-D (H, W, C) tensors whose last two dimensions are
+    contiguous (rgb24: each row is W * C elements)."""
     cap = obj.__dlpack__(stream=stream, max_version=(1, 1))
     p = _api.PyCapsule_GetPointer(cap, b"dltensor_versioned")
     m = DLManagedTensorVersioned.from_address(p)
     _api.PyCapsule_SetName(cap, b"used_dltensor_versioned")
     del cap  # the consumer owns the tensor now; the frame's memory must stay alive
     t = m.dl_tensor
-    assert (m.version.major, t.ndim, t.dtype.code, t.dtype.lanes) == (1, 2, 1, 1), "unexpected tensor"
+    assert (m.version.major, t.dtype.code, t.dtype.lanes) == (1, 1, 1), "unexpected tensor"
+    assert t.ndim in (2, 3), "unexpected tensor"
     shape = [t.shape[i] for i in range(t.ndim)]
     strides = [t.strides[i] for i in range(t.ndim)]
+    if t.ndim == 3:
+        assert strides[1:] == [shape[2], 1], f"rows not contiguous: {strides}"
     elem = t.dtype.bits // 8
     pitch = strides[0] * elem
-    size = (shape[0] - 1) * pitch + shape[1] * elem
+    row = shape[1] * elem * (shape[2] if t.ndim == 3 else 1)
+    size = (shape[0] - 1) * pitch + row
     base = t.data + t.byte_offset
     if t.device.device_type == KDL_CUDA:
         raw = cuda.dtoh(base, size)
     else:
         raw = ctypes.string_at(base, size)
-    rows = [raw[r * pitch: r * pitch + shape[1] * elem] for r in range(shape[0])]
+    rows = [raw[r * pitch: r * pitch + row] for r in range(shape[0])]
     device = (t.device.device_type, t.device.device_id)
     m.deleter(p)
     return device, shape, strides, t.dtype.bits, rows

@@ -46,7 +46,8 @@ def main(path):
     bad = [i for i, f in zip(idx, got.frames) if host_bytes(f) != want[i]]
     print(f"video_hw random access equals sequential decode: {'yes' if not bad else f'NO: {bad}'}", flush=True)
 
-    rows = [("video_hw cuda nv12", "cuda", "nv12")] if BACKEND == "nvidia" else []
+    rows = [("video_hw cuda rgb24", "cuda", "rgb24"),
+            ("video_hw cuda nv12", "cuda", "nv12")] if BACKEND == "nvidia" else []
     for name, device, fmt in rows + [("video_hw host rgb24", "cpu", "rgb24")]:
         d = video_hw.VideoDecoder(path, device=device, format=fmt, backend=BACKEND)
         best, median = best_of(lambda: len(d.get_frames_at(idx).frames))

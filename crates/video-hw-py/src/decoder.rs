@@ -3,6 +3,7 @@
 use crate::batch::FrameBatch;
 use crate::errors::to_py;
 use crate::frame::{Frame, Layout};
+use crate::parallel::ParallelPass;
 use crate::reader::{self, Fetched, Reader, Settings};
 use crate::source::{Input, Source};
 use pyo3::exceptions::{PyIndexError, PyTypeError};
@@ -10,7 +11,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use video_hw::container::Mp4SampleTiming;
-use video_hw::{Backend, DecodedFrame, VideoError};
+use video_hw::{Backend, DecodeOutput, DecodedFrame, Parallelism, PixelFormat, VideoError};
 
 /// What the container and the first sequence header say about the video.
 #[pyclass(module = "video_hw", frozen, get_all)]
@@ -101,8 +102,10 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// Decodes a video file, bytes, or binary file object into frames.
 ///
 /// `device`: `"cpu"` (frames in host memory) or `"cuda"` / `"cuda:N"` (NVIDIA, frames kept
-/// in device memory as NV12). `format`: `"rgb24"` (H, W, 3), `"rgb_planar"` (3, H, W), `"nv12"`
-/// or `"i420"` (H * 3 / 2, W). `backend`: `"auto"`, `"software"`, `"nvidia"`, `"videotoolbox"`.
+/// in device memory: NV12 as decoded, or RGB converted on the GPU). `format`: `"rgb24"`
+/// (H, W, 3), `"rgb_planar"` (3, H, W), `"nv12"` or `"i420"` (H * 3 / 2, W). `backend`:
+/// `"auto"`, `"software"`, `"nvidia"`, `"videotoolbox"`. `parallel`: `None` / `"auto"` (the
+/// library's plan) or a number of sessions sharing one pass.
 #[pyclass(module = "video_hw", frozen)]
 pub struct VideoDecoder {
     input: Input,
@@ -111,9 +114,13 @@ pub struct VideoDecoder {
     gpu: i32,
     metadata: Metadata,
     backend: Backend,
-    /// The reader opened with the decoder: the first iteration takes it while it is fresh,
-    /// else random access uses it (its session reused from one call to the next).
-    reader: Mutex<Option<Reader>>,
+    codec: video_hw::Codec,
+    /// The reader opened with the decoder: the first one-session pass takes it while it is
+    /// fresh, else random access uses it (its session reused from one call to the next).
+    reader: Arc<Mutex<Option<Reader>>>,
+    /// More readers (sessions) for random access, which decodes from several sync samples
+    /// at once; kept from one call to the next.
+    helpers: Mutex<Vec<Reader>>,
     timings: OnceLock<Option<(Vec<Mp4SampleTiming>, Vec<u32>)>>,
 }
 
@@ -169,6 +176,32 @@ impl VideoDecoder {
         f(reader)
     }
 
+    /// Opens readers (at once, one thread each) until `helpers` and the decoder's own reader
+    /// cover `starts` decodes, up to the backend's engines for the codec.
+    fn grow_helpers(&self, helpers: &mut Vec<Reader>, starts: usize) -> video_hw::Result<()> {
+        let engines =
+            video_hw::backend::decode_engines(self.backend, self.codec, self.settings.gpu);
+        let want = starts.min(engines).saturating_sub(1);
+        if helpers.len() >= want {
+            return Ok(());
+        }
+        let opened: Vec<video_hw::Result<Reader>> = std::thread::scope(|s| {
+            (helpers.len()..want)
+                .map(|_| s.spawn(|| Reader::open(&self.input, self.settings)))
+                .collect::<Vec<_>>()
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err(VideoError::backend("opening a reader panicked")))
+                })
+                .collect()
+        });
+        for r in opened {
+            helpers.push(r?);
+        }
+        Ok(())
+    }
+
     fn timings(&self, py: Python<'_>) -> PyResult<Option<&(Vec<Mp4SampleTiming>, Vec<u32>)>> {
         if let Some(t) = self.timings.get() {
             return Ok(t.as_ref());
@@ -202,7 +235,11 @@ impl VideoDecoder {
         let frames = py
             .detach(|| {
                 self.with_reader(|r| match timings {
-                    Some((t, order)) => reader::frames_at_indexed(r, t, order, wanted),
+                    Some((t, order)) => {
+                        let mut helpers = lock(&self.helpers);
+                        self.grow_helpers(&mut helpers, reader::decode_starts(t, order, wanted))?;
+                        reader::frames_at_indexed(r, &mut helpers, t, order, wanted)
+                    }
                     None => {
                         // No index: a new pass from the start each time.
                         if !r.is_fresh() {
@@ -230,26 +267,45 @@ impl VideoDecoder {
 #[pymethods]
 impl VideoDecoder {
     #[new]
-    #[pyo3(signature = (source, device="cpu", format="rgb24", backend="auto"))]
+    #[pyo3(signature = (source, device="cpu", format="rgb24", backend="auto", parallel=None))]
     fn new(
         py: Python<'_>,
         source: &Bound<'_, PyAny>,
         device: &str,
         format: &str,
         backend: &str,
+        parallel: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         let input = input_of(source)?;
         let layout = Layout::parse(format).map_err(to_py)?;
         let gpu = parse_device(device).map_err(to_py)?;
+        let parallel = parse_parallel(parallel)?;
         let mut backend: Backend = backend.parse().map_err(to_py)?;
         if gpu.is_some() && backend == Backend::Auto {
             // Frames in CUDA memory come from the NVIDIA backend only.
             backend = Backend::Nvidia;
         }
+        let output = match (gpu, layout) {
+            (None, l) => DecodeOutput::Cpu(l.pixel_format()),
+            (Some(_), Layout::Nv12) => DecodeOutput::Gpu,
+            (Some(_), Layout::Rgb24 | Layout::RgbPlanar) => {
+                DecodeOutput::GpuConverted(PixelFormat::Rgb24)
+            }
+            (Some(_), other) => {
+                return Err(to_py(VideoError::unsupported(format!(
+                    "format={:?} on the GPU: CUDA frames are \"nv12\" (the decoder's surface) \
+                     or \"rgb24\" / \"rgb_planar\" (converted on the GPU); use device=\"cpu\" \
+                     for {:?}",
+                    other.name(),
+                    other.name()
+                ))));
+            }
+        };
         let settings = Settings {
             backend,
-            host_format: gpu.is_none().then(|| layout.pixel_format()),
+            output,
             gpu: gpu.unwrap_or(0),
+            parallel,
         };
         let opened = py
             .detach(|| Reader::open(&input, settings))
@@ -257,11 +313,13 @@ impl VideoDecoder {
         Ok(Self {
             metadata: Metadata::of(&opened.source),
             backend: opened.backend(),
+            codec: opened.source.codec,
             input,
             layout,
             settings,
             gpu: i32::try_from(settings.gpu).unwrap_or(0),
-            reader: Mutex::new(Some(opened)),
+            reader: Arc::new(Mutex::new(Some(opened))),
+            helpers: Mutex::new(Vec::new()),
             timings: OnceLock::new(),
         })
     }
@@ -288,28 +346,19 @@ impl VideoDecoder {
         })
     }
 
-    /// Iterates over every frame in presentation order (a new pass each time; the first one
-    /// uses the session opened with the decoder).
-    fn __iter__(&self, py: Python<'_>) -> PyResult<FrameIter> {
-        let (input, settings) = (&self.input, self.settings);
-        let reader = py
-            .detach(|| {
-                let mut guard = lock(&self.reader);
-                match guard.take() {
-                    Some(r) if r.is_fresh() => Ok(r),
-                    other => {
-                        *guard = other;
-                        Reader::open(input, settings)
-                    }
-                }
-            })
-            .map_err(to_py)?;
-        Ok(FrameIter {
-            reader: Mutex::new(reader),
+    /// Iterates over every frame in presentation order (a new pass each time). A seekable
+    /// H.264/HEVC input long enough is shared among several sessions (`parallel`); a pass of
+    /// one session uses the session opened with the decoder while it is fresh.
+    fn __iter__(&self) -> FrameIter {
+        FrameIter {
+            input: self.input.clone(),
+            settings: self.settings,
+            spare: self.reader.clone(),
+            pass: Mutex::new(Pass::Pending),
             layout: self.layout,
             gpu: self.gpu,
             next: Mutex::new(0),
-        })
+        }
     }
 
     /// The frame at presentation position `index` (negative counts from the end).
@@ -371,9 +420,10 @@ impl VideoDecoder {
         format!(
             "VideoDecoder(format={:?}, device={:?}, backend={:?}, {})",
             self.layout.name(),
-            match self.settings.host_format {
-                Some(_) => "cpu".to_string(),
-                None => format!("cuda:{}", self.gpu),
+            if self.settings.on_device() {
+                format!("cuda:{}", self.gpu)
+            } else {
+                "cpu".to_string()
             },
             self.backend.name(),
             self.metadata.__repr__()
@@ -381,13 +431,54 @@ impl VideoDecoder {
     }
 }
 
+/// How a pass decodes.
+enum Pass {
+    /// Not started: the first `__next__` plans it.
+    Pending,
+    /// One session.
+    Sequential(Box<Reader>),
+    /// Several sessions, on a thread of their own.
+    Parallel(ParallelPass),
+}
+
 /// One pass over the frames of a `VideoDecoder`.
 #[pyclass(module = "video_hw", frozen)]
 pub struct FrameIter {
-    reader: Mutex<Reader>,
+    input: Input,
+    settings: Settings,
+    /// The decoder's own reader, taken by a one-session pass while it is fresh.
+    spare: Arc<Mutex<Option<Reader>>>,
+    pass: Mutex<Pass>,
     layout: Layout,
     gpu: i32,
     next: Mutex<u64>,
+}
+
+impl FrameIter {
+    fn next_frame(&self) -> video_hw::Result<Option<DecodedFrame>> {
+        let mut pass = lock(&self.pass);
+        if matches!(*pass, Pass::Pending) {
+            *pass = match ParallelPass::start(&self.input, self.settings)? {
+                Some(p) => Pass::Parallel(p),
+                None => {
+                    let mut spare = lock(&self.spare);
+                    match spare.take() {
+                        Some(r) if r.is_fresh() => Pass::Sequential(Box::new(r)),
+                        other => {
+                            *spare = other;
+                            drop(spare);
+                            Pass::Sequential(Box::new(Reader::open(&self.input, self.settings)?))
+                        }
+                    }
+                }
+            };
+        }
+        match &mut *pass {
+            Pass::Sequential(r) => r.next_frame(),
+            Pass::Parallel(p) => p.next_frame(),
+            Pass::Pending => Ok(None),
+        }
+    }
 }
 
 #[pymethods]
@@ -397,9 +488,7 @@ impl FrameIter {
     }
 
     fn __next__(&self, py: Python<'_>) -> PyResult<Option<Frame>> {
-        let frame = py
-            .detach(|| lock(&self.reader).next_frame())
-            .map_err(to_py)?;
+        let frame = py.detach(|| self.next_frame()).map_err(to_py)?;
         let Some(frame) = frame else {
             return Ok(None);
         };
@@ -408,4 +497,36 @@ impl FrameIter {
         *next += 1;
         Frame::new(Arc::new(frame), self.layout, index, self.gpu).map(Some)
     }
+
+    /// Sessions decoding this pass (`None` before its first frame is asked for).
+    #[getter]
+    fn sessions(&self) -> Option<usize> {
+        match &*lock(&self.pass) {
+            Pass::Pending => None,
+            Pass::Sequential(_) => Some(1),
+            Pass::Parallel(p) => Some(p.sessions),
+        }
+    }
+}
+
+/// Reads `parallel=`: `None` or `"auto"` (the library's plan), or a number of sessions.
+fn parse_parallel(parallel: Option<&Bound<'_, PyAny>>) -> PyResult<Parallelism> {
+    let Some(p) = parallel.filter(|p| !p.is_none()) else {
+        return Ok(Parallelism::Auto);
+    };
+    if let Ok(n) = p.extract::<i64>() {
+        return usize::try_from(n)
+            .ok()
+            .filter(|n| *n >= 1)
+            .map(Parallelism::Sessions)
+            .ok_or_else(|| {
+                to_py(VideoError::invalid_input(format!(
+                    "parallel must be \"auto\" or at least 1 session, not {n}"
+                )))
+            });
+    }
+    let text: String = p.extract().map_err(|_| {
+        PyTypeError::new_err("parallel must be \"auto\", a number of sessions, or None")
+    })?;
+    text.parse().map_err(to_py)
 }

@@ -171,7 +171,8 @@ impl Frame {
 type Crop = (u32, u32, u32, u32);
 
 /// The tensor of `frame` in `layout`: host RGB shared as it is (crop by offset), host YUV
-/// copied tightly packed, CUDA NV12 shared as the decoder's surface.
+/// copied tightly packed, CUDA NV12 shared as the decoder's surface, CUDA RGB (converted on
+/// the GPU) shared as it is.
 fn view_of(
     frame: Arc<DecodedFrame>,
     layout: Layout,
@@ -250,6 +251,27 @@ fn view_of(
                 owner: frame.clone(),
             };
             Ok((view, (c.left, c.top, c.width, c.height)))
+        }
+        (FrameData::Gpu(s), Layout::Rgb24 | Layout::RgbPlanar)
+            if s.api == GpuApi::Cuda && frame.format == PixelFormat::Rgb24 =>
+        {
+            // Converted on the GPU: one packed plane of the visible picture.
+            let pitch = s.pitches.first().copied().unwrap_or(0) as i64;
+            let (shape, strides) = if layout == Layout::Rgb24 {
+                (vec![h, w, 3], vec![pitch, 3, 1])
+            } else {
+                (vec![3, h, w], vec![1, pitch, 3])
+            };
+            let view = TensorView {
+                data: s.planes.first().copied().unwrap_or(0),
+                device: Device::Cuda(gpu),
+                bits: 8,
+                shape,
+                strides,
+                read_only: false,
+                owner: frame.clone(),
+            };
+            Ok((view, (0, 0, c.width, c.height)))
         }
         (FrameData::Gpu(_), other) => Err(VideoError::unsupported(format!(
             "format={:?} on the GPU: this version keeps frames on the device as NV12 only; \

@@ -18,6 +18,7 @@ mod dlpack;
 mod encoder;
 mod errors;
 mod frame;
+mod parallel;
 mod reader;
 mod source;
 mod tensor;

@@ -9,19 +9,35 @@ use std::sync::Arc;
 use std::time::Duration;
 use video_hw::container::Mp4SampleTiming;
 use video_hw::{
-    Backend, DecodeOutput, DecodeSession, DecodedFrame, DecoderConfig, ErrorKind, PixelFormat,
+    Backend, DecodeOutput, DecodeSession, DecodedFrame, DecoderConfig, ErrorKind, Parallelism,
     Result, VideoError,
 };
 
-/// How frames are decoded: the backend, the output the library is asked for, the GPU.
+/// Frames a session holds for the iterator (the library's default is 8).
+const OUTPUT_QUEUE: usize = 32;
+
+/// How frames are decoded: the backend, the output the library is asked for, the GPU, and
+/// how many sessions share one pass.
 #[derive(Debug, Clone, Copy)]
 pub struct Settings {
     /// `Backend::Auto` picks the best one available.
     pub backend: Backend,
-    /// Host pixels of this format, or `None` for frames kept on the GPU (native NV12).
-    pub host_format: Option<PixelFormat>,
+    /// Host pixels of a format, device NV12 (`Gpu`) or device RGB (`GpuConverted`).
+    pub output: DecodeOutput,
     /// CUDA device ordinal.
     pub gpu: u32,
+    /// Sessions that decode one pass over the video (`Auto`: the library's plan).
+    pub parallel: Parallelism,
+}
+
+impl Settings {
+    /// Whether frames stay in device memory.
+    pub fn on_device(&self) -> bool {
+        matches!(
+            self.output,
+            DecodeOutput::Gpu | DecodeOutput::GpuConverted(_)
+        )
+    }
 }
 
 /// A source and the session decoding it.
@@ -40,10 +56,9 @@ impl Reader {
     pub fn open(input: &Input, settings: Settings) -> Result<Self> {
         let source = Source::open(input)?;
         let mut config = DecoderConfig::new(source.codec).with_gpu(settings.gpu);
-        config.output = match settings.host_format {
-            Some(f) => DecodeOutput::Cpu(f),
-            None => DecodeOutput::Gpu,
-        };
+        config.output = settings.output;
+        // Room for the frames of a few inputs while Python takes them one at a time.
+        config.output_queue = OUTPUT_QUEUE;
         if let Some(tb) = source.timebase {
             config.timebase = tb;
         }
@@ -164,11 +179,34 @@ pub fn presentation_order(timings: &[Mp4SampleTiming]) -> Vec<u32> {
     order
 }
 
+/// How many decodes from different sync samples `wanted` needs (0 if a position is out of
+/// range).
+pub fn decode_starts(timings: &[Mp4SampleTiming], order: &[u32], wanted: &[u64]) -> usize {
+    let mut starts: Vec<u32> = wanted
+        .iter()
+        .filter_map(|&k| order.get(k as usize))
+        .filter_map(|&s| Mp4SampleTiming::decode_start(timings, s).ok())
+        .collect();
+    starts.sort_unstable();
+    starts.dedup();
+    starts.len()
+}
+
+/// One decode from a sync sample: the samples `start..=last` (decode order) and the
+/// presentation times wanted among them.
+struct Run {
+    start: u32,
+    last: u32,
+    times: Vec<i64>,
+}
+
 /// The frames at presentation positions `wanted` (any order, repeats allowed), decoded from
 /// the sync sample before each and matched by presentation time: a picture the decoder does
-/// not deliver is an error, never a neighbour in its place.
+/// not deliver is an error, never a neighbour in its place. The decodes from different sync
+/// samples are shared among `reader` and `helpers` (each its own session), one thread each.
 pub fn frames_at_indexed(
     reader: &mut Reader,
+    helpers: &mut [Reader],
     timings: &[Mp4SampleTiming],
     order: &[u32],
     wanted: &[u64],
@@ -188,25 +226,59 @@ pub fn frames_at_indexed(
         run.0 = run.0.max(s);
         run.1.push(timings[s as usize].pts.ticks);
     }
-    let mut got: HashMap<i64, Arc<DecodedFrame>> = HashMap::new();
-    for (start, (last, times)) in runs {
-        let mut missing: Vec<i64> = times;
-        missing.sort_unstable();
-        missing.dedup();
-        reader.decode_range(start, last, &mut |f| {
-            if let Some(pts) = f.pts
-                && missing.binary_search(&pts.ticks).is_ok()
-            {
-                got.insert(pts.ticks, Arc::new(f));
+    // Longest first, so that the threads finish together.
+    let mut runs: Vec<Run> = runs
+        .into_iter()
+        .map(|(start, (last, mut times))| {
+            times.sort_unstable();
+            times.dedup();
+            Run { start, last, times }
+        })
+        .collect();
+    runs.sort_by_key(|r| std::cmp::Reverse(r.last - r.start));
+    let queue = std::sync::Mutex::new(runs);
+    let got: std::sync::Mutex<HashMap<i64, Arc<DecodedFrame>>> = Default::default();
+    let work = |r: &mut Reader| -> Result<()> {
+        loop {
+            let next = queue
+                .lock()
+                .ok()
+                .and_then(|mut q| (!q.is_empty()).then(|| q.remove(0)));
+            let Some(run) = next else { return Ok(()) };
+            let mut mine = HashMap::new();
+            r.decode_range(run.start, run.last, &mut |f| {
+                if let Some(pts) = f.pts
+                    && run.times.binary_search(&pts.ticks).is_ok()
+                {
+                    mine.insert(pts.ticks, Arc::new(f));
+                }
+            })?;
+            if let Some(t) = run.times.iter().find(|t| !mine.contains_key(t)) {
+                return Err(VideoError::invalid_bitstream(format!(
+                    "the picture at time {t} (track ticks) did not come out of the decoder \
+                     when decoding from sample {}: the stream is damaged there",
+                    run.start
+                )));
             }
-        })?;
-        if let Some(t) = missing.iter().find(|t| !got.contains_key(t)) {
-            return Err(VideoError::invalid_bitstream(format!(
-                "the picture at time {t} (track ticks) did not come out of the decoder when \
-                 decoding from sample {start}: the stream is damaged there"
-            )));
+            if let Ok(mut g) = got.lock() {
+                g.extend(mine);
+            }
         }
-    }
+    };
+    std::thread::scope(|s| {
+        let others: Vec<_> = helpers.iter_mut().map(|h| s.spawn(|| work(h))).collect();
+        let mine = work(reader);
+        others
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(VideoError::backend("a decoding thread panicked")))
+            })
+            .fold(mine, |acc, r| acc.and(r))
+    })?;
+    let got = got
+        .into_inner()
+        .map_err(|_| VideoError::backend("a decoding thread panicked"))?;
     Ok(Fetched::Frames(
         wanted
             .iter()

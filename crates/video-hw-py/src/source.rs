@@ -12,8 +12,10 @@ use video_hw::container::{
 };
 use video_hw::{Codec, DecodeInput, Dimensions, Rational, Result, Timebase, VideoError};
 
-/// Bytes read per Annex-B input.
-const ANNEXB_CHUNK: usize = 1 << 20;
+/// Bytes read per Annex-B input: a few pictures. Larger inputs (1 MiB is about 50 pictures
+/// at 1080p) leave the session holding every picture of the inputs in flight at the end of
+/// the stream, and their pooled buffers with them.
+const ANNEXB_CHUNK: usize = 64 << 10;
 
 /// Readers the seeking demuxers use.
 pub trait ReadSeek: Read + Seek + Send {}
@@ -48,6 +50,14 @@ impl Input {
                 Ok(Box::new(std::io::BufReader::with_capacity(1 << 20, f)))
             }
             Input::Bytes(b) => Ok(Box::new(Cursor::new(SharedBytes(b.clone())))),
+        }
+    }
+
+    /// Bytes of the input (`None` when a file's size cannot be read).
+    pub fn len(&self) -> Option<u64> {
+        match self {
+            Input::Path(p) => std::fs::metadata(p).ok().map(|m| m.len()),
+            Input::Bytes(b) => Some(b.len() as u64),
         }
     }
 

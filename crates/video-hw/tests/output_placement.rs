@@ -157,6 +157,50 @@ fn device_placement_on_a_cpu_backend_is_unsupported() {
 }
 
 #[test]
+fn converted_device_frames_on_a_cpu_backend_are_unsupported_naming_why() {
+    if !usable(Backend::Software, Codec::H264, true) {
+        return;
+    }
+    let config =
+        DecoderConfig::new(Codec::H264).with_output(DecodeOutput::GpuConverted(PixelFormat::Rgb24));
+    let err = DecodeSession::new(Backend::Software, config)
+        .err()
+        .expect("refused");
+    assert_eq!(err.kind(), ErrorKind::Unsupported, "{err}");
+    assert!(err.to_string().contains("GPU"), "{err}");
+}
+
+#[test]
+fn nvidia_converts_to_rgb_in_device_memory_with_the_host_paths_pixels() {
+    let Some(data) = stream(NVIDIA_STREAM, Backend::Nvidia) else {
+        return;
+    };
+    let (_, host, _) = one_session(Backend::Nvidia, rgb(FramePlacement::Auto), &data);
+    let config =
+        DecoderConfig::new(Codec::H264).with_output(DecodeOutput::GpuConverted(PixelFormat::Rgb24));
+    let (path, device, _) = one_session(Backend::Nvidia, config.clone(), &data);
+    assert_eq!(path, ConversionPath::Decoder);
+    assert!(device.errors.is_empty(), "{:?}", device.errors);
+    assert_eq!(device.frames.len(), host.frames.len());
+    for f in &device.frames {
+        assert!(
+            matches!(f.data, video_hw::FrameData::Gpu(_)),
+            "in device memory"
+        );
+        assert_eq!(f.format, PixelFormat::Rgb24);
+    }
+    let (_, parts, _) = segmented(Backend::Nvidia, config, &data);
+    assert!(parts.errors.is_empty(), "{:?}", parts.errors);
+    assert_eq!(parts.frames.len(), host.frames.len());
+    let nv12 =
+        DecoderConfig::new(Codec::H264).with_output(DecodeOutput::GpuConverted(PixelFormat::Nv12));
+    let err = DecodeSession::new(Backend::Nvidia, nv12)
+        .err()
+        .expect("refused");
+    assert_eq!(err.kind(), ErrorKind::Unsupported, "{err}");
+}
+
+#[test]
 fn nvidia_converts_in_the_decoder_and_keeps_waiting_frames_on_the_gpu() {
     let Some(data) = stream(NVIDIA_STREAM, Backend::Nvidia) else {
         return;

@@ -94,6 +94,8 @@ fn check_backend(backend: Backend) {
             "{file}: frame count"
         );
         assert_eq!(parts.md5(), whole.md5(), "{file}: frames differ");
+        let times = |d: &Decoded| d.frames.iter().map(|f| f.pts).collect::<Vec<_>>();
+        assert_eq!(times(&parts), times(&whole), "{file}: frame times differ");
         checked += 1;
     }
     assert!(checked > 0, "no stream could be checked on {backend}");

@@ -69,13 +69,16 @@ fn parse_args() -> Result<Args> {
                     "gpu" => DecodeOutput::Gpu,
                     "native" => DecodeOutput::Native,
                     "metadata" => DecodeOutput::MetadataOnly,
-                    other => DecodeOutput::Cpu(other.parse::<PixelFormat>()?),
+                    other => match other.strip_prefix("gpu-") {
+                        Some(f) => DecodeOutput::GpuConverted(f.parse::<PixelFormat>()?),
+                        None => DecodeOutput::Cpu(other.parse::<PixelFormat>()?),
+                    },
                 }
             }
             "-h" | "--help" => {
                 println!(
                     "video-hw-nvbench --input FILE --codec h264|hevc --sessions N \
-                     --output gpu|nv12|i420|rgb24|rgba|bgra|native|metadata [--runs R] [--backend B] \
+                     --output gpu|gpu-rgb24|nv12|i420|rgb24|rgba|bgra|native|metadata [--runs R] [--backend B] \
                      [--chunk BYTES] [--queue FRAMES] [--poll]"
                 );
                 std::process::exit(0);
@@ -220,6 +223,7 @@ fn main() -> Result<()> {
         DecodeOutput::Native => "native".to_string(),
         DecodeOutput::MetadataOnly => "metadata".to_string(),
         DecodeOutput::Cpu(f) => f.to_string(),
+        DecodeOutput::GpuConverted(f) => format!("gpu-{f}"),
     };
     #[cfg(all(
         feature = "backend-nvidia",

@@ -19,6 +19,12 @@ pub enum DecodeOutput {
     Cpu(PixelFormat),
     /// Frames stay in GPU memory where the backend can ([`crate::FrameData::Gpu`]).
     Gpu,
+    /// Frames stay in GPU memory, converted there to this packed RGB format (RGB24, RGBA,
+    /// BGRA, ARGB) by the decoder's kernel, straight from its picture: one tightly packed
+    /// plane ([`crate::GpuSurface::planes`]`[0]`, pitch `width * bytes per pixel`) of the
+    /// visible picture, ready for a tensor. NVIDIA only; other backends and formats are
+    /// `Unsupported`.
+    GpuConverted(PixelFormat),
     /// No pixels at all, only sizes, colour and timestamps (fast counting and probing).
     MetadataOnly,
 }

@@ -360,6 +360,41 @@ pub fn decoder_converts_on_gpu(backend: Backend, format: crate::api::frame::Pixe
     }
 }
 
+/// Frees the device memory the process keeps for GPU-resident frames (NVIDIA: buffers of
+/// frames already dropped, pooled per GPU and frame size, up to an eighth of the GPU's memory
+/// and at least 4 GiB in all, so that the next decode allocates nothing). Frames still held keep theirs. Nothing to do elsewhere.
+pub fn release_cached_gpu_memory() {
+    #[cfg(all(
+        feature = "backend-nvidia",
+        any(target_os = "linux", target_os = "windows")
+    ))]
+    nvidia::cuda::surface_pool::release_idle();
+}
+
+/// Whether `backend`'s decoder converts its pictures to `format` and keeps them in device
+/// memory ([`crate::api::config::DecodeOutput::GpuConverted`]): NVIDIA's CUDA kernel, packed
+/// RGB only, in builds with the NVIDIA backend.
+#[cfg_attr(
+    not(all(
+        feature = "backend-nvidia",
+        any(target_os = "linux", target_os = "windows")
+    )),
+    allow(unused_variables)
+)]
+pub fn decoder_converts_on_device(
+    backend: Backend,
+    format: crate::api::frame::PixelFormat,
+) -> bool {
+    #[cfg(all(
+        feature = "backend-nvidia",
+        any(target_os = "linux", target_os = "windows")
+    ))]
+    if backend == Backend::Nvidia {
+        return nvidia::rgb::packing(format).is_some();
+    }
+    false
+}
+
 /// The TransformLayer's GPU path on NVIDIA on device 0: NV12/P016 frames in CUDA memory
 /// (decode sessions with [`crate::api::config::DecodeOutput::Gpu`]) to packed RGB (RGB24, RGBA, BGRA) in
 /// host memory through the CUDA kernel, for [`crate::transform::Transformer::with_gpu`].
@@ -430,8 +465,13 @@ pub(crate) fn decoder_chain(
 /// Whether `backend`'s adapters can hand frames out as `output` (device frames need a GPU
 /// backend).
 fn delivers(backend: Backend, output: crate::api::config::DecodeOutput) -> bool {
-    output != crate::api::config::DecodeOutput::Gpu
-        || matches!(backend, Backend::Nvidia | Backend::VideoToolbox)
+    match output {
+        crate::api::config::DecodeOutput::Gpu => {
+            matches!(backend, Backend::Nvidia | Backend::VideoToolbox)
+        }
+        crate::api::config::DecodeOutput::GpuConverted(f) => decoder_converts_on_device(backend, f),
+        _ => true,
+    }
 }
 
 /// A factory that builds `backend`'s decoder adapter on the worker thread.

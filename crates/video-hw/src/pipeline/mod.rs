@@ -28,6 +28,7 @@ pub use parallel_plan::{
 pub use queue::{BoundedQueue, PopError, QueueReceiver, QueueSender, QueueStats};
 pub use scheduler::{PipelineScheduler, PipelineSummary};
 pub use segmented::{
-    SegmentedConfig, SegmentedSummary, decode_segmented, decode_segmented_with_metrics,
+    SegmentedConfig, SegmentedSummary, decode_segmented, decode_segmented_notified,
+    decode_segmented_with_metrics,
 };
 pub use stages::{DecodeStage, EncodeStage, FrameTransform, IngestItem, InputSource, Output, Unit};

@@ -214,7 +214,33 @@ impl PipelineScheduler {
         chunk_size: usize,
         frames_ahead: usize,
         decoders: Vec<D>,
+        on_item: impl FnMut(Result<DecodedFrame>) -> Result<()>,
+    ) -> Result<PipelineSummary> {
+        self.run_segments_notified(
+            segments,
+            drop_last,
+            chunk_size,
+            frames_ahead,
+            decoders,
+            on_item,
+            || {},
+        )
+    }
+
+    /// [`PipelineScheduler::run_segments_trimmed`], calling `all_delivered` once every item has
+    /// reached `on_item`, before the sessions close (closing a hardware decoder waits on the
+    /// driver), so that a consumer elsewhere can go on meanwhile. Not called when `on_item`
+    /// stopped the run.
+    #[allow(clippy::too_many_arguments)]
+    pub fn run_segments_notified<D: DecodeStage>(
+        &self,
+        segments: &[&[u8]],
+        drop_last: &[usize],
+        chunk_size: usize,
+        frames_ahead: usize,
+        decoders: Vec<D>,
         mut on_item: impl FnMut(Result<DecodedFrame>) -> Result<()>,
+        all_delivered: impl FnOnce(),
     ) -> Result<PipelineSummary> {
         let lanes = decoders
             .into_iter()
@@ -246,6 +272,7 @@ impl PipelineScheduler {
             }
             result
         })?;
+        all_delivered();
         // Closed at once, each on a thread of its own: closing a hardware decoder waits on the
         // driver (`cuvidDestroyDecoder`: tens to hundreds of milliseconds), and the waits
         // overlap rather than add up.

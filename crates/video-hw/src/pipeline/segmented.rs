@@ -18,6 +18,7 @@
 //! wait for their turn and converts each one on the caller's thread, in stream order.
 
 use super::{PipelineConfig, PipelineScheduler};
+use crate::api::codec::Timestamp;
 use crate::api::config::{ConversionPath, DecoderConfig};
 use crate::api::error::{Result, VideoError};
 use crate::api::frame::DecodedFrame;
@@ -82,7 +83,9 @@ pub struct SegmentedSummary {
 
 /// Decodes `segments` (in order, as [`split_at_idr`](crate::bitstream::split_at_idr) made
 /// them) with `cfg.sessions` sessions of `backend` at once, and hands every frame to
-/// `on_frame` in stream order, on the calling thread. A decode error reaches `on_frame` as
+/// `on_frame` in stream order, on the calling thread. The stream's frame `n` carries the
+/// time a one-session decode of the whole stream gives it: `n` frames of `config.fps_hint`
+/// in `config.timebase` (the pieces carry no container times). A decode error reaches `on_frame` as
 /// `Err` in its place and decoding goes on; an error returned by `on_frame` stops every
 /// session and is returned.
 pub fn decode_segmented(
@@ -103,7 +106,23 @@ pub fn decode_segmented_with_metrics(
     segments: &[Segment],
     cfg: SegmentedConfig,
     metrics: &Metrics,
+    on_frame: impl FnMut(Result<DecodedFrame>) -> Result<()>,
+) -> Result<SegmentedSummary> {
+    decode_segmented_notified(backend, config, segments, cfg, metrics, on_frame, || {})
+}
+
+/// As [`decode_segmented_with_metrics`], calling `all_delivered` as soon as the last frame has
+/// been handed to `on_frame`, before the sessions close: closing hardware decoders takes
+/// tens to hundreds of milliseconds, which a consumer on another thread (an iterator fed
+/// through a channel) need not wait for. Not called when the decode stops early.
+pub fn decode_segmented_notified(
+    backend: Backend,
+    config: &DecoderConfig,
+    segments: &[Segment],
+    cfg: SegmentedConfig,
+    metrics: &Metrics,
     mut on_frame: impl FnMut(Result<DecodedFrame>) -> Result<()>,
+    all_delivered: impl FnOnce(),
 ) -> Result<SegmentedSummary> {
     if cfg.sessions == 0 || cfg.frames_ahead == 0 || cfg.chunk_size == 0 {
         return Err(VideoError::invalid_input(
@@ -129,13 +148,27 @@ pub fn decode_segmented_with_metrics(
     let data: Vec<&[u8]> = segments.iter().map(|s| s.data.as_slice()).collect();
     let drop_last: Vec<usize> = segments.iter().map(|s| s.drop_last).collect();
     let scheduler = PipelineScheduler::new(PipelineConfig::default(), metrics.clone());
-    let run = scheduler.run_segments_trimmed(
+    let ticks_per_frame = config.timebase.ticks_per_frame(config.fps_hint);
+    let mut delivered = 0i64;
+    let run = scheduler.run_segments_notified(
         &data,
         &drop_last,
         cfg.chunk_size,
         cfg.frames_ahead,
         sessions,
-        |item| on_frame(item.and_then(|f| group.finish(f))),
+        |item| {
+            on_frame(item.and_then(|mut f| {
+                // The pieces carry no timestamps and each session counts its own frames:
+                // the stream's frame `n` gets the time a one-session decode gives it.
+                f.pts = Some(Timestamp {
+                    ticks: delivered * ticks_per_frame,
+                    timebase: config.timebase,
+                });
+                delivered += 1;
+                group.finish(f)
+            }))
+        },
+        all_delivered,
     )?;
     summary.frames = run.frames_delivered;
     Ok(summary)

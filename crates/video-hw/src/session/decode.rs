@@ -101,6 +101,8 @@ pub struct DecodeSession {
     gpu: u32,
     /// The place it holds in a [`super::DecodePool`], given back after the worker ended.
     place: Option<super::pool::PoolPlace>,
+    /// Counts the session among those open on its backend (not for a segmented decode's).
+    occupant: Option<super::occupancy::Occupant>,
 }
 
 impl DecodeSession {
@@ -126,7 +128,10 @@ impl DecodeSession {
         let mut adapter_config = config.with_placement(FramePlacement::Host);
         adapter_config.output = plan.adapter_output;
         let chain = backend::decoder_chain(backend, selection.backend, &adapter_config)?;
-        Self::open(selection, adapter_config, plan, metrics, chain)
+        let occupant = super::occupancy::Occupant::enter(selection.backend);
+        let mut session = Self::open(selection, adapter_config, plan, metrics, chain)?;
+        session.occupant = Some(occupant);
+        Ok(session)
     }
 
     /// Opens a decoder on the first of `chain` (fallback tests build their own chains).
@@ -195,6 +200,7 @@ impl DecodeSession {
             metrics,
             gpu,
             place: None,
+            occupant: None,
         })
     }
 

@@ -63,6 +63,22 @@ pub(crate) fn plan(
                 Err(no_gpu_frames())
             };
         }
+        (DecodeOutput::GpuConverted(f), _) => {
+            return if backend::decoder_converts_on_device(backend, f) {
+                Ok(OutputPlan {
+                    path: ConversionPath::Decoder,
+                    ..none(DecodeOutput::GpuConverted(f))
+                })
+            } else if gpu_frames {
+                Err(VideoError::unsupported(format!(
+                    "{backend} cannot convert frames to {f} in device memory (NVIDIA converts \
+                     to rgb24, rgba, bgra and argb there): ask for DecodeOutput::Gpu (native \
+                     NV12) or a host format"
+                )))
+            } else {
+                Err(no_gpu_frames())
+            };
+        }
         (DecodeOutput::Native, _) => return Ok(none(DecodeOutput::Native)),
         (
             DecodeOutput::Cpu(

@@ -440,6 +440,11 @@ impl<C: DecodeCalls> VtDecoder<C> {
         match self.output {
             DecodeOutput::MetadataOnly => {}
             DecodeOutput::Gpu => frame.data = FrameData::Gpu(self.calls.gpu_surface(image)),
+            DecodeOutput::GpuConverted(target) => {
+                return Err(VideoError::unsupported(format!(
+                    "VideoToolbox keeps frames in device memory as NV12 only, not {target}"
+                )));
+            }
             DecodeOutput::Cpu(target) if !target.is_yuv() => {
                 if let Some(metal) = &self.metal
                     && let Ok(converted) = metal.convert(&image, metadata(&frame))

@@ -254,6 +254,12 @@ impl Context {
         self.gpu
     }
 
+    /// Whether this is the device's primary context (shared by every session), not one
+    /// created for a session alone.
+    pub fn is_primary(&self) -> bool {
+        !self.owned
+    }
+
     /// Binds the context to the calling thread.
     pub fn make_current(&self) -> Result<()> {
         // SAFETY: the context is retained for as long as `self` lives.

@@ -208,6 +208,61 @@ fn adapter_outputs_gpu_and_rgb() {
 }
 
 #[test]
+fn device_rgb_frames_equal_the_host_rgb_path_byte_for_byte() {
+    let Some(gpu) = gpu_name() else { return };
+    let Some(dir) = data_dir() else { return };
+    let data = std::fs::read(dir.join("conformance/h264/test-25fps.h264")).expect("read");
+    let (host, e1) = decode(
+        &gpu,
+        Codec::H264,
+        DecodeOutput::Cpu(PixelFormat::Rgb24),
+        &data,
+    );
+    let (device, e2) = decode(
+        &gpu,
+        Codec::H264,
+        DecodeOutput::GpuConverted(PixelFormat::Rgb24),
+        &data,
+    );
+    assert!(e1.is_empty() && e2.is_empty(), "{e1:?} {e2:?}");
+    assert_eq!(host.len(), 250);
+    assert_eq!(device.len(), host.len());
+    let ctx = crate::backend::nvidia::held_primary(0).expect("context");
+    ctx.make_current().expect("current");
+    let stream = crate::backend::nvidia::cuda::Stream::new(ctx.clone()).expect("stream");
+    for (k, (h, d)) in host.iter().zip(&device).enumerate() {
+        let crate::api::frame::FrameData::Gpu(s) = &d.data else {
+            panic!("frame {k} is not in device memory");
+        };
+        assert_eq!((d.format, d.crop, d.pts), (h.format, h.crop, h.pts));
+        let (w, rows) = (d.crop.width as usize * 3, d.crop.height as usize);
+        assert_eq!(s.pitches, vec![w], "tightly packed");
+        let mut back = vec![0u8; w * rows];
+        crate::backend::nvidia::cuda::copy_2d(
+            stream.raw(),
+            crate::backend::nvidia::cuda::Mem::Device(s.planes[0]),
+            w,
+            crate::backend::nvidia::cuda::Mem::Host(back.as_mut_ptr().cast()),
+            w,
+            w,
+            rows,
+        )
+        .expect("copy back");
+        stream.synchronize().expect("copied");
+        let crate::api::frame::FrameData::Cpu(p) = &h.data else {
+            panic!("host frame {k} has no planes");
+        };
+        let host_rows: Vec<u8> = (0..rows)
+            .flat_map(|r| p[0].data[r * p[0].stride..][..w].to_vec())
+            .collect();
+        assert!(
+            back == host_rows,
+            "frame {k}: device RGB differs from host RGB"
+        );
+    }
+}
+
+#[test]
 fn adapter_throughput_on_bench_input() {
     let Some(gpu) = gpu_name() else { return };
     let inputs = [

@@ -13,7 +13,7 @@ use crate::api::frame::{
 };
 use crate::backend::nvidia::cuda::host_pool::HostPool;
 use crate::backend::nvidia::cuda::pitch_copy::{CopyPath, PitchCopy};
-use crate::backend::nvidia::cuda::rgb::{Coeffs, RgbKernel, Source};
+use crate::backend::nvidia::cuda::rgb::{self, Coeffs, RgbKernel, Source};
 use crate::backend::nvidia::cuda::surface_pool::SurfacePool;
 use crate::backend::nvidia::cuda::{self, Context, DeviceBuffer, Event, Mem, Stream};
 use crate::backend::nvidia::stats::{self, COUNTERS};
@@ -173,7 +173,7 @@ impl CudaOutput {
                 let rows = coded_h as usize + (coded_h as usize).div_ceil(2);
                 let len = dst_pitch * rows;
                 if self.gpu_pool.as_ref().is_none_or(|p| p.buffer_len() != len) {
-                    self.gpu_pool = Some(SurfacePool::new(self.ctx.clone(), len));
+                    self.gpu_pool = Some(SurfacePool::shared(&self.ctx, len));
                 }
                 let buf = self.gpu_pool.as_ref().expect("set above").take()?;
                 let dst = buf.ptr();
@@ -211,6 +211,55 @@ impl CudaOutput {
                     display,
                     FrameData::Gpu(surface),
                     row * (luma_rows + crows),
+                )
+            }
+            DecodeOutput::GpuConverted(target) => {
+                let src = Source {
+                    luma: ptr,
+                    luma_pitch: pitch,
+                    chroma,
+                    chroma_pitch: pitch,
+                    left: display.left,
+                    top: display.top,
+                    width: display.width,
+                    height: display.height,
+                    wide,
+                };
+                let mut coeffs = Coeffs::for_color(color, display.height, bit_depth)?;
+                if monochrome {
+                    coeffs = coeffs.luma_only();
+                }
+                let layout = rgb::layout(&src, target).ok_or_else(|| {
+                    VideoError::unsupported(format!(
+                        "{target} in device memory: NVDEC's kernel makes packed RGB only"
+                    ))
+                })?;
+                let len = layout.len();
+                if self.gpu_pool.as_ref().is_none_or(|p| p.buffer_len() != len) {
+                    self.gpu_pool = Some(SurfacePool::shared(&self.ctx, len));
+                }
+                let buf = self.gpu_pool.as_ref().expect("set above").take()?;
+                let dst = buf.ptr();
+                self.launch_rgb(&src, target, coeffs, dst)?;
+                // The frame is complete when it is handed out: consumers on any stream may
+                // read it (the DLPack export relies on this).
+                self.stream.synchronize()?;
+                stats::add(&COUNTERS.rgb_gpu, 1);
+                let size = dims(display.width, display.height)?;
+                let surface = GpuSurface {
+                    api: GpuApi::Cuda,
+                    planes: vec![dst],
+                    pitches: vec![layout.pitch],
+                    stream: stream as u64,
+                    device: self.ctx.gpu(),
+                    keepalive: Box::new(buf),
+                };
+                (
+                    target,
+                    size,
+                    CropRect::full(size),
+                    FrameData::Gpu(surface),
+                    len,
                 )
             }
             DecodeOutput::Cpu(

@@ -197,25 +197,11 @@ impl CudaOutput {
         format: PixelFormat,
         coeffs: Coeffs,
     ) -> Result<(Arc<[u8]>, Option<HostCopy>)> {
-        if self.rgb_kernel.is_none() {
-            let t = Instant::now();
-            let loaded = RgbKernel::load(self.ctx.clone()).map_err(|e| e.to_string());
-            let what = match &loaded {
-                Ok((_, from)) => format!("RGB kernel load ({from})"),
-                Err(_) => "RGB kernel load (failed)".to_owned(),
-            };
-            self.rgb_kernel = Some(loaded.map(|(k, _)| k));
-            stats::trace(&what, t);
-        }
         let layout = rgb::layout(src, format)
             .ok_or_else(|| VideoError::unsupported(format!("{format} is not RGB")))?;
         let len = layout.len();
         let staging = self.staging(len)?;
-        let stream = self.stream.raw();
-        let launched = match self.rgb_kernel.as_ref().expect("set above") {
-            Ok(k) => rgb::launch(k, stream, src, format, coeffs, staging.ptr),
-            Err(e) => Err(VideoError::backend(e.clone())),
-        };
+        let launched = self.launch_rgb(src, format, coeffs, staging.ptr);
         if let Err(e) = launched {
             self.recycle_staging(staging);
             return Err(e);
@@ -228,10 +214,36 @@ impl CudaOutput {
             let copy = self.overlap_host_copy(staging, to_host)?;
             return Ok((out.data, Some(copy)));
         }
-        let copied = to_host(stream, staging.ptr).and_then(|()| self.stream.synchronize());
+        let copied =
+            to_host(self.stream.raw(), staging.ptr).and_then(|()| self.stream.synchronize());
         self.recycle_staging(staging);
         copied?;
         Ok((out.data, None))
+    }
+
+    /// Queues on the session's stream the RGB kernel's conversion of `src` into the device
+    /// buffer `dst` (tightly packed), loading the kernel on first use.
+    pub(super) fn launch_rgb(
+        &mut self,
+        src: &Source,
+        format: PixelFormat,
+        coeffs: Coeffs,
+        dst: u64,
+    ) -> Result<rgb::RgbLayout> {
+        if self.rgb_kernel.is_none() {
+            let t = Instant::now();
+            let loaded = RgbKernel::load(self.ctx.clone()).map_err(|e| e.to_string());
+            let what = match &loaded {
+                Ok((_, from)) => format!("RGB kernel load ({from})"),
+                Err(_) => "RGB kernel load (failed)".to_owned(),
+            };
+            self.rgb_kernel = Some(loaded.map(|(k, _)| k));
+            stats::trace(&what, t);
+        }
+        match self.rgb_kernel.as_ref().expect("set above") {
+            Ok(k) => rgb::launch(k, self.stream.raw(), src, format, coeffs, dst),
+            Err(e) => Err(VideoError::backend(e.clone())),
+        }
     }
 
     /// RGB on the CPU from a host copy of the planes (the fallback path).

@@ -41,17 +41,19 @@ pub fn decode_engines(backend: Backend, codec: Codec, gpu: u32) -> usize {
 /// The most single-threaded software decodes one stream is shared among.
 pub const MAX_SOFTWARE_ENGINES: usize = 8;
 
-/// What opening and closing one more decode session on `backend` costs, in 1080p frames of
-/// decoding on one engine: a parallel decode gives each session at least this much work.
-/// NVIDIA: 150, measured on the H200 (decoders created at once took 100-170 ms each and
-/// `cuvidDestroyDecoder` 80-300 ms, against about 650 frames a second of 1080p H.264 per
-/// engine; 3-4 sessions decoded a 600-frame file fastest, 7 slower). Software: 2 (a
-/// decoder instance costs milliseconds).
-pub fn decode_session_cost(backend: Backend) -> u32 {
-    match backend {
-        Backend::Nvidia => 150,
-        Backend::Software => 2,
-        _ => 150,
+/// What opening and closing one more decode session on `backend` for `codec` costs, in
+/// 1080p frames of that codec decoded on one engine: a parallel decode gives each session at
+/// least this much work. NVIDIA: about 0.22 s of one engine's time, measured on the H200
+/// (decoders created at once took 100-170 ms each and `cuvidDestroyDecoder` 80-300 ms): 150
+/// frames of H.264 (about 650 a second per engine; 3-4 sessions decoded a 600-frame file
+/// fastest, 7 slower), 300 of HEVC and VP9 (about 1200 a second; a 600-frame HEVC file: 2
+/// sessions 0.39 s, 4 sessions 0.40-0.46 s, 7 sessions 0.57 s from Python, one session
+/// 0.49-0.56 s). Software: 2 (a decoder instance costs milliseconds).
+pub fn decode_session_cost(backend: Backend, codec: Codec) -> u32 {
+    match (backend, codec) {
+        (Backend::Software, _) => 2,
+        (_, Codec::H264) => 150,
+        _ => 300,
     }
 }
 

@@ -146,14 +146,14 @@ impl ParallelPlan {
                 // Decode work in 1080p frames, against what one more session costs.
                 let (w, h, _) = picture(units, codec);
                 let work = frames as u64 * w * h / (1920 * 1080);
-                let cost = u64::from(backend::decode_session_cost(concrete)).max(1);
+                let cost = u64::from(backend::decode_session_cost(concrete, codec)).max(1);
                 let by_work = usize::try_from(work / cost).unwrap_or(usize::MAX).max(1);
                 if by_length.min(by_work) < engines {
                     let n = by_length.min(by_work);
                     (
                         n,
                         format!(
-                            "auto: {engines} engine(s), but {frames} frames of {w}x{h} are worth {n} session(s) (each opened and closed costs about {cost} 1080p frames of decoding; at least {AUTO_MIN_FRAMES_PER_SESSION} frames each)"
+                            "auto: {engines} engine(s), but {frames} frames of {w}x{h} are worth {n} session(s) (each opened and closed costs about {cost} 1080p {codec} frames of decoding; at least {AUTO_MIN_FRAMES_PER_SESSION} frames each)"
                         ),
                     )
                 } else {

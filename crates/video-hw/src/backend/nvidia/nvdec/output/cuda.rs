@@ -214,21 +214,7 @@ impl CudaOutput {
                 )
             }
             DecodeOutput::GpuConverted(target) => {
-                let src = Source {
-                    luma: ptr,
-                    luma_pitch: pitch,
-                    chroma,
-                    chroma_pitch: pitch,
-                    left: display.left,
-                    top: display.top,
-                    width: display.width,
-                    height: display.height,
-                    wide,
-                };
-                let mut coeffs = Coeffs::for_color(color, display.height, bit_depth)?;
-                if monochrome {
-                    coeffs = coeffs.luma_only();
-                }
+                let (src, coeffs) = rgb_source(picture, chroma)?;
                 let layout = rgb::layout(&src, target).ok_or_else(|| {
                     VideoError::unsupported(format!(
                         "{target} in device memory: NVDEC's kernel makes packed RGB only"
@@ -268,21 +254,7 @@ impl CudaOutput {
                 | PixelFormat::Bgra
                 | PixelFormat::Argb),
             ) => {
-                let src = Source {
-                    luma: ptr,
-                    luma_pitch: pitch,
-                    chroma,
-                    chroma_pitch: pitch,
-                    left: display.left,
-                    top: display.top,
-                    width: display.width,
-                    height: display.height,
-                    wide,
-                };
-                let mut coeffs = Coeffs::for_color(color, display.height, bit_depth)?;
-                if monochrome {
-                    coeffs = coeffs.luma_only();
-                }
+                let (src, coeffs) = rgb_source(picture, chroma)?;
                 let rgb = match self.rgb_gpu(&src, target, coeffs) {
                     Ok((bytes, copy)) => {
                         stats::add(&COUNTERS.rgb_gpu, 1);
@@ -450,6 +422,32 @@ impl Drop for CudaOutput {
         drop(pool);
         stats::trace("close: host buffers", t);
     }
+}
+
+/// What the RGB kernel reads of the mapped `picture` (chroma plane at `chroma`): its visible
+/// rectangle, and the coefficients of its colour (luma only for 4:0:0).
+fn rgb_source(picture: &Picture, chroma: u64) -> Result<(Source, Coeffs)> {
+    let display = picture.display;
+    let src = Source {
+        luma: picture.ptr,
+        luma_pitch: picture.pitch,
+        chroma,
+        chroma_pitch: picture.pitch,
+        left: display.left,
+        top: display.top,
+        width: display.width,
+        height: display.height,
+        wide: picture.bit_depth > 8,
+    };
+    let coeffs = Coeffs::for_color(picture.color, display.height, picture.bit_depth)?;
+    Ok((
+        src,
+        if picture.monochrome {
+            coeffs.luma_only()
+        } else {
+            coeffs
+        },
+    ))
 }
 
 pub(super) fn dims(w: u32, h: u32) -> Result<Dimensions> {

@@ -21,8 +21,8 @@ const AHEAD: usize = 8;
 /// A pass decoded by several sessions.
 pub struct ParallelPass {
     frames: Receiver<Result<DecodedFrame>>,
-    /// MP4 presentation times in presentation order: frame `k` gets `times[k]`, as a
-    /// one-session pass gives it the container's time (other inputs keep the library's).
+    /// The container's times in presentation order: frame `k` gets `times[k]`, as a
+    /// one-session pass gives it the container's time (raw Annex-B keeps the library's).
     times: Option<Vec<Timestamp>>,
     next: usize,
     /// The decoding thread; it closes the sessions after the last frame is sent, and ends
@@ -42,17 +42,14 @@ impl ParallelPass {
         }
         let mut source = Source::open(input)?;
         let codec = source.codec;
-        let times = source.sample_timings().transpose()?.map(|t| {
-            crate::reader::presentation_order(&t)
-                .into_iter()
-                .map(|s| t[s as usize].pts)
-                .collect()
-        });
         if !ParallelPlan::worth_planning(settings.parallel, settings.backend, codec, input.len()) {
             return Ok(None);
         }
         let mut data = Vec::new();
+        // The container's time of every sample, in decode order (none for raw Annex-B).
+        let mut stamps = Vec::new();
         while let Some(i) = source.next_input()? {
+            stamps.push(i.pts());
             match input_to_annexb(i) {
                 Ok(bytes) => data.extend_from_slice(&bytes),
                 // One session skips and counts a damaged sample.
@@ -60,6 +57,15 @@ impl ParallelPass {
                 Err(e) => return Err(e),
             }
         }
+        // The frames come out in presentation order: the samples' times, sorted.
+        let times = stamps
+            .into_iter()
+            .collect::<Option<Vec<Timestamp>>>()
+            .filter(|t| !t.is_empty())
+            .map(|mut t| {
+                t.sort_by_key(|p| p.ticks);
+                t
+            });
         let units = assemble_annexb(codec, &data);
         drop(data);
         let mut config = DecoderConfig::new(codec).with_gpu(settings.gpu);

@@ -1,5 +1,6 @@
 """One pass shared among several sessions (`parallel=`): the frames, their order and their
-times equal a one-session pass, for MP4 (container times) and raw H.264 (the library's)."""
+times equal a one-session pass, for MP4 and MPEG-TS (container times) and raw H.264 (the
+library's)."""
 import numpy as np
 import pytest
 
@@ -11,7 +12,7 @@ from conftest import make_clip
 def long_clips(tmp_path_factory):
     d = tmp_path_factory.mktemp("parallel")
     # 200 frames, an IDR every 25: pieces for several sessions.
-    return [make_clip(d / f"long.{ext}", frames=200, gop=25) for ext in ("mp4", "h264")]
+    return [make_clip(d / f"long.{ext}", frames=200, gop=25) for ext in ("mp4", "h264", "ts")]
 
 
 def one_pass(path, parallel, fmt="i420"):
@@ -20,7 +21,7 @@ def one_pass(path, parallel, fmt="i420"):
     return frames, it.sessions
 
 
-@pytest.mark.parametrize("ext", [0, 1], ids=["mp4", "h264"])
+@pytest.mark.parametrize("ext", [0, 1, 2], ids=["mp4", "h264", "ts"])
 def test_a_pass_of_several_sessions_equals_one_sessions_frames_and_times(long_clips, ext):
     path = long_clips[ext]
     one, sessions = one_pass(path, 1)

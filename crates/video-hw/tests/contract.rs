@@ -132,6 +132,44 @@ fn decode_keeps_caller_timestamps(b: Backend) {
     assert_eq!(pts, want);
 }
 
+fn decode_keeps_the_times_of_annexb_chunks_to_the_last_picture(b: Backend) {
+    let Some((stream, _)) = h264_stream() else {
+        return;
+    };
+    // One access unit per Annex-B chunk (as an MPEG-TS demuxer hands them over), timestamps
+    // 1000, 2000, ...: every picture keeps its chunk's time, the last one too (it ends only
+    // at the flush).
+    let mut nals = Vec::new();
+    let mut splitter = video_hw::bitstream::AnnexBSplitter::new();
+    splitter.push(&stream, &mut nals);
+    splitter.finish(&mut nals);
+    let mut units = Vec::new();
+    let mut asm = video_hw::bitstream::AccessUnitAssembler::new(Codec::H264);
+    for n in nals {
+        asm.push(n, &mut units);
+    }
+    asm.finish(&mut units);
+    let mut s = DecodeSession::new(b, DecoderConfig::new(Codec::H264)).unwrap();
+    let mut out = Decoded::default();
+    let inputs = units
+        .into_iter()
+        .enumerate()
+        .map(|(i, au)| DecodeInput::AnnexB {
+            data: au
+                .nals
+                .iter()
+                .flat_map(|n| [0, 0, 0, 1].iter().chain(n.iter()).copied())
+                .collect(),
+            pts: Some(video_hw::Timestamp::mpeg(1000 * (i as i64 + 1))),
+        });
+    submit_all(&mut s, inputs, &mut out);
+    finish(&mut s, &mut out);
+    assert!(out.errors.is_empty(), "{:?}", out.errors);
+    let pts: Vec<i64> = out.frames.iter().map(|f| f.pts.unwrap().ticks).collect();
+    let want: Vec<i64> = (1..=pts.len() as i64).map(|i| 1000 * i).collect();
+    assert_eq!(pts, want);
+}
+
 fn decode_submit_hands_input_back_under_backpressure_and_loses_nothing(b: Backend) {
     let Some((stream, n)) = h264_stream() else {
         return;
@@ -570,6 +608,7 @@ macro_rules! contract_suite {
                     decode_output_does_not_depend_on_chunk_boundaries,
                     decode_frames_describe_themselves_with_monotonic_pts,
                     decode_keeps_caller_timestamps,
+                    decode_keeps_the_times_of_annexb_chunks_to_the_last_picture,
                     decode_submit_hands_input_back_under_backpressure_and_loses_nothing,
                     decode_garbage_is_a_typed_error_and_the_session_stays_usable,
                     decode_truncated_stream_gives_fewer_frames_or_typed_errors,

@@ -484,8 +484,13 @@ impl DecodeWorker {
     fn end_annexb(&mut self, units: &mut Vec<AccessUnit>) {
         let mut nals = Vec::new();
         self.splitter.finish(&mut nals);
-        self.assemble(nals, units);
+        let first = units.len();
+        for nal in nals {
+            self.assembler.push(nal, units);
+        }
+        // The last access unit ends only here: it takes its chunk's time as the others do.
         self.assembler.finish(units);
+        self.stamp(&mut units[first..]);
     }
 
     fn assemble(&mut self, nals: Vec<Nal>, units: &mut Vec<AccessUnit>) {
@@ -493,7 +498,13 @@ impl DecodeWorker {
         for nal in nals {
             self.assembler.push(nal, units);
         }
-        for au in &mut units[first..] {
+        self.stamp(&mut units[first..]);
+    }
+
+    /// Gives each access unit of `units` (just assembled) the time of the latest Annex-B
+    /// chunk that starts at or before it.
+    fn stamp(&mut self, units: &mut [AccessUnit]) {
+        for au in units {
             // The pts of the latest chunk that starts at or before this access unit.
             while self
                 .chunk_pts

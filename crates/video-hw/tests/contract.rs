@@ -100,14 +100,11 @@ fn decode_frames_describe_themselves_with_monotonic_pts(b: Backend) {
     );
 }
 
-fn decode_keeps_caller_timestamps(b: Backend) {
-    let Some((stream, _)) = h264_stream() else {
-        return;
-    };
-    // One access unit per input, timestamps 1000, 2000, ...: they come back in order.
+/// The access units of an Annex-B stream, as the library's splitter and assembler make them.
+fn access_units_of(stream: &[u8]) -> Vec<video_hw::bitstream::AccessUnit> {
     let mut nals = Vec::new();
     let mut splitter = video_hw::bitstream::AnnexBSplitter::new();
-    splitter.push(&stream, &mut nals);
+    splitter.push(stream, &mut nals);
     splitter.finish(&mut nals);
     let mut units = Vec::new();
     let mut asm = video_hw::bitstream::AccessUnitAssembler::new(Codec::H264);
@@ -115,15 +112,24 @@ fn decode_keeps_caller_timestamps(b: Backend) {
         asm.push(n, &mut units);
     }
     asm.finish(&mut units);
+    units
+}
+
+/// Decodes one input per access unit of the H.264 test stream, made by `input` from the unit
+/// and the timestamp 1000, 2000, ...: the frames come back with those timestamps, in order.
+fn check_caller_timestamps(
+    b: Backend,
+    input: impl Fn(video_hw::bitstream::AccessUnit, video_hw::Timestamp) -> DecodeInput,
+) {
+    let Some((stream, _)) = h264_stream() else {
+        return;
+    };
     let mut s = DecodeSession::new(b, DecoderConfig::new(Codec::H264)).unwrap();
     let mut out = Decoded::default();
-    let inputs = units
+    let inputs = access_units_of(&stream)
         .into_iter()
         .enumerate()
-        .map(|(i, au)| DecodeInput::AccessUnit {
-            nals: au.nals,
-            pts: Some(video_hw::Timestamp::mpeg(1000 * (i as i64 + 1))),
-        });
+        .map(|(i, au)| input(au, video_hw::Timestamp::mpeg(1000 * (i as i64 + 1))));
     submit_all(&mut s, inputs, &mut out);
     finish(&mut s, &mut out);
     assert!(out.errors.is_empty(), "{:?}", out.errors);
@@ -132,42 +138,24 @@ fn decode_keeps_caller_timestamps(b: Backend) {
     assert_eq!(pts, want);
 }
 
+fn decode_keeps_caller_timestamps(b: Backend) {
+    check_caller_timestamps(b, |au, pts| DecodeInput::AccessUnit {
+        nals: au.nals,
+        pts: Some(pts),
+    });
+}
+
+/// One access unit per Annex-B chunk (as an MPEG-TS demuxer hands them over): every picture
+/// keeps its chunk's time, the last one too (it ends only at the flush).
 fn decode_keeps_the_times_of_annexb_chunks_to_the_last_picture(b: Backend) {
-    let Some((stream, _)) = h264_stream() else {
-        return;
-    };
-    // One access unit per Annex-B chunk (as an MPEG-TS demuxer hands them over), timestamps
-    // 1000, 2000, ...: every picture keeps its chunk's time, the last one too (it ends only
-    // at the flush).
-    let mut nals = Vec::new();
-    let mut splitter = video_hw::bitstream::AnnexBSplitter::new();
-    splitter.push(&stream, &mut nals);
-    splitter.finish(&mut nals);
-    let mut units = Vec::new();
-    let mut asm = video_hw::bitstream::AccessUnitAssembler::new(Codec::H264);
-    for n in nals {
-        asm.push(n, &mut units);
-    }
-    asm.finish(&mut units);
-    let mut s = DecodeSession::new(b, DecoderConfig::new(Codec::H264)).unwrap();
-    let mut out = Decoded::default();
-    let inputs = units
-        .into_iter()
-        .enumerate()
-        .map(|(i, au)| DecodeInput::AnnexB {
-            data: au
-                .nals
-                .iter()
-                .flat_map(|n| [0, 0, 0, 1].iter().chain(n.iter()).copied())
-                .collect(),
-            pts: Some(video_hw::Timestamp::mpeg(1000 * (i as i64 + 1))),
-        });
-    submit_all(&mut s, inputs, &mut out);
-    finish(&mut s, &mut out);
-    assert!(out.errors.is_empty(), "{:?}", out.errors);
-    let pts: Vec<i64> = out.frames.iter().map(|f| f.pts.unwrap().ticks).collect();
-    let want: Vec<i64> = (1..=pts.len() as i64).map(|i| 1000 * i).collect();
-    assert_eq!(pts, want);
+    check_caller_timestamps(b, |au, pts| DecodeInput::AnnexB {
+        data: au
+            .nals
+            .iter()
+            .flat_map(|n| [0, 0, 0, 1].iter().chain(n.iter()).copied())
+            .collect(),
+        pts: Some(pts),
+    });
 }
 
 fn decode_submit_hands_input_back_under_backpressure_and_loses_nothing(b: Backend) {

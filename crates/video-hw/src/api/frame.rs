@@ -165,6 +165,16 @@ pub struct CropRect {
 }
 
 impl CropRect {
+    /// `(left, top, width, height)` as indices into rows and planes.
+    pub(crate) fn spans(&self) -> (usize, usize, usize, usize) {
+        (
+            self.left as usize,
+            self.top as usize,
+            self.width as usize,
+            self.height as usize,
+        )
+    }
+
     /// The whole picture of `size`.
     pub fn full(size: Dimensions) -> Self {
         Self {
@@ -325,22 +335,21 @@ impl DecodedFrame {
         }
     }
 
+    /// The CPU planes, at least `count` of them, or the error a writer of pixels gives.
+    fn cpu_planes(&self, count: usize) -> Result<&[Plane]> {
+        self.planes().filter(|p| p.len() >= count).ok_or_else(|| {
+            VideoError::invalid_input("frame has no CPU pixels (GPU or metadata-only frame)")
+        })
+    }
+
     /// Writes the visible picture as tightly packed planes (planar YUV for I420 and NV12 is
     /// de-interleaved to I420; I010/I012 as LSB-aligned little-endian 16-bit samples, FFmpeg's
     /// `yuv420p10le`/`yuv420p12le`; P016 de-interleaved with its 16-bit samples as they are;
     /// RGB formats as packed rows). This is the layout the conformance MD5 sums are defined on.
     pub fn write_planar(&self, out: &mut impl std::io::Write) -> Result<()> {
-        let planes = self.planes().ok_or_else(|| {
-            VideoError::invalid_input("frame has no CPU pixels (GPU or metadata-only frame)")
-        })?;
+        let planes = self.cpu_planes(0)?;
         let io = |e: std::io::Error| VideoError::backend(format!("writing frame: {e}"));
-        let c = self.crop;
-        let (l, t, w, h) = (
-            c.left as usize,
-            c.top as usize,
-            c.width as usize,
-            c.height as usize,
-        );
+        let (l, t, w, h) = self.crop.spans();
         match self.format {
             PixelFormat::I420 | PixelFormat::I010 | PixelFormat::I012 => {
                 let b = if self.format == PixelFormat::I420 {
@@ -404,16 +413,8 @@ impl DecodedFrame {
                 )));
             }
         };
-        let planes = self.planes().filter(|p| p.len() >= 2).ok_or_else(|| {
-            VideoError::invalid_input("frame has no CPU pixels (GPU or metadata-only frame)")
-        })?;
-        let c = self.crop;
-        let (l, t, w, h) = (
-            c.left as usize,
-            c.top as usize,
-            c.width as usize,
-            c.height as usize,
-        );
+        let planes = self.cpu_planes(2)?;
+        let (l, t, w, h) = self.crop.spans();
         write_rows(out, &planes[0], t..t + h, l * b, w * b)?;
         let ct = t / 2;
         write_rows(

@@ -104,8 +104,9 @@ class VideoDecoder:
     format: "rgb24" (H, W, 3), "rgb_planar" (3, H, W), "nv12" or "i420" (H * 3 / 2, W).
     backend: "auto" picks the best one available ("nvidia" under device="cuda").
     parallel: sessions sharing one pass over a seekable H.264/HEVC input: None or "auto"
-    (the library's plan: one per decode engine, fewer for short videos), or a number (1: one
-    session). Frames always come out in presentation order.
+    (the library's plan: one per decode engine, fewer for short videos and a fair share when
+    other decoders are open; the decoder's own session takes the first piece), or a number
+    (1: one session). Frames always come out in presentation order.
     """
 
     def __init__(

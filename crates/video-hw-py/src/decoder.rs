@@ -458,19 +458,17 @@ impl FrameIter {
     fn next_frame(&self) -> video_hw::Result<Option<DecodedFrame>> {
         let mut pass = lock(&self.pass);
         if matches!(*pass, Pass::Pending) {
-            *pass = match ParallelPass::start(&self.input, self.settings)? {
+            let mut spare = lock(&self.spare);
+            *pass = match ParallelPass::start(&self.input, self.settings, &mut spare)? {
                 Some(p) => Pass::Parallel(p),
-                None => {
-                    let mut spare = lock(&self.spare);
-                    match spare.take() {
-                        Some(r) if r.is_fresh() => Pass::Sequential(Box::new(r)),
-                        other => {
-                            *spare = other;
-                            drop(spare);
-                            Pass::Sequential(Box::new(Reader::open(&self.input, self.settings)?))
-                        }
+                None => match spare.take() {
+                    Some(r) if r.is_fresh() => Pass::Sequential(Box::new(r)),
+                    other => {
+                        *spare = other;
+                        drop(spare);
+                        Pass::Sequential(Box::new(Reader::open(&self.input, self.settings)?))
                     }
-                }
+                },
             };
         }
         match &mut *pass {

@@ -4,15 +4,15 @@
 //! own; the iterator takes the frames in stream order from a bounded channel. Plain Rust, run
 //! without the GIL.
 
-use crate::reader::Settings;
+use crate::reader::{Reader, Settings};
 use crate::source::{Input, Source};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::JoinHandle;
 use video_hw::bitstream::{assemble_annexb, layout::input_to_annexb};
 use video_hw::metrics::Metrics;
 use video_hw::{
-    DecodedFrame, DecoderConfig, ParallelPlan, Parallelism, Result, SegmentedSummary, Timestamp,
-    VideoError,
+    DecodeSession, DecodedFrame, DecoderConfig, ParallelPlan, Parallelism, Result,
+    SegmentedSummary, Timestamp, VideoError,
 };
 
 /// Frames decoded ahead of the iterator, beyond those the sessions hold for their turn.
@@ -34,9 +34,15 @@ pub struct ParallelPass {
 
 impl ParallelPass {
     /// Plans a pass over `input` and starts it, or `None` when one session is the better
-    /// plan (a short or unseekable stream, one engine, one piece, a codec the plan does not
-    /// cut, a damaged sample under `auto`).
-    pub fn start(input: &Input, settings: Settings) -> Result<Option<Self>> {
+    /// plan (a short or unseekable stream, one engine or its share of them, one piece, a
+    /// codec the plan does not cut, a damaged sample under `auto`). A fresh reader in
+    /// `spare` lends its session to the pass, which decodes the first piece with it while
+    /// the others open; it stays in `spare` when the pass is not started.
+    pub fn start(
+        input: &Input,
+        settings: Settings,
+        spare: &mut Option<Reader>,
+    ) -> Result<Option<Self>> {
         if settings.parallel == Parallelism::Sessions(1) {
             return Ok(None);
         }
@@ -79,10 +85,17 @@ impl ParallelPass {
             return Ok(None);
         }
         let sessions = plan.sessions();
+        let idle = match spare.take() {
+            Some(r) if r.is_fresh() => Some(r.into_session()),
+            other => {
+                *spare = other;
+                None
+            }
+        };
         let (tx, frames) = sync_channel(AHEAD);
         let worker = std::thread::Builder::new()
             .name("video-hw-parallel".into())
-            .spawn(move || run(settings, plan, tx))
+            .spawn(move || run(settings, plan, idle, tx))
             .map_err(|e| VideoError::backend(format!("cannot start a decoding thread: {e}")))?;
         Ok(Some(Self {
             frames,
@@ -117,30 +130,39 @@ impl ParallelPass {
     }
 }
 
-/// Decodes `plan`, sending every frame to `tx`; the sender is dropped as soon as the last
-/// frame is sent, so the iterator ends while the sessions close.
+/// Decodes `plan` (its first piece by `idle` when given), sending every frame to `tx`; the
+/// sender is dropped as soon as the last frame is sent, so the iterator ends while the
+/// sessions close.
 fn run(
     settings: Settings,
     plan: ParallelPlan,
+    idle: Option<DecodeSession>,
     tx: SyncSender<Result<DecodedFrame>>,
 ) -> Result<SegmentedSummary> {
     let tx = std::cell::RefCell::new(Some(tx));
-    let result = video_hw::decode_segmented_notified(
-        settings.backend,
-        &plan.config,
-        &plan.segments,
-        plan.segmented.clone(),
-        &Metrics::new(),
-        |item| {
-            let sent = tx.borrow().as_ref().is_some_and(|t| t.send(item).is_ok());
-            if sent {
-                Ok(())
-            } else {
-                Err(VideoError::backend("the iteration was dropped"))
-            }
-        },
-        || drop(tx.borrow_mut().take()),
-    );
+    let send = |item| {
+        let sent = tx.borrow().as_ref().is_some_and(|t| t.send(item).is_ok());
+        if sent {
+            Ok(())
+        } else {
+            Err(VideoError::backend("the iteration was dropped"))
+        }
+    };
+    let done = || drop(tx.borrow_mut().take());
+    let (config, segments, metrics) = (&plan.config, &plan.segments, &Metrics::new());
+    let cfg = plan.segmented.clone();
+    let result = match idle {
+        Some(s) => video_hw::decode_segmented_from(s, config, segments, cfg, metrics, send, done),
+        None => video_hw::decode_segmented_notified(
+            settings.backend,
+            config,
+            segments,
+            cfg,
+            metrics,
+            send,
+            done,
+        ),
+    };
     if let (Err(e), Some(t)) = (&result, tx.borrow_mut().take()) {
         let _ = t.send(Err(VideoError::new(e.kind(), e.context().to_string())));
     }

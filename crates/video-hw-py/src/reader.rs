@@ -78,6 +78,12 @@ impl Reader {
         self.session.backend()
     }
 
+    /// Its session, for a pass that decodes the stream otherwise (only while fresh: the
+    /// session has decoded nothing).
+    pub fn into_session(self) -> DecodeSession {
+        self.session
+    }
+
     /// Whether nothing was read or decoded yet (a first pass can use this reader).
     pub fn is_fresh(&self) -> bool {
         !self.used

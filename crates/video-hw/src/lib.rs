@@ -41,7 +41,7 @@ pub use api::packet::{BitstreamLayout, DecodeInput, EncodedChunk};
 pub use backend::{Backend, BackendReport, CodecSupport, DecodeCapability, Hop, Selection, probe};
 pub use pipeline::{
     ParallelPlan, Parallelism, SegmentedConfig, SegmentedSummary, decode_segmented,
-    decode_segmented_notified, decode_segmented_with_metrics,
+    decode_segmented_from, decode_segmented_notified, decode_segmented_with_metrics,
 };
 pub use session::{
     DecodePool, DecodeSession, DecodeSummary, EncodeSession, EncodeSummary, GpuLoad, SessionOrigin,

@@ -114,15 +114,24 @@ fn nvidia_segments_decode_to_the_frames_of_the_whole_stream() {
     check_backend(Backend::Nvidia);
 }
 
-#[test]
-fn a_caller_error_stops_the_segmented_decode() {
-    let Some(dir) = conformance_dir() else { return };
+/// MR2_MW_A (several IDR pictures) and its pieces cut at them, when the conformance streams
+/// and the software backend are here.
+fn mr2_segments() -> Option<(Vec<u8>, Vec<video_hw::bitstream::Segment>)> {
+    let dir = conformance_dir()?;
     if !usable(Backend::Software, Codec::H264, true) {
-        return;
+        return None;
     }
     let data = std::fs::read(dir.join("h264/MR2_MW_A.264")).expect("stream readable");
     let units = assemble_annexb(Codec::H264, &data);
     let segments = split_at_idr(Codec::H264, &units, 1);
+    Some((data, segments))
+}
+
+#[test]
+fn a_caller_error_stops_the_segmented_decode() {
+    let Some((_, segments)) = mr2_segments() else {
+        return;
+    };
     let config = DecoderConfig::new(Codec::H264).with_output(DecodeOutput::Cpu(PixelFormat::I420));
     let mut seen = 0;
     let err = decode_segmented(
@@ -146,14 +155,10 @@ fn a_caller_error_stops_the_segmented_decode() {
 
 #[test]
 fn segmented_decode_runs_on_the_pipeline_scheduler_and_matches_one_session() {
-    let Some(dir) = conformance_dir() else { return };
-    if !usable(Backend::Software, Codec::H264, true) {
+    let Some((data, segments)) = mr2_segments() else {
         return;
-    }
-    let data = std::fs::read(dir.join("h264/MR2_MW_A.264")).expect("stream readable");
+    };
     let whole = decode_annexb(Backend::Software, Codec::H264, &data, 1 << 16);
-    let units = assemble_annexb(Codec::H264, &data);
-    let segments = split_at_idr(Codec::H264, &units, 1);
     assert!(segments.len() > 2, "MR2_MW_A has several IDR pictures");
     let config = DecoderConfig::new(Codec::H264).with_output(DecodeOutput::Cpu(PixelFormat::I420));
     let mut cfg = SegmentedConfig::new(3);
@@ -192,4 +197,86 @@ fn segmented_decode_runs_on_the_pipeline_scheduler_and_matches_one_session() {
     assert_eq!(count(Stage::DecodeReap), summary.frames);
     assert_eq!(report.pictures.counted, summary.frames);
     assert_eq!((report.pictures.lost, report.pictures.extra), (0, 0));
+}
+
+/// Decodes `segments` of MR2_MW_A to RGB24 with 3 sessions, the first one `idle` when given.
+fn rgb_parts(
+    segments: &[video_hw::bitstream::Segment],
+    idle: Option<video_hw::DecodeSession>,
+) -> Vec<(Option<video_hw::Timestamp>, Vec<u8>)> {
+    let config = DecoderConfig::new(Codec::H264).with_output(DecodeOutput::Cpu(PixelFormat::Rgb24));
+    let mut cfg = SegmentedConfig::new(3);
+    cfg.chunk_size = 4096;
+    let mut frames = Vec::new();
+    let mut keep = |frame: video_hw::Result<video_hw::DecodedFrame>| {
+        let f = frame?;
+        let video_hw::FrameData::Cpu(planes) = &f.data else {
+            panic!("CPU frame");
+        };
+        let bytes = planes[0].data.to_vec();
+        frames.push((f.pts, bytes));
+        Ok(())
+    };
+    let metrics = Metrics::new();
+    let summary = match idle {
+        Some(s) => {
+            video_hw::decode_segmented_from(s, &config, segments, cfg, &metrics, &mut keep, || {})
+        }
+        None => video_hw::decode_segmented_notified(
+            Backend::Software,
+            &config,
+            segments,
+            cfg,
+            &metrics,
+            &mut keep,
+            || {},
+        ),
+    }
+    .expect("segmented decode runs");
+    assert_eq!(summary.frames, frames.len() as u64);
+    frames
+}
+
+#[test]
+fn an_idle_session_lent_to_a_segmented_decode_gives_the_same_frames() {
+    let Some((_, segments)) = mr2_segments() else {
+        return;
+    };
+    let plain = rgb_parts(&segments, None);
+    assert!(!plain.is_empty());
+    let open = |config: DecoderConfig| {
+        video_hw::DecodeSession::new(Backend::Software, config).expect("software session")
+    };
+    // A session asked for the same frames decodes the first segment: its own conversions
+    // (RGB24 on the CPU) are counted in its metrics.
+    let rgb = DecoderConfig::new(Codec::H264).with_output(DecodeOutput::Cpu(PixelFormat::Rgb24));
+    let idle = open(rgb);
+    let idle_metrics = idle.metrics().clone();
+    assert_eq!(
+        rgb_parts(&segments, Some(idle)),
+        plain,
+        "lent: same frames and times"
+    );
+    let converted = idle_metrics
+        .report()
+        .stage(Stage::Transform)
+        .map_or(0, |s| s.count);
+    assert!(converted > 0, "the lent session decoded a segment");
+    // A session that would give other frames (I420) is closed, and the plan's sessions
+    // decode everything.
+    let i420 = DecoderConfig::new(Codec::H264).with_output(DecodeOutput::Cpu(PixelFormat::I420));
+    let other = open(i420);
+    let other_metrics = other.metrics().clone();
+    assert_eq!(
+        rgb_parts(&segments, Some(other)),
+        plain,
+        "not lent: same frames"
+    );
+    assert_eq!(
+        other_metrics
+            .report()
+            .stage(Stage::Transform)
+            .map_or(0, |s| s.count),
+        0
+    );
 }

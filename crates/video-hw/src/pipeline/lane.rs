@@ -8,7 +8,7 @@ use super::egress::egress;
 use super::encode_workers::{Tags, encode_reap, encode_submit};
 use super::queue::{BoundedQueue, QueueStats};
 use super::scheduler::PipelineSummary;
-use super::segments::{SegmentClaims, SegmentQueues};
+use super::segments::{SegmentClaims, SegmentQueues, Slot};
 use super::shared::{FramePool, Item, Next, OutputPayload, Shared, lock, spawn_worker};
 use super::stages::{DecodeStage, EncodeStage, FrameTransform, IngestItem, OutputSink, Unit};
 use crate::api::error::Result;
@@ -117,6 +117,11 @@ impl<'m, D: DecodeStage, E: EncodeStage> Lane<'m, D, E> {
         self.shared.abort();
     }
 
+    /// Whether the lane was stopped.
+    pub fn aborted(&self) -> bool {
+        self.shared.aborted()
+    }
+
     /// Starts the lane's workers in `s`, reading `input`.
     pub fn spawn<'s, S, K>(
         &'s self,
@@ -203,6 +208,13 @@ impl<'m, D: DecodeStage, E: EncodeStage> Lane<'m, D, E> {
     /// metrics. Fails with the sink's error if the sink failed.
     pub fn finish(self) -> Result<PipelineSummary> {
         self.shared.finish(&lock(&self.queues))
+    }
+}
+
+impl<D, E> Lane<'_, Slot<D>, E> {
+    /// Gives the lane its decoder, once it is open.
+    pub fn install(&self, decoder: D) {
+        lock(&self.decoder).0 = Some(decoder);
     }
 }
 

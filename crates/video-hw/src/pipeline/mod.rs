@@ -8,6 +8,8 @@ mod egress;
 mod encode_lane;
 mod encode_workers;
 mod lane;
+#[cfg(test)]
+mod opening_tests;
 mod parallel_plan;
 mod queue;
 mod scheduler;
@@ -26,9 +28,10 @@ pub use parallel_plan::{
     Parallelism,
 };
 pub use queue::{BoundedQueue, PopError, QueueReceiver, QueueSender, QueueStats};
-pub use scheduler::{PipelineScheduler, PipelineSummary};
+pub use scheduler::{PipelineScheduler, PipelineSummary, SegmentRun};
 pub use segmented::{
-    SegmentedConfig, SegmentedSummary, decode_segmented, decode_segmented_notified,
-    decode_segmented_with_metrics,
+    SegmentedConfig, SegmentedSummary, decode_segmented, decode_segmented_from,
+    decode_segmented_notified, decode_segmented_with_metrics,
 };
+pub use segments::SegmentDecoder;
 pub use stages::{DecodeStage, EncodeStage, FrameTransform, IngestItem, InputSource, Output, Unit};

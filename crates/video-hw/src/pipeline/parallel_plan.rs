@@ -79,8 +79,9 @@ pub struct ParallelPlan {
 impl ParallelPlan {
     /// Whether a decode of a stream of `stream_bytes` (`None`: not known, such as a pipe)
     /// under `parallelism` on `backend` should read the stream whole and plan it: `false`
-    /// where the plan could only say one session, so that the stream is decoded as it is
-    /// read.
+    /// where the plan could only say one session (one engine, or under `Auto` the share of
+    /// the engines left to it while other sessions are open), so that the stream is decoded
+    /// as it is read.
     pub fn worth_planning(
         parallelism: Parallelism,
         backend: Backend,
@@ -93,8 +94,10 @@ impl ParallelPlan {
         match parallelism {
             Parallelism::Sessions(n) => n > 1,
             Parallelism::Auto => {
+                let (concrete, engines) = engines_for(backend, codec, &[0]);
+                let users = crate::session::open_decode_sessions(concrete);
                 stream_bytes.is_some_and(|b| b <= AUTO_MAX_STREAM_BYTES)
-                    && engines_for(backend, codec, &[0]).1 > 1
+                    && engine_share(engines, users) > 1
             }
         }
     }
@@ -314,6 +317,37 @@ fn sps_info(codec: Codec, n: &[u8]) -> Option<bitstream::StreamInfo> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    #[cfg(any(feature = "sw-openh264", feature = "sw-ffmpeg"))]
+    fn auto_does_not_read_a_stream_to_plan_one_session_among_open_ones() {
+        let engines = backend::decode_engines(Backend::Software, Codec::H264, 0);
+        // As many open software sessions as engines: each further decode gets one.
+        let open: Vec<_> = (0..engines)
+            .map(|_| {
+                crate::DecodeSession::new(Backend::Software, DecoderConfig::new(Codec::H264))
+                    .expect("software session")
+            })
+            .collect();
+        assert!(
+            !ParallelPlan::worth_planning(
+                Parallelism::Auto,
+                Backend::Software,
+                Codec::H264,
+                Some(1 << 20)
+            ),
+            "{engines} engine(s), {} session(s) open",
+            crate::session::open_decode_sessions(Backend::Software)
+        );
+        // Asked for explicitly, the sessions are planned whatever is open.
+        assert!(ParallelPlan::worth_planning(
+            Parallelism::Sessions(2),
+            Backend::Software,
+            Codec::H264,
+            Some(1 << 20)
+        ));
+        drop(open);
+    }
 
     #[test]
     fn concurrent_decodes_share_the_engines_fairly() {

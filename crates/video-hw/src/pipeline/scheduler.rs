@@ -6,16 +6,18 @@ use super::config::PipelineConfig;
 use super::encode_lane::EncodeLane;
 use super::encode_workers::NoEncoder;
 use super::lane::{Lane, LaneInput, LaneOutput, run_lanes};
-use super::segments::{SegmentClaims, SegmentQueues, consume_in_order};
+use super::segments::{SegmentClaims, SegmentDecoder, SegmentQueues, Slot, consume_in_order};
+use super::shared::{lock, spawn_worker};
 use super::stages::{
     DecodeStage, EncodeStage, FrameTransform, IngestItem, InputSource, Output, OutputSink,
 };
-use crate::api::error::Result;
+use crate::api::error::{Result, VideoError};
 use crate::api::frame::DecodedFrame;
 use crate::api::raw::EncodeInput;
 use crate::metrics::Metrics;
 use std::sync::Arc;
-use std::sync::atomic::AtomicUsize;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// What a run did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
@@ -239,29 +241,84 @@ impl PipelineScheduler {
         chunk_size: usize,
         frames_ahead: usize,
         decoders: Vec<D>,
+        on_item: impl FnMut(Result<DecodedFrame>) -> Result<()>,
+        all_delivered: impl FnOnce(),
+    ) -> Result<PipelineSummary> {
+        let run = SegmentRun {
+            segments,
+            drop_last,
+            chunk_size,
+            frames_ahead,
+        };
+        let decoders = decoders.into_iter().map(SegmentDecoder::Open).collect();
+        self.run_segments_opening(run, decoders, on_item, all_delivered)
+    }
+
+    /// [`PipelineScheduler::run_segments_notified`] for `run`, where some decoders may still
+    /// have to open ([`SegmentDecoder::Opening`]): each opens on a thread of its own while
+    /// the open ones decode, and claims segments once it is open. Lanes that fail to open
+    /// take no segment; the run fails with the first such error only when no lane opened.
+    pub fn run_segments_opening<'a, D: DecodeStage + 'a>(
+        &self,
+        run: SegmentRun<'_>,
+        decoders: Vec<SegmentDecoder<'a, D>>,
         mut on_item: impl FnMut(Result<DecodedFrame>) -> Result<()>,
         all_delivered: impl FnOnce(),
     ) -> Result<PipelineSummary> {
+        let mut opening = Vec::with_capacity(decoders.len());
         let lanes = decoders
             .into_iter()
-            .map(|d| Lane::<D, NoEncoder>::new(self.config, &self.metrics, d, None, None, false))
+            .map(|d| {
+                let slot = match d {
+                    SegmentDecoder::Open(d) => {
+                        opening.push(None);
+                        Slot(Some(d))
+                    }
+                    SegmentDecoder::Opening(open) => {
+                        opening.push(Some(open));
+                        Slot(None)
+                    }
+                };
+                Lane::<Slot<D>, NoEncoder>::new(self.config, &self.metrics, slot, None, None, false)
+            })
             .collect::<Result<Vec<_>>>()?;
-        let (queues, receivers) = SegmentQueues::new(segments.len(), frames_ahead);
+        let (queues, receivers) = SegmentQueues::new(run.segments.len(), run.frames_ahead);
         let next = AtomicUsize::new(0);
         let claims = SegmentClaims {
-            segments,
+            segments: run.segments,
             next: &next,
-            chunk_size,
+            chunk_size: run.chunk_size,
         };
+        let running = AtomicUsize::new(0);
+        let open_failure: Mutex<Option<VideoError>> = Mutex::new(None);
         let mut errors = 0u64;
         let delivered = std::thread::scope(|s| -> Result<u64> {
-            let started = lanes.iter().try_for_each(|lane| {
+            let started = lanes.iter().zip(opening).try_for_each(|(lane, open)| {
                 let output = LaneOutput::<NoSink>::Segments(queues.clone());
-                lane.spawn(s, LaneInput::<NoSource>::Segments(claims), output)
+                let input = LaneInput::<NoSource>::Segments(claims);
+                let Some(open) = open else {
+                    running.fetch_add(1, Ordering::Relaxed);
+                    return lane.spawn(s, input, output);
+                };
+                let (running, open_failure) = (&running, &open_failure);
+                spawn_worker(s, "open", move || {
+                    let opened = open().and_then(|d| {
+                        if lane.aborted() {
+                            return Ok(());
+                        }
+                        lane.install(d);
+                        lane.spawn(s, input, output)?;
+                        running.fetch_add(1, Ordering::Relaxed);
+                        Ok(())
+                    });
+                    if let Err(e) = opened {
+                        lock(open_failure).get_or_insert(e);
+                    }
+                })
             });
             drop(queues);
             let result = started.and_then(|()| {
-                consume_in_order(receivers, drop_last, &mut |item| {
+                consume_in_order(receivers, run.drop_last, &mut |item| {
                     errors += u64::from(item.is_err());
                     on_item(item)
                 })
@@ -272,6 +329,11 @@ impl PipelineScheduler {
             }
             result
         })?;
+        if running.load(Ordering::Relaxed) == 0 && !run.segments.is_empty() {
+            return Err(lock(&open_failure)
+                .take()
+                .unwrap_or_else(|| VideoError::backend("no decoder of the segmented run opened")));
+        }
         all_delivered();
         // Closed at once, each on a thread of its own: closing a hardware decoder waits on the
         // driver (`cuvidDestroyDecoder`: tens to hundreds of milliseconds), and the waits
@@ -285,9 +347,7 @@ impl PipelineScheduler {
                 .into_iter()
                 .map(|h| {
                     h.join().unwrap_or_else(|_| {
-                        Err(crate::api::error::VideoError::backend(
-                            "closing a decode lane panicked",
-                        ))
+                        Err(VideoError::backend("closing a decode lane panicked"))
                     })
                 })
                 .collect()
@@ -320,6 +380,21 @@ impl PipelineScheduler {
         let mut summaries = run_lanes(vec![(lane, (source.into_iter(), sink))])?;
         Ok(summaries.pop().unwrap_or_default())
     }
+}
+
+/// The stream of a segmented run ([`PipelineScheduler::run_segments_opening`]).
+#[derive(Debug, Clone, Copy)]
+pub struct SegmentRun<'a> {
+    /// The segments, each a stream of its own that starts at a random-access picture, in
+    /// stream order.
+    pub segments: &'a [&'a [u8]],
+    /// Frames dropped at the end of each segment (in output order; see
+    /// [`PipelineScheduler::run_segments_trimmed`]); missing entries drop none.
+    pub drop_last: &'a [usize],
+    /// Bytes per input.
+    pub chunk_size: usize,
+    /// Frames a segment's queue holds before its lane waits.
+    pub frames_ahead: usize,
 }
 
 /// The sink type of lanes that deliver to segment queues.

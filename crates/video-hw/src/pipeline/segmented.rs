@@ -17,6 +17,8 @@
 //! backend with a GPU transform (NVIDIA) keeps the frames in pooled device memory while they
 //! wait for their turn and converts each one on the caller's thread, in stream order.
 
+use super::scheduler::SegmentRun;
+use super::segments::SegmentDecoder;
 use super::{PipelineConfig, PipelineScheduler};
 use crate::api::codec::Timestamp;
 use crate::api::config::{ConversionPath, DecoderConfig};
@@ -25,7 +27,7 @@ use crate::api::frame::DecodedFrame;
 use crate::backend::Backend;
 use crate::bitstream::Segment;
 use crate::metrics::Metrics;
-use crate::session::open_group;
+use crate::session::{DecodeSession, open_group};
 use std::time::{Duration, Instant};
 
 /// How [`decode_segmented`] shares the work.
@@ -73,7 +75,7 @@ pub struct SegmentedSummary {
     pub segments: usize,
     /// Frames handed to the caller.
     pub frames: u64,
-    /// Time spent opening the sessions, before the first segment started.
+    /// Time spent opening the first session (the others open while it decodes).
     pub open_time: Duration,
     /// How frames became the output asked for.
     pub conversion: ConversionPath,
@@ -121,8 +123,62 @@ pub fn decode_segmented_notified(
     segments: &[Segment],
     cfg: SegmentedConfig,
     metrics: &Metrics,
-    mut on_frame: impl FnMut(Result<DecodedFrame>) -> Result<()>,
+    on_frame: impl FnMut(Result<DecodedFrame>) -> Result<()>,
     all_delivered: impl FnOnce(),
+) -> Result<SegmentedSummary> {
+    let idle = None;
+    run(
+        backend,
+        config,
+        segments,
+        cfg,
+        metrics,
+        idle,
+        (on_frame, all_delivered),
+    )
+}
+
+/// As [`decode_segmented_notified`] on the backend of `idle`, an open session that has
+/// decoded nothing yet (or was flushed and drained), which decodes the first segment while
+/// the others open (NVDEC still creates its decoder at the stream's first sequence header).
+/// It is taken whatever happens, and closed
+/// instead when its frames would differ from the plan's sessions' (another GPU, output or
+/// error policy: see [`crate::FramePlacement`]).
+pub fn decode_segmented_from(
+    idle: DecodeSession,
+    config: &DecoderConfig,
+    segments: &[Segment],
+    cfg: SegmentedConfig,
+    metrics: &Metrics,
+    on_frame: impl FnMut(Result<DecodedFrame>) -> Result<()>,
+    all_delivered: impl FnOnce(),
+) -> Result<SegmentedSummary> {
+    let backend = idle.backend();
+    let idle = Some(idle);
+    run(
+        backend,
+        config,
+        segments,
+        cfg,
+        metrics,
+        idle,
+        (on_frame, all_delivered),
+    )
+}
+
+/// The segmented decode: the first session (`idle`, or opened here) on the first piece, the
+/// others opened by the run.
+fn run(
+    backend: Backend,
+    config: &DecoderConfig,
+    segments: &[Segment],
+    cfg: SegmentedConfig,
+    metrics: &Metrics,
+    idle: Option<DecodeSession>,
+    (mut on_frame, all_delivered): (
+        impl FnMut(Result<DecodedFrame>) -> Result<()>,
+        impl FnOnce(),
+    ),
 ) -> Result<SegmentedSummary> {
     if cfg.sessions == 0 || cfg.frames_ahead == 0 || cfg.chunk_size == 0 {
         return Err(VideoError::invalid_input(
@@ -131,9 +187,11 @@ pub fn decode_segmented_notified(
     }
     let opening = Instant::now();
     let count = cfg.sessions.min(segments.len()).max(1);
-    let mut group = open_group(backend, config, count, &cfg.gpus, metrics)?;
-    let sessions = std::mem::take(&mut group.sessions);
-    let first = &sessions[0];
+    let mut group = open_group(backend, config, count, &cfg.gpus, metrics, idle)?;
+    let first = group
+        .first
+        .take()
+        .ok_or_else(|| VideoError::backend("the segmented decode has no session"))?;
     let mut summary = SegmentedSummary {
         backend: first.backend(),
         selection: first.selection().reason.clone(),
@@ -143,19 +201,31 @@ pub fn decode_segmented_notified(
         frames: 0,
         open_time: opening.elapsed(),
         conversion: group.conversion(),
-        gpus: sessions.iter().map(|s| s.gpu()).collect(),
+        gpus: group.gpus.clone(),
     };
+    let group = &group;
+    // The first session decodes while the others open, each on a thread of the run.
+    let decoders = std::iter::once(SegmentDecoder::Open(first))
+        .chain(
+            group.gpus[1..]
+                .iter()
+                .map(|&gpu| SegmentDecoder::Opening(Box::new(move || group.open_session(gpu)))),
+        )
+        .collect();
     let data: Vec<&[u8]> = segments.iter().map(|s| s.data.as_slice()).collect();
     let drop_last: Vec<usize> = segments.iter().map(|s| s.drop_last).collect();
+    let run = SegmentRun {
+        segments: &data,
+        drop_last: &drop_last,
+        chunk_size: cfg.chunk_size,
+        frames_ahead: cfg.frames_ahead,
+    };
     let scheduler = PipelineScheduler::new(PipelineConfig::default(), metrics.clone());
     let ticks_per_frame = config.timebase.ticks_per_frame(config.fps_hint);
     let mut delivered = 0i64;
-    let run = scheduler.run_segments_notified(
-        &data,
-        &drop_last,
-        cfg.chunk_size,
-        cfg.frames_ahead,
-        sessions,
+    let run = scheduler.run_segments_opening(
+        run,
+        decoders,
         |item| {
             on_frame(item.and_then(|mut f| {
                 // The pieces carry no timestamps and each session counts its own frames:

@@ -4,13 +4,61 @@
 
 use super::queue::QueueSender;
 use super::shared::{Shared, lock};
-use super::stages::IngestItem;
-use crate::api::error::Result;
+use super::stages::{DecodeStage, IngestItem};
+use crate::api::error::{Rejected, Result, VideoError};
 use crate::api::frame::DecodedFrame;
 use crate::api::packet::DecodeInput;
+use crate::metrics::PictureCounts;
 use crossbeam_channel::{Receiver, Sender, bounded};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+
+/// The decoder of one lane of a segmented run
+/// ([`super::PipelineScheduler::run_segments_opening`]).
+pub enum SegmentDecoder<'a, D> {
+    /// Open: the lane starts at once.
+    Open(D),
+    /// Opened on a thread of the run when it starts; the lane claims its first segment once
+    /// it is open, so the lanes open meanwhile take the first segments and nobody waits for
+    /// the slowest open (creating hardware decoders at once makes each slower: on the H200,
+    /// seven NVDEC decoders took 100-170 ms each, one alone 40 ms). A lane whose decoder
+    /// fails to open takes no segment; the run fails only when no lane could open.
+    Opening(Box<dyn FnOnce() -> Result<D> + Send + 'a>),
+}
+
+/// A lane's decoder, empty until it is open.
+pub(super) struct Slot<D>(pub Option<D>);
+
+impl<D> Slot<D> {
+    fn closed() -> VideoError {
+        VideoError::backend("the lane's decoder is not open")
+    }
+}
+
+impl<D: DecodeStage> DecodeStage for Slot<D> {
+    fn try_submit(&mut self, input: DecodeInput) -> std::result::Result<(), Rejected<DecodeInput>> {
+        match &mut self.0 {
+            Some(d) => d.try_submit(input),
+            None => Err(Rejected {
+                error: Self::closed(),
+                input,
+            }),
+        }
+    }
+    fn reap_timeout(&mut self, timeout: std::time::Duration) -> Result<Option<DecodedFrame>> {
+        self.0
+            .as_mut()
+            .map_or_else(|| Err(Self::closed()), |d| d.reap_timeout(timeout))
+    }
+    fn flush(&mut self) -> Result<()> {
+        self.0
+            .as_mut()
+            .map_or_else(|| Err(Self::closed()), D::flush)
+    }
+    fn picture_counts(&self) -> Option<PictureCounts> {
+        self.0.as_ref().and_then(D::picture_counts)
+    }
+}
 
 /// What a segment's queue carries: a frame, or an error in its place.
 type SegmentItem = Result<DecodedFrame>;

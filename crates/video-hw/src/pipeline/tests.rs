@@ -23,7 +23,7 @@ fn thread_name() -> String {
 
 /// Thread names seen by each double, per role.
 #[derive(Default)]
-struct ThreadLog {
+pub(super) struct ThreadLog {
     entries: Mutex<Vec<(&'static str, String)>>,
 }
 
@@ -73,7 +73,7 @@ fn tiny_frame(value: u8) -> DecodedFrame {
     }
 }
 
-fn luma_of(frame: &DecodedFrame) -> u8 {
+pub(super) fn luma_of(frame: &DecodedFrame) -> u8 {
     let mut out = Vec::new();
     frame.write_planar(&mut out).unwrap();
     out[0]
@@ -81,7 +81,7 @@ fn luma_of(frame: &DecodedFrame) -> u8 {
 
 /// Decoder double: each Annex-B input `[v]` becomes one frame of luma `v` (`0xFF`: a decode
 /// error instead). At most `credits` inputs are accepted and not yet reaped.
-struct DecoderDouble {
+pub(super) struct DecoderDouble {
     credits: usize,
     ready: VecDeque<Result<DecodedFrame>>,
     log: Arc<ThreadLog>,
@@ -89,7 +89,7 @@ struct DecoderDouble {
 }
 
 impl DecoderDouble {
-    fn new(credits: usize, log: Arc<ThreadLog>) -> Self {
+    pub(super) fn new(credits: usize, log: Arc<ThreadLog>) -> Self {
         Self {
             credits,
             ready: VecDeque::new(),
@@ -188,7 +188,7 @@ fn inputs(values: impl IntoIterator<Item = u8>) -> Vec<Result<IngestItem>> {
         .collect()
 }
 
-fn config() -> PipelineConfig {
+pub(super) fn config() -> PipelineConfig {
     PipelineConfig::default()
         .with_queue_depth(4)
         .with_transform_threads(2)

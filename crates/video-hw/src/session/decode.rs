@@ -103,6 +103,8 @@ pub struct DecodeSession {
     place: Option<super::pool::PoolPlace>,
     /// Counts the session among those open on its backend (not for a segmented decode's).
     occupant: Option<super::occupancy::Occupant>,
+    /// What its adapter was opened with.
+    adapter_config: DecoderConfig,
 }
 
 impl DecodeSession {
@@ -160,6 +162,7 @@ impl DecodeSession {
     ) -> Result<Self> {
         let plan = Arc::new(plan);
         let gpu = config.gpu;
+        let adapter_config = config.clone();
         let summary = Arc::new(Mutex::new(DecodeSummary {
             origin: SessionOrigin::chosen(&selection, config.codec),
             conversion: plan.path,
@@ -201,6 +204,7 @@ impl DecodeSession {
             gpu,
             place: None,
             occupant: None,
+            adapter_config,
         })
     }
 
@@ -213,6 +217,17 @@ impl DecodeSession {
     /// Holds `place` in a pool until the session is dropped.
     pub(super) fn hold_place(&mut self, place: super::pool::PoolPlace) {
         self.place = Some(place);
+    }
+
+    /// What its adapter was opened with (output and placement as the session planned them).
+    pub(crate) fn adapter_config(&self) -> &DecoderConfig {
+        &self.adapter_config
+    }
+
+    /// How its frames become the output asked for; `None` once a pipeline took the
+    /// conversion over ([`DecodeSession::take_conversion`]).
+    pub(crate) fn output_plan(&self) -> Option<&OutputPlan> {
+        (!self.deferred).then_some(&*self.plan)
     }
 
     /// How this session turns the decoder's frames into the output asked for.

@@ -33,6 +33,16 @@ pub(crate) struct OutputPlan {
     transformer: Option<Transformer>,
 }
 
+impl OutputPlan {
+    /// Whether frames finished by `self` and by `other` are the same: same path, adapter
+    /// output and target format.
+    pub(crate) fn same_output(&self, other: &OutputPlan) -> bool {
+        self.path == other.path
+            && self.adapter_output == other.adapter_output
+            && self.target == other.target
+    }
+}
+
 /// Plans the output of a decode on `backend` (a concrete one) for `config`; `segmented`: the
 /// frames wait for their turn after the session (the library's choice then keeps them in
 /// device memory where the backend has a GPU transform). Conversions are counted in `metrics`.

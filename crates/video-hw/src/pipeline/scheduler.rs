@@ -265,20 +265,16 @@ impl PipelineScheduler {
         mut on_item: impl FnMut(Result<DecodedFrame>) -> Result<()>,
         all_delivered: impl FnOnce(),
     ) -> Result<PipelineSummary> {
-        let mut opening = Vec::with_capacity(decoders.len());
-        let lanes = decoders
+        let (slots, opening): (Vec<_>, Vec<_>) = decoders
             .into_iter()
-            .map(|d| {
-                let slot = match d {
-                    SegmentDecoder::Open(d) => {
-                        opening.push(None);
-                        Slot(Some(d))
-                    }
-                    SegmentDecoder::Opening(open) => {
-                        opening.push(Some(open));
-                        Slot(None)
-                    }
-                };
+            .map(|d| match d {
+                SegmentDecoder::Open(d) => (Slot(Some(d)), None),
+                SegmentDecoder::Opening(open) => (Slot(None), Some(open)),
+            })
+            .unzip();
+        let lanes = slots
+            .into_iter()
+            .map(|slot| {
                 Lane::<Slot<D>, NoEncoder>::new(self.config, &self.metrics, slot, None, None, false)
             })
             .collect::<Result<Vec<_>>>()?;
@@ -289,9 +285,12 @@ impl PipelineScheduler {
             next: &next,
             chunk_size: run.chunk_size,
         };
+        // Lanes given their decoder, counted before they start: once every segment's queue
+        // has closed, none counted means none ran.
         let running = AtomicUsize::new(0);
         let open_failure: Mutex<Option<VideoError>> = Mutex::new(None);
         let mut errors = 0u64;
+        let mut all_delivered = Some(all_delivered);
         let delivered = std::thread::scope(|s| -> Result<u64> {
             let started = lanes.iter().zip(opening).try_for_each(|(lane, open)| {
                 let output = LaneOutput::<NoSink>::Segments(queues.clone());
@@ -307,9 +306,10 @@ impl PipelineScheduler {
                             return Ok(());
                         }
                         lane.install(d);
-                        lane.spawn(s, input, output)?;
                         running.fetch_add(1, Ordering::Relaxed);
-                        Ok(())
+                        lane.spawn(s, input, output).inspect_err(|_| {
+                            running.fetch_sub(1, Ordering::Relaxed);
+                        })
                     });
                     if let Err(e) = opened {
                         lock(open_failure).get_or_insert(e);
@@ -317,24 +317,32 @@ impl PipelineScheduler {
                 })
             });
             drop(queues);
-            let result = started.and_then(|()| {
-                consume_in_order(receivers, run.drop_last, &mut |item| {
-                    errors += u64::from(item.is_err());
-                    on_item(item)
+            let result = started
+                .and_then(|()| {
+                    consume_in_order(receivers, run.drop_last, &mut |item| {
+                        errors += u64::from(item.is_err());
+                        on_item(item)
+                    })
                 })
-            });
+                .and_then(|frames| {
+                    // Every queue has closed: a lane that opens later finds nothing to claim.
+                    if running.load(Ordering::Relaxed) == 0 && !run.segments.is_empty() {
+                        return Err(lock(&open_failure).take().unwrap_or_else(|| {
+                            VideoError::backend("no decoder of the segmented run opened")
+                        }));
+                    }
+                    // Said before the lanes still opening have ended, as before the close.
+                    if let Some(done) = all_delivered.take() {
+                        done();
+                    }
+                    Ok(frames)
+                });
             if result.is_err() {
                 // The queues' readers are gone; stop the lanes that wait on their sessions.
                 lanes.iter().for_each(Lane::abort);
             }
             result
         })?;
-        if running.load(Ordering::Relaxed) == 0 && !run.segments.is_empty() {
-            return Err(lock(&open_failure)
-                .take()
-                .unwrap_or_else(|| VideoError::backend("no decoder of the segmented run opened")));
-        }
-        all_delivered();
         // Closed at once, each on a thread of its own: closing a hardware decoder waits on the
         // driver (`cuvidDestroyDecoder`: tens to hundreds of milliseconds), and the waits
         // overlap rather than add up.

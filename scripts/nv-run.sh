@@ -6,8 +6,8 @@
 #   bash DIR/.gpu/nv-run.sh ffmpeg    # host RGB24 (and GPU frames): video-hw against FFmpeg -hwaccel cuda, same call
 #   bash DIR/.gpu/nv-run.sh startup   # host RGB24 whole-process costs: fixed costs of both tools, variants
 #   bash DIR/.gpu/nv-run.sh final     # ffmpeg, then the GPU tests but the conformance sweep and the churn
-#   bash DIR/.gpu/nv-run.sh onefile   # one file, whole process, output alike: video-hw (default --parallel auto
-#                                     # and --parallel 1) against FFmpeg -hwaccel cuda and FFmpeg on the CPU,
+#   bash DIR/.gpu/nv-run.sh onefile   # one file, whole process, output alike: video-hw (default --parallel auto,
+#                                     # the same with VIDEO_HW_NV_KEEP_DECODERS=0, and --parallel 1) against FFmpeg -hwaccel cuda and FFmpeg on the CPU,
 #                                     # BASELINE.md's three inputs, ROUNDS interleaved rounds (default 3)
 #   bash DIR/.gpu/nv-run.sh gpus      # GPU choice on whatever GPUs the machine has: probe --json, a GPU that
 #                                     # does not exist, --sessions 14 on --gpu 0 against --gpus all
@@ -192,13 +192,15 @@ PY
     echo "MD5 $b auto=$ma one=$m1 ffmpeg=$mf $([ "$ma" = "$m1" ] && [ "$m1" = "$mf" ] && echo ALL-EQUAL || echo DIFFER)"
     echo "== trace (VIDEO_HW_NV_TRACE=1, --to rgb24 -o /dev/null): the timeline of start-up, sessions and close"
     s0=$(date +%s.%N); VIDEO_HW_NV_TRACE=1 $VH decode $IN --backend nvidia --to rgb24 -o /dev/null -q 2> /tmp/onefile.trace; e0=$(date +%s.%N)
-    grep -E "probe|Create|Destroy|kernel|flush" /tmp/onefile.trace | head -60; echo "TRACE-WALL $b $(python3 -c "print(f'{$e0-$s0:.3f}')") s"
+    grep -E "probe|Create|Destroy|close|taken|kernel|flush" /tmp/onefile.trace | head -60; echo "TRACE-WALL $b $(python3 -c "print(f'{$e0-$s0:.3f}')") s"
     for r in $(seq ${ROUNDS:-3}); do
       t "$b gpu video-hw auto" $n $VH decode $IN --backend nvidia -q
       t "$b gpu video-hw p1" $n $VH decode $IN --backend nvidia --parallel 1 -q
+      t "$b gpu video-hw auto-nokeep" $n env VIDEO_HW_NV_KEEP_DECODERS=0 $VH decode $IN --backend nvidia -q
       t "$b gpu ffmpeg" $n $FF -hide_banner -nostdin -v error -hwaccel cuda -hwaccel_output_format cuda -i $IN -f null -
       t "$b rgb24 video-hw auto" $n $VH decode $IN --backend nvidia --to rgb24 -o /dev/null -q
       t "$b rgb24 video-hw p1" $n $VH decode $IN --backend nvidia --to rgb24 --parallel 1 -o /dev/null -q
+      t "$b rgb24 video-hw auto-nokeep" $n env VIDEO_HW_NV_KEEP_DECODERS=0 $VH decode $IN --backend nvidia --to rgb24 -o /dev/null -q
       t "$b rgb24 ffmpeg" $n $FF -hide_banner -nostdin -v error -hwaccel cuda -i $IN -pix_fmt rgb24 -f rawvideo -y /dev/null
       t "$b rgb24 ffmpeg-cpu" $n $FF -hide_banner -nostdin -v error -i $IN -pix_fmt rgb24 -f rawvideo -y /dev/null
       for p in ${PARS:-}; do

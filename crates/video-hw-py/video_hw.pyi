@@ -6,6 +6,12 @@ from typing import Any, BinaryIO, Iterator, Literal, Optional, Sequence, Tuple, 
 
 __version__: str
 
+def release_cached_gpu_memory() -> None:
+    """Frees the GPU memory the process keeps for later decoders: device buffers of frames
+    already dropped, and the NVDEC decoders of decoders that ended in the last two seconds
+    (kept so that the next decode of the same format creates none). Frames still held keep
+    their memory. Does nothing without the NVIDIA backend."""
+
 Source = Union[str, "os.PathLike[str]", bytes, bytearray, BinaryIO]
 Format = Literal["rgb24", "rgb_planar", "nv12", "i420"]
 BackendName = Literal["auto", "software", "nvidia", "videotoolbox"]

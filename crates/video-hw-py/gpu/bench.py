@@ -10,6 +10,7 @@ pass (the library's plan: several sessions per decoder where the file allows), w
 inside the timed loop (its first frame is asked for there). PyNvVideoCodec
 device memory NV12 (its default), and PyNvVideoCodec with RGB output where its API offers it.
 Frames are counted, not read, on every row. Each line: name, input, threads, frames, wall, fps.
+VH_ROWS="name;name": only the rows named (e.g. for a second run with VIDEO_HW_NV_KEEP_DECODERS=0).
 """
 import os
 import sys
@@ -77,6 +78,7 @@ def main(paths):
     rows = [
         ("video_hw cuda rgb24", ours("cuda", "rgb24")),
         ("video_hw cuda rgb24 parallel=1", ours("cuda", "rgb24", 1)),
+        ("video_hw cuda rgb24 parallel=2", ours("cuda", "rgb24", 2)),
         ("video_hw cuda nv12", ours("cuda", "nv12")),
     ] if BACKEND == "nvidia" else []
     rows += [("video_hw host rgb24", ours("cpu", "rgb24"))]
@@ -84,6 +86,9 @@ def main(paths):
         rows += [("pynvvideocodec device nv12", pynv(False)), ("pynvvideocodec rgb", pynv(True))]
     else:
         print("PyNvVideoCodec not importable: its rows are left out", flush=True)
+    only = [r for r in os.environ.get("VH_ROWS", "").split(";") if r]
+    if only:
+        rows = [(name, make) for name, make in rows if name in only]
     for path in paths:
         for name, make in rows:
             try:

@@ -15,6 +15,9 @@ python3 "$g/check_dlpack_cuda.py" "$first" 120
 if [ -e "$g/data/in1080.h264" ]; then
   echo "== throughput, 1 and 7 decoders"
   python3 "$g/bench.py" "$g/data/in1080.h264" "$g/data/in1080.hevc"
+  echo "== the same rows with idle decoders not kept (VIDEO_HW_NV_KEEP_DECODERS=0)"
+  VIDEO_HW_NV_KEEP_DECODERS=0 VH_ROWS="video_hw cuda rgb24;video_hw cuda rgb24 parallel=2" \
+    python3 "$g/bench.py" "$g/data/in1080.h264" "$g/data/in1080.hevc"
 fi
 if [ -e "$g/data/ra3000.mp4" ]; then
   echo "== random access, 32 sorted indices"

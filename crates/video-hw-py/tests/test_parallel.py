@@ -57,3 +57,10 @@ def test_sessions_is_unknown_before_the_first_frame(long_clips):
 def test_a_bad_parallel_value_is_refused(long_clips, bad):
     with pytest.raises((video_hw.InvalidInputError, TypeError)):
         video_hw.VideoDecoder(long_clips[0], backend="software", parallel=bad)
+
+
+def test_releasing_cached_gpu_memory_leaves_later_decodes_whole(long_clips):
+    one, _ = one_pass(long_clips[0], 1)
+    video_hw.release_cached_gpu_memory()
+    again, _ = one_pass(long_clips[0], 2)
+    assert [(i, t) for i, t, _ in again] == [(i, t) for i, t, _ in one]

@@ -165,6 +165,9 @@ pub fn run(args: TranscodeArgs) -> Result<ExitCode> {
     if let Some(tb) = source.timebase {
         dconfig.timebase = tb;
     }
+    // One file per process: the decoder is destroyed as the session closes, not left idle
+    // for a session that will not come (see `decode`).
+    dconfig.nvidia.keep_idle_decoders = false;
     let decoder = DecodeSession::new(args.common.backend, dconfig).context("opening decoder")?;
     let decoder_name = format!(
         "{} [{}]",

@@ -360,15 +360,21 @@ pub fn decoder_converts_on_gpu(backend: Backend, format: crate::api::frame::Pixe
     }
 }
 
-/// Frees the device memory the process keeps for GPU-resident frames (NVIDIA: buffers of
-/// frames already dropped, pooled per GPU and frame size, up to an eighth of the GPU's memory
-/// and at least 4 GiB in all, so that the next decode allocates nothing). Frames still held keep theirs. Nothing to do elsewhere.
+/// Frees the device memory the process keeps for later sessions. NVIDIA: buffers of frames
+/// already dropped, pooled per GPU and frame size, up to an eighth of the GPU's memory and at
+/// least 4 GiB in all, so that the next decode allocates nothing; and the idle decoders of
+/// sessions that ended in the last two seconds
+/// ([`NvidiaOptions::keep_idle_decoders`](crate::NvidiaOptions::keep_idle_decoders)), which
+/// are destroyed now. Frames still held keep theirs. Nothing to do elsewhere.
 pub fn release_cached_gpu_memory() {
     #[cfg(all(
         feature = "backend-nvidia",
         any(target_os = "linux", target_os = "windows")
     ))]
-    nvidia::cuda::surface_pool::release_idle();
+    {
+        nvidia::nvdec::shelf::release_idle();
+        nvidia::cuda::surface_pool::release_idle();
+    }
 }
 
 /// Whether `backend`'s decoder converts its pictures to `format` and keeps them in device

@@ -30,6 +30,8 @@ macro_rules! counters {
 counters! {
     sessions_opened: "Decoder adapters created.",
     decoders_created: "`cuvidCreateDecoder` calls (first sequence and re-creations).",
+    decoders_taken: "Decoders taken from an ended session instead of created (`NvidiaOptions::keep_idle_decoders`).",
+    decoders_kept: "Decoders left idle for a later session instead of destroyed.",
     reconfigures: "`cuvidReconfigureDecoder` calls (resolution changes within the maximum).",
     pictures_decoded: "Pictures handed to `cuvidDecodePicture`.",
     frames_out: "Frames delivered to the session.",

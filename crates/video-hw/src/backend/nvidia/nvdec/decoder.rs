@@ -78,6 +78,7 @@ impl<C: NvdecCalls, O: Output> NvdecDecoder<C, O> {
             sps_crop: None,
             frames: 0,
             errors_seen: 0,
+            idle: false,
             concealed: 0,
             output,
         });
@@ -183,7 +184,9 @@ impl<C: NvdecCalls, O: Output> NvdecDecoder<C, O> {
 
 impl<C: NvdecCalls, O: Output> Drop for NvdecDecoder<C, O> {
     /// Teardown order: the parser (no callback can run after it), the copies in flight, the
-    /// decoder, then the output's buffers, streams and context.
+    /// decoder (left idle to a later session when the last call was a clean flush and the
+    /// output keeps it: [`super::shelf`]; else destroyed), then the output's buffers, streams
+    /// and context.
     fn drop(&mut self) {
         let t = Instant::now();
         let _ = self.state().output.make_current();
@@ -191,8 +194,20 @@ impl<C: NvdecCalls, O: Output> Drop for NvdecDecoder<C, O> {
         self.state().output.finish();
         stats::trace("close: parser", t);
         let t = Instant::now();
-        drop(self.state().decoder.take());
-        stats::trace("close: cuvidDestroyDecoder", t);
+        let s = self.state();
+        let decoder = s.decoder.take();
+        let key = decoder.as_ref().and_then(|d| d.key(s.gpu));
+        match (decoder, key) {
+            (Some(dec), Some(key)) if s.idle && s.options.keep_idle_decoders => {
+                let calls = dec.calls.clone();
+                match s.output.keep_idle_decoder(key, dec.into_handle()) {
+                    None => stats::add(&COUNTERS.decoders_kept, 1),
+                    Some(handle) => calls.destroy_decoder(handle),
+                }
+            }
+            (decoder, _) => drop(decoder),
+        }
+        stats::trace("close: decoder kept or destroyed", t);
         let t = Instant::now();
         // SAFETY: the pointer came from `Box::leak` and the parser that used it is gone.
         drop(unsafe { Box::from_raw(self.state.as_ptr()) });
@@ -203,6 +218,7 @@ impl<C: NvdecCalls, O: Output> Drop for NvdecDecoder<C, O> {
 impl<C: NvdecCalls, O: Output> DecoderBackend for NvdecDecoder<C, O> {
     fn decode(&mut self, au: &AccessUnit, out: &mut Vec<DecodedFrame>) -> Result<()> {
         let s = self.state();
+        s.idle = false;
         let due = s.output.pending();
         let packet = codec::packet(s.codec, au, &mut s.packet);
         if let Some(crop) = packet.crop {
@@ -235,7 +251,9 @@ impl<C: NvdecCalls, O: Output> DecoderBackend for NvdecDecoder<C, O> {
         self.state().pts_seen = false;
         let created = self.create_parser();
         stats::trace("flush", t);
-        parsed.and(collected).and(created)
+        let flushed = parsed.and(collected).and(created);
+        self.state().idle = flushed.is_ok();
+        flushed
     }
 
     fn conversion_fallbacks(&self) -> u64 {

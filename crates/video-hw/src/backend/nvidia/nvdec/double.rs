@@ -22,11 +22,14 @@
 //! - a surface is mapped only once decoded, at most once at a time, and unmapped before the
 //!   decoder is reconfigured or destroyed;
 //! - a surface is not decoded into again before its displayed picture was copied out;
-//! - no parse call or callback once the parser is destroyed; one decoder alive at a time.
+//! - no parse call or callback once the parser is destroyed; one decoder alive at a time;
+//! - a decoder is left idle to a later session ([`Output::keep_idle_decoder`]) only with no
+//!   surface mapped or awaiting its copy-out.
 
 use super::calls::NvdecCalls;
 use super::ffi::*;
 use super::output::{Output, Picture};
+use super::shelf::{DecoderKey, Shelf};
 use crate::api::codec::Dimensions;
 use crate::api::error::{Result, VideoError};
 use crate::api::frame::{DecodedFrame, FrameData, PixelFormat};
@@ -66,6 +69,10 @@ pub(crate) enum Call {
         index: i32,
     },
     DestroyDecoder,
+    /// The output kept the idle decoder for a later session ([`Output::keep_idle_decoder`]).
+    KeptDecoder,
+    /// The output handed out a kept decoder ([`Output::take_idle_decoder`]).
+    TookDecoder,
     /// [`Output::finish`]: the copies in flight waited for.
     OutputFinish,
     /// The output (buffers, streams, context) dropped.
@@ -103,6 +110,8 @@ struct Model {
     /// The parser's sequence: size, reorder depth, surfaces the callback asked for.
     sequence: Option<(u32, u32, usize, usize)>,
     held: Vec<Held>,
+    /// The idle decoders the outputs keep (outputs made by [`NvdecDouble::output_keeping`]).
+    shelf: Option<Shelf<usize>>,
 }
 
 /// The double of the NVDEC calls (see the module doc); clones share one model.
@@ -120,12 +129,31 @@ impl NvdecDouble {
         self.0.borrow().violations.clone()
     }
 
-    /// An output double that records into this double's log.
+    /// An output double that records into this double's log and keeps no idle decoder (as
+    /// a context of a session's own).
     pub fn output(&self) -> DoubleOutput {
         DoubleOutput {
             model: self.clone(),
             pending: VecDeque::new(),
+            keeps: false,
         }
+    }
+
+    /// An output double that keeps idle decoders on this double's shelf, shared by every
+    /// output it makes (as the primary context's sessions share the process's).
+    pub fn output_keeping(&self) -> DoubleOutput {
+        self.0
+            .borrow_mut()
+            .shelf
+            .get_or_insert_with(|| Shelf::new(4));
+        let mut output = self.output();
+        output.keeps = true;
+        output
+    }
+
+    /// Idle decoders on the shelf.
+    pub fn kept(&self) -> usize {
+        self.0.borrow().shelf.as_ref().map_or(0, Shelf::len)
     }
 
     fn record(&self, call: Call) {
@@ -520,6 +548,8 @@ fn surface_index(ptr: u64) -> c_int {
 pub(crate) struct DoubleOutput {
     model: NvdecDouble,
     pending: VecDeque<DecodedFrame>,
+    /// Idle decoders go to the model's shelf.
+    keeps: bool,
 }
 
 impl Output for DoubleOutput {
@@ -577,6 +607,38 @@ impl Output for DoubleOutput {
 
     fn conversion_fallbacks(&self) -> u64 {
         0
+    }
+
+    fn take_idle_decoder(&mut self, key: &DecoderKey) -> Option<CUvideodecoder> {
+        if !self.keeps {
+            return None;
+        }
+        let taken = self.model.0.borrow_mut().shelf.as_mut()?.take(key)?;
+        self.model.record(Call::TookDecoder);
+        Some(taken as CUvideodecoder)
+    }
+
+    fn keep_idle_decoder(
+        &mut self,
+        key: DecoderKey,
+        handle: CUvideodecoder,
+    ) -> Option<CUvideodecoder> {
+        if !self.keeps {
+            return Some(handle);
+        }
+        let mapped = self.model.with_surfaces(handle, "keep", |t| {
+            Ok(t.iter().any(|s| s.mapped || s.awaiting_copy))
+        });
+        if !matches!(mapped, Ok(false)) {
+            self.model
+                .violation("decoder kept with a surface mapped or awaiting copy-out".into());
+        }
+        let pushed_out = match self.model.0.borrow_mut().shelf.as_mut() {
+            Some(shelf) => shelf.put(key, handle as usize, std::time::Instant::now()),
+            None => return Some(handle),
+        };
+        self.model.record(Call::KeptDecoder);
+        pushed_out.map(|h| h as CUvideodecoder)
     }
 }
 

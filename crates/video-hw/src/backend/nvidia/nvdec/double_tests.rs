@@ -311,3 +311,101 @@ fn nvdec_double_a_concealed_picture_is_delivered_and_counted() {
     assert_eq!(dec.concealed_pictures(), 1);
     assert_eq!(double.violations(), Vec::<String>::new());
 }
+
+/// A decoder over `double` whose output keeps idle decoders on the double's shelf.
+fn keeping_decoder(double: &NvdecDouble, keep_idle_decoders: bool) -> Decoder {
+    let config = DecoderConfig::new(Codec::H264).with_output(DecodeOutput::MetadataOnly);
+    let options = NvidiaOptions {
+        keep_idle_decoders,
+        ..NvidiaOptions::default()
+    };
+    NvdecDecoder::with_parts(
+        double.clone(),
+        double.output_keeping(),
+        &config,
+        options,
+        "the double".into(),
+    )
+    .expect("decoder over the double")
+}
+
+fn calls_since(double: &NvdecDouble, from: usize, f: fn(&Call) -> bool) -> usize {
+    double.log()[from..].iter().filter(|c| f(c)).count()
+}
+
+#[test]
+fn nvdec_double_a_session_ending_with_a_flush_leaves_its_decoder_to_the_next_of_the_same_format() {
+    let double = NvdecDouble::default();
+    let mut first = keeping_decoder(&double, true);
+    let mut out = Vec::new();
+    let stream = [("seq 64 48;pic I 0", 0), ("pic B 2", 1), ("pic P 1", 2)];
+    let results = run(&mut first, &stream, &mut out);
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    first.flush(&mut out).expect("flush");
+    drop(first);
+    assert_eq!(calls_since(&double, 0, |c| *c == Call::DestroyDecoder), 0);
+    assert_eq!(calls_since(&double, 0, |c| *c == Call::KeptDecoder), 1);
+    assert_eq!(double.kept(), 1);
+
+    // The next session of the same format takes it instead of creating one, and decodes the
+    // same frames.
+    let from = double.log().len();
+    let mut second = keeping_decoder(&double, true);
+    let mut again = Vec::new();
+    let results = run(&mut second, &stream, &mut again);
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    second.flush(&mut again).expect("flush");
+    assert_eq!(pts(&again), pts(&out));
+    assert_eq!(calls_since(&double, from, |c| *c == Call::TookDecoder), 1);
+    assert_eq!(
+        calls_since(&double, from, |c| matches!(c, Call::CreateDecoder { .. })),
+        0
+    );
+    assert_eq!(double.kept(), 0);
+    drop(second);
+    assert_eq!(double.kept(), 1);
+    assert_eq!(double.violations(), Vec::<String>::new());
+}
+
+#[test]
+fn nvdec_double_a_decoder_mid_stream_reconfigured_or_not_to_be_kept_is_destroyed() {
+    // Dropped mid-stream: pictures may be in flight.
+    let double = NvdecDouble::default();
+    let mut dec = keeping_decoder(&double, true);
+    let mut out = Vec::new();
+    let results = run(
+        &mut dec,
+        &[("seq 64 48;pic I 0", 0), ("pic P 1", 1)],
+        &mut out,
+    );
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    drop(dec);
+    assert_eq!(calls_since(&double, 0, |c| *c == Call::DestroyDecoder), 1);
+    assert_eq!(double.kept(), 0);
+
+    // Reconfigured to a smaller size: no longer what it was created for.
+    let double = NvdecDouble::default();
+    let mut dec = keeping_decoder(&double, true);
+    let stream = [("seq 64 48;pic I 0", 0), ("seq 32 32;pic I 0", 1)];
+    let results = run(&mut dec, &stream, &mut out);
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    dec.flush(&mut out).expect("flush");
+    assert_eq!(
+        calls_since(&double, 0, |c| matches!(c, Call::Reconfigure { .. })),
+        1
+    );
+    drop(dec);
+    assert_eq!(calls_since(&double, 0, |c| *c == Call::DestroyDecoder), 1);
+    assert_eq!(double.kept(), 0);
+
+    // Flushed, but the options say not to keep it.
+    let double = NvdecDouble::default();
+    let mut dec = keeping_decoder(&double, false);
+    let results = run(&mut dec, &[("seq 64 48;pic I 0", 0)], &mut out);
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    dec.flush(&mut out).expect("flush");
+    drop(dec);
+    assert_eq!(calls_since(&double, 0, |c| *c == Call::DestroyDecoder), 1);
+    assert_eq!(calls_since(&double, 0, |c| *c == Call::KeptDecoder), 0);
+    assert_eq!(double.violations(), Vec::<String>::new());
+}

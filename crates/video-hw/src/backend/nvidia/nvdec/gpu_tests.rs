@@ -184,6 +184,42 @@ fn adapter_decodes_conformance_streams() {
 }
 
 #[test]
+fn a_decoder_left_idle_by_one_session_decodes_the_next_sessions_stream_exactly() {
+    let Some(gpu) = gpu_name() else { return };
+    let Some(dir) = data_dir() else { return };
+    let data = std::fs::read(dir.join("conformance/h264/test-25fps.h264")).expect("read");
+    let (first, e1) = decode(&gpu, Codec::H264, DecodeOutput::Native, &data);
+    // The first session ended with a flush: its decoder waits on the shelf.
+    let before = crate::backend::nvidia::stats::snapshot();
+    let (second, e2) = decode(&gpu, Codec::H264, DecodeOutput::Native, &data);
+    let after = crate::backend::nvidia::stats::snapshot();
+    crate::backend::release_cached_gpu_memory();
+    let (third, e3) = decode(&gpu, Codec::H264, DecodeOutput::Native, &data);
+    eprintln!(
+        "SHELF taken {} -> {}, kept {} -> {}; errors {e1:?} {e2:?} {e3:?}",
+        before.decoders_taken, after.decoders_taken, before.decoders_kept, after.decoders_kept
+    );
+    assert!(e1.is_empty() && e2.is_empty() && e3.is_empty());
+    assert!(
+        before.decoders_kept >= 1,
+        "the first session left its decoder"
+    );
+    assert!(
+        after.decoders_taken > before.decoders_taken,
+        "the second took one"
+    );
+    let manifest = std::fs::read_to_string(dir.join("conformance/manifest.tsv")).expect("manifest");
+    let want = manifest
+        .lines()
+        .find_map(|l| l.strip_prefix("h264/test-25fps.h264\t"))
+        .and_then(|rest| rest.split('\t').nth(6))
+        .expect("the stream in the manifest");
+    assert_eq!(md5(&first), want);
+    assert_eq!(md5(&second), md5(&first));
+    assert_eq!(md5(&third), md5(&first));
+}
+
+#[test]
 fn adapter_outputs_gpu_and_rgb() {
     let Some(gpu) = gpu_name() else { return };
     let Some(dir) = data_dir() else { return };

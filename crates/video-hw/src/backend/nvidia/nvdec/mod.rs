@@ -12,6 +12,7 @@
 //!   teardown), [`state`], [`callbacks`], [`sequence`] (sequence callback: create or
 //!   reconfigure), [`display`] (status, map, unmap of displayed pictures).
 //! - [`output`]: copy-out of mapped pictures on the GPU (device buffers, host planes, RGB).
+//! - [`shelf`]: idle decoders of ended sessions, kept for the next session of the same format.
 
 mod callbacks;
 pub(crate) mod calls;
@@ -29,4 +30,5 @@ mod gpu_tests;
 pub(crate) mod options;
 pub(crate) mod output;
 mod sequence;
+pub(crate) mod shelf;
 mod state;

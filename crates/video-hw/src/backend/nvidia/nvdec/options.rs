@@ -33,6 +33,11 @@ pub(crate) fn with_overrides(
         Some("1") => options.end_of_picture = true,
         _ => {}
     }
+    match get("VIDEO_HW_NV_KEEP_DECODERS").as_deref() {
+        Some("0") => options.keep_idle_decoders = false,
+        Some("1") => options.keep_idle_decoders = true,
+        _ => {}
+    }
     if let Some(v) = get("VIDEO_HW_NV_COPY") {
         options.copy_kernel = CopyPath::from_value(Some(&v)) == CopyPath::Kernel;
     }
@@ -82,6 +87,7 @@ mod tests {
             pin_limit: Some(3),
             end_of_picture: false,
             copy_kernel: true,
+            keep_idle_decoders: false,
         };
         assert_eq!(with_overrides(config, env(&[])), config);
         assert_eq!(
@@ -96,6 +102,7 @@ mod tests {
                 ("VIDEO_HW_NV_PIN_MAX", "5"),
                 ("VIDEO_HW_NV_END_OF_PICTURE", "1"),
                 ("VIDEO_HW_NV_COPY", "engine"),
+                ("VIDEO_HW_NV_KEEP_DECODERS", "1"),
             ]),
         );
         assert_eq!(
@@ -106,6 +113,7 @@ mod tests {
                 pin_limit: Some(5),
                 end_of_picture: true,
                 copy_kernel: false,
+                keep_idle_decoders: true,
             }
         );
         let defaults = with_overrides(
@@ -115,11 +123,12 @@ mod tests {
                 ("VIDEO_HW_NV_HOST_COPY", "sync"),
                 ("VIDEO_HW_NV_END_OF_PICTURE", "0"),
                 ("VIDEO_HW_NV_COPY", "Kernel"),
+                ("VIDEO_HW_NV_KEEP_DECODERS", "0"),
             ]),
         );
         assert_eq!(defaults.display_delay, NvidiaOptions::MAX_DISPLAY_DELAY);
         assert!(!defaults.overlap_host_copies && !defaults.end_of_picture);
-        assert!(defaults.copy_kernel);
+        assert!(defaults.copy_kernel && !defaults.keep_idle_decoders);
     }
 
     #[test]

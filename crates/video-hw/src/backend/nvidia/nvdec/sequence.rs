@@ -1,12 +1,14 @@
 //! The sequence callback: checks a new sequence against NVDEC's limits, then keeps the
 //! decoder (same format), reconfigures it (a size change within what it was created for) or
-//! creates it anew.
+//! creates it anew: takes the idle decoder an ended session left for exactly this format
+//! ([`super::shelf`]), else `cuvidCreateDecoder`.
 
 use super::calls::NvdecCalls;
 use super::capability::query_caps;
 use super::codec::nv_codec;
 use super::ffi::*;
 use super::output::Output;
+use super::shelf::DecoderKey;
 use super::state::{ActiveDecoder, MAX_SURFACES, State};
 use crate::api::color::{
     ColorDescription, ColorPrimaries, ColorRange, MatrixCoefficients, TransferCharacteristics,
@@ -190,18 +192,39 @@ impl<C: NvdecCalls, O: Output> State<C, O> {
         };
         self.output.make_current()?;
         let t = Instant::now();
-        let handle = self.calls.create_decoder(&mut info);
-        stats::trace("cuvidCreateDecoder", t);
-        let handle = handle.map_err(|e| {
-            VideoError::new(
-                e.kind(),
-                format!(
-                    "{} ({codec} {w}x{h} {bit_depth}-bit, {surfaces} surfaces)",
-                    e.context()
-                ),
-            )
-        })?;
-        stats::add(&COUNTERS.decoders_created, 1);
+        let key = DecoderKey {
+            gpu: self.gpu,
+            codec,
+            chroma_format: f.chroma_format,
+            bit_depth,
+            width: w,
+            height: h,
+            surfaces,
+        };
+        let taken = self
+            .options
+            .keep_idle_decoders
+            .then(|| self.output.take_idle_decoder(&key))
+            .flatten();
+        let handle = if let Some(handle) = taken {
+            stats::trace("decoder taken from an ended session", t);
+            stats::add(&COUNTERS.decoders_taken, 1);
+            handle
+        } else {
+            let handle = self.calls.create_decoder(&mut info);
+            stats::trace("cuvidCreateDecoder", t);
+            let handle = handle.map_err(|e| {
+                VideoError::new(
+                    e.kind(),
+                    format!(
+                        "{} ({codec} {w}x{h} {bit_depth}-bit, {surfaces} surfaces)",
+                        e.context()
+                    ),
+                )
+            })?;
+            stats::add(&COUNTERS.decoders_created, 1);
+            handle
+        };
         self.decoder = Some(ActiveDecoder {
             calls: self.calls.clone(),
             handle,

@@ -2,8 +2,12 @@
 //! through `pUserData`, and [`ActiveDecoder`], the NVDEC decoder of the current sequence.
 
 use super::calls::NvdecCalls;
-use super::ffi::{CUVIDPARSERDISPINFO, CUvideodecoder};
+use super::ffi::{
+    CUVIDPARSERDISPINFO, CUvideodecoder, cudaVideoChromaFormat_420,
+    cudaVideoChromaFormat_Monochrome,
+};
 use super::output::Output;
+use super::shelf::DecoderKey;
 use crate::api::codec::{Codec, Dimensions, Timebase};
 use crate::api::color::ColorDescription;
 use crate::api::config::NvidiaOptions;
@@ -33,10 +37,37 @@ pub(super) struct ActiveDecoder<C: NvdecCalls> {
     pub color: ColorDescription,
 }
 
+impl<C: NvdecCalls> ActiveDecoder<C> {
+    /// What it was created for, on device `gpu`; `None` once reconfigured to another size
+    /// (a session taking it would expect the size it was created for).
+    pub fn key(&self, gpu: u32) -> Option<DecoderKey> {
+        (self.width == self.max_width && self.height == self.max_height).then_some(DecoderKey {
+            gpu,
+            codec: self.codec,
+            chroma_format: if self.monochrome {
+                cudaVideoChromaFormat_Monochrome
+            } else {
+                cudaVideoChromaFormat_420
+            },
+            bit_depth: self.bit_depth,
+            width: self.max_width,
+            height: self.max_height,
+            surfaces: self.surfaces,
+        })
+    }
+
+    /// The handle, no longer destroyed on drop: the caller owns it now.
+    pub fn into_handle(mut self) -> CUvideodecoder {
+        std::mem::replace(&mut self.handle, std::ptr::null_mut())
+    }
+}
+
 impl<C: NvdecCalls> Drop for ActiveDecoder<C> {
     fn drop(&mut self) {
         // No frame is mapped here: mapping is scoped to `State::emit`.
-        self.calls.destroy_decoder(self.handle);
+        if !self.handle.is_null() {
+            self.calls.destroy_decoder(self.handle);
+        }
     }
 }
 
@@ -68,6 +99,9 @@ pub(super) struct State<C: NvdecCalls, O: Output> {
     /// Frames handed out by this session.
     pub frames: u64,
     pub errors_seen: u64,
+    /// The last call was a flush that ended cleanly: every decoded picture was copied out and
+    /// the decoder is idle, so it may be left to a later session.
+    pub idle: bool,
     /// Pictures NVDEC reported as decoded with concealed errors (`cuvidDecodeStatus_Error_Concealed`).
     pub concealed: u64,
     /// Where mapped pictures are copied to (device buffers, host planes, RGB).

@@ -2,7 +2,9 @@
 //! (GPU output), host planes, or packed RGB by the kernel (CPU fallback on failure), on the
 //! session's stream; host copies may overlap the next packet ([`HostCopyMode`]).
 
+use super::super::ffi::CUvideodecoder;
 use super::super::options::HostCopyMode;
+use super::super::shelf::{self, DecoderKey};
 use super::host::{HostCopy, Pending};
 use super::{Output, Picture};
 use crate::api::codec::Dimensions;
@@ -411,6 +413,18 @@ impl Output for CudaOutput {
 
     fn conversion_fallbacks(&self) -> u64 {
         self.rgb_fallbacks
+    }
+
+    fn take_idle_decoder(&mut self, key: &DecoderKey) -> Option<CUvideodecoder> {
+        shelf::take(key, &self.ctx)
+    }
+
+    fn keep_idle_decoder(
+        &mut self,
+        key: DecoderKey,
+        handle: CUvideodecoder,
+    ) -> Option<CUvideodecoder> {
+        shelf::keep(key, handle, &self.ctx)
     }
 }
 

@@ -8,6 +8,8 @@ mod host;
 
 pub(crate) use cuda::CudaOutput;
 
+use super::ffi::CUvideodecoder;
+use super::shelf::DecoderKey;
 use crate::api::codec::Timestamp;
 use crate::api::color::ColorDescription;
 use crate::api::error::{Result, VideoError};
@@ -59,4 +61,15 @@ pub(crate) trait Output {
     fn finish(&mut self);
     /// Frames asked for in RGB that were converted on the CPU instead of the kernel.
     fn conversion_fallbacks(&self) -> u64;
+    /// An idle decoder made for `key` in this context by a session that ended, if one is
+    /// kept ([`super::shelf`]).
+    fn take_idle_decoder(&mut self, key: &DecoderKey) -> Option<CUvideodecoder>;
+    /// Leaves `handle`, made for `key` in this context and idle (no surface mapped, no
+    /// picture in flight), to a later session. Hands it back when it is not kept: the caller
+    /// destroys it.
+    fn keep_idle_decoder(
+        &mut self,
+        key: DecoderKey,
+        handle: CUvideodecoder,
+    ) -> Option<CUvideodecoder>;
 }

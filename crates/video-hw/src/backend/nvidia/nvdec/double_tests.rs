@@ -13,21 +13,26 @@ use crate::bitstream::AccessUnit;
 
 type Decoder = NvdecDecoder<NvdecDouble, DoubleOutput>;
 
-fn decoder(display_delay: u32) -> (NvdecDouble, Decoder) {
-    let double = NvdecDouble::default();
+/// An H.264 decoder over `double` and `output`, tuned by `options`.
+fn decoder_over(double: &NvdecDouble, output: DoubleOutput, options: NvidiaOptions) -> Decoder {
     let config = DecoderConfig::new(Codec::H264).with_output(DecodeOutput::MetadataOnly);
-    let options = NvidiaOptions {
-        display_delay,
-        ..NvidiaOptions::default()
-    };
-    let dec = NvdecDecoder::with_parts(
+    NvdecDecoder::with_parts(
         double.clone(),
-        double.output(),
+        output,
         &config,
         options,
         "the double".into(),
     )
-    .expect("decoder over the double");
+    .expect("decoder over the double")
+}
+
+fn decoder(display_delay: u32) -> (NvdecDouble, Decoder) {
+    let double = NvdecDouble::default();
+    let options = NvidiaOptions {
+        display_delay,
+        ..NvidiaOptions::default()
+    };
+    let dec = decoder_over(&double, double.output(), options);
     (double, dec)
 }
 
@@ -314,19 +319,17 @@ fn nvdec_double_a_concealed_picture_is_delivered_and_counted() {
 
 /// A decoder over `double` whose output keeps idle decoders on the double's shelf.
 fn keeping_decoder(double: &NvdecDouble, keep_idle_decoders: bool) -> Decoder {
-    let config = DecoderConfig::new(Codec::H264).with_output(DecodeOutput::MetadataOnly);
     let options = NvidiaOptions {
         keep_idle_decoders,
         ..NvidiaOptions::default()
     };
-    NvdecDecoder::with_parts(
-        double.clone(),
-        double.output_keeping(),
-        &config,
-        options,
-        "the double".into(),
-    )
-    .expect("decoder over the double")
+    decoder_over(double, double.output_keeping(), options)
+}
+
+/// Decodes each `(script, pts)` and asserts every call succeeded.
+fn run_ok(dec: &mut Decoder, packets: &[(&str, i64)], out: &mut Vec<DecodedFrame>) {
+    let results = run(dec, packets, out);
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
 }
 
 fn calls_since(double: &NvdecDouble, from: usize, f: fn(&Call) -> bool) -> usize {
@@ -339,8 +342,7 @@ fn nvdec_double_a_session_ending_with_a_flush_leaves_its_decoder_to_the_next_of_
     let mut first = keeping_decoder(&double, true);
     let mut out = Vec::new();
     let stream = [("seq 64 48;pic I 0", 0), ("pic B 2", 1), ("pic P 1", 2)];
-    let results = run(&mut first, &stream, &mut out);
-    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    run_ok(&mut first, &stream, &mut out);
     first.flush(&mut out).expect("flush");
     drop(first);
     assert_eq!(calls_since(&double, 0, |c| *c == Call::DestroyDecoder), 0);
@@ -352,8 +354,7 @@ fn nvdec_double_a_session_ending_with_a_flush_leaves_its_decoder_to_the_next_of_
     let from = double.log().len();
     let mut second = keeping_decoder(&double, true);
     let mut again = Vec::new();
-    let results = run(&mut second, &stream, &mut again);
-    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    run_ok(&mut second, &stream, &mut again);
     second.flush(&mut again).expect("flush");
     assert_eq!(pts(&again), pts(&out));
     assert_eq!(calls_since(&double, from, |c| *c == Call::TookDecoder), 1);
@@ -373,12 +374,11 @@ fn nvdec_double_a_decoder_mid_stream_reconfigured_or_not_to_be_kept_is_destroyed
     let double = NvdecDouble::default();
     let mut dec = keeping_decoder(&double, true);
     let mut out = Vec::new();
-    let results = run(
+    run_ok(
         &mut dec,
         &[("seq 64 48;pic I 0", 0), ("pic P 1", 1)],
         &mut out,
     );
-    assert!(results.iter().all(Result::is_ok), "{results:?}");
     drop(dec);
     assert_eq!(calls_since(&double, 0, |c| *c == Call::DestroyDecoder), 1);
     assert_eq!(double.kept(), 0);
@@ -387,8 +387,7 @@ fn nvdec_double_a_decoder_mid_stream_reconfigured_or_not_to_be_kept_is_destroyed
     let double = NvdecDouble::default();
     let mut dec = keeping_decoder(&double, true);
     let stream = [("seq 64 48;pic I 0", 0), ("seq 32 32;pic I 0", 1)];
-    let results = run(&mut dec, &stream, &mut out);
-    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    run_ok(&mut dec, &stream, &mut out);
     dec.flush(&mut out).expect("flush");
     assert_eq!(
         calls_since(&double, 0, |c| matches!(c, Call::Reconfigure { .. })),
@@ -401,8 +400,7 @@ fn nvdec_double_a_decoder_mid_stream_reconfigured_or_not_to_be_kept_is_destroyed
     // Flushed, but the options say not to keep it.
     let double = NvdecDouble::default();
     let mut dec = keeping_decoder(&double, false);
-    let results = run(&mut dec, &[("seq 64 48;pic I 0", 0)], &mut out);
-    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    run_ok(&mut dec, &[("seq 64 48;pic I 0", 0)], &mut out);
     dec.flush(&mut out).expect("flush");
     drop(dec);
     assert_eq!(calls_since(&double, 0, |c| *c == Call::DestroyDecoder), 1);
